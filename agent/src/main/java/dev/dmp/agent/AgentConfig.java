@@ -1,0 +1,24 @@
+package dev.dmp.agent;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.util.Optional;
+
+/** The agent's settings, under {@code dmp.agent}. {@link AgentSettings} checks them at start-up. */
+@ConfigMapping(prefix = "dmp.agent")
+public interface AgentConfig {
+
+    /** This host's id in the fleet; default: the machine's host name. */
+    Optional<String> hostId();
+
+    /** {@code host:port} of the controller's gRPC port; absent or empty: standalone, no controller. */
+    Optional<String> controller();
+
+    /** Where the agent keeps its state. */
+    @WithDefault("/var/lib/dmp")
+    String stateDir();
+
+    /** The unix socket NBD clients connect to. */
+    @WithDefault("/run/dmp/nbd.sock")
+    String nbdSocket();
+}

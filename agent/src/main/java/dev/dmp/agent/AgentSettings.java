@@ -1,0 +1,56 @@
+package dev.dmp.agent;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's configuration, checked: every problem names the key and what it accepts, so that a bad
+ * value stops start-up with a message an operator can act on.
+ */
+public record AgentSettings(String hostId, String controller, Path stateDir, Path nbdSocket) {
+    private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
+
+    /** True when no controller is configured. */
+    public boolean standalone() {
+        return controller == null;
+    }
+
+    public static AgentSettings from(AgentConfig config) {
+        String hostId = config.hostId().filter(s -> !s.isBlank()).orElseGet(AgentSettings::machineHostName);
+        if (!HOST_ID.matcher(hostId).matches()) {
+            throw new IllegalArgumentException("dmp.agent.host-id: '" + hostId
+                    + "' is not a valid host id (1-63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+        }
+        String controller = config.controller().map(String::trim).filter(s -> !s.isEmpty()).orElse(null);
+        if (controller != null) {
+            var m = HOST_PORT.matcher(controller);
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+                throw new IllegalArgumentException("dmp.agent.controller: '" + controller
+                        + "' is not host:port (for example controller.dmp.svc:8080); leave it empty for a standalone agent");
+            }
+        }
+        Path stateDir = absolute("dmp.agent.state-dir", config.stateDir());
+        Path socket = absolute("dmp.agent.nbd-socket", config.nbdSocket());
+        return new AgentSettings(hostId, controller, stateDir, socket);
+    }
+
+    private static Path absolute(String key, String value) {
+        Path p = Path.of(value);
+        if (!p.isAbsolute()) {
+            throw new IllegalArgumentException(key + ": '" + value + "' must be an absolute path");
+        }
+        return p.normalize();
+    }
+
+    private static String machineHostName() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+        } catch (IOException e) {
+            String env = System.getenv("HOSTNAME");
+            return env == null ? "localhost" : env;
+        }
+    }
+}

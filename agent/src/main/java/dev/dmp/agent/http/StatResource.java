@@ -1,0 +1,57 @@
+package dev.dmp.agent.http;
+
+import dev.dmp.agent.Agent;
+import dev.dmp.agent.stats.StatsSnapshot;
+import dev.dmp.agent.volume.Volume;
+import dev.dmp.proto.OldView;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.util.List;
+
+/**
+ * The old module's sysfs file over HTTP: GET prints the counters of every volume (or of
+ * {@code ?volume=NAME}); POST, with any body, resets them as {@code echo > .../stat/volumes} did.
+ */
+@Path("/stat/volumes")
+public class StatResource {
+    private final Agent agent;
+
+    public StatResource(Agent agent) {
+        this.agent = agent;
+    }
+
+    @GET
+    @Produces(MediaType.TEXT_PLAIN)
+    public String show(@QueryParam("volume") String name) {
+        StringBuilder out = new StringBuilder();
+        for (Volume v : select(name)) {
+            StatsSnapshot s = v.stats().sinceReset();
+            OldView.appendBlock(out, v.name(), s.readRequests(), s.readBytes(), s.writeRequests(), s.writeBytes());
+        }
+        return out.toString();
+    }
+
+    @POST
+    @Produces(MediaType.TEXT_PLAIN)
+    public String reset(@QueryParam("volume") String name) {
+        List<String> names = select(name).stream().map(Volume::name).toList();
+        int n = agent.journal().reset(names);
+        return "reset " + n + " volume" + (n == 1 ? "" : "s") + "\n";
+    }
+
+    private List<Volume> select(String name) {
+        if (name == null || name.isEmpty()) {
+            return agent.registry().list();
+        }
+        Volume v = agent.registry().get(name);
+        if (v == null) {
+            throw new NotFoundException("no volume named '" + name + "'\n");
+        }
+        return List.of(v);
+    }
+}

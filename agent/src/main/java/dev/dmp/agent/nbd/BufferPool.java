@@ -1,0 +1,53 @@
+package dev.dmp.agent.nbd;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Direct buffers for request payloads, reused across requests of one connection. Direct, because the
+ * socket and file channels copy heap buffers through a temporary direct one; reused, because
+ * allocating and zeroing a direct buffer per request costs more than the copy it saves.
+ * Buffers come in power-of-two classes from 4 KiB up; at most {@code maxCachedBytes} are kept.
+ */
+final class BufferPool {
+    private static final int MIN_SHIFT = 12;
+    private static final int CLASSES = 32 - MIN_SHIFT;
+
+    @SuppressWarnings("unchecked")
+    private final ConcurrentLinkedQueue<ByteBuffer>[] free = new ConcurrentLinkedQueue[CLASSES];
+    private final AtomicLong cachedBytes = new AtomicLong();
+    private final long maxCachedBytes;
+
+    BufferPool(long maxCachedBytes) {
+        this.maxCachedBytes = maxCachedBytes;
+        for (int i = 0; i < CLASSES; i++) {
+            free[i] = new ConcurrentLinkedQueue<>();
+        }
+    }
+
+    /** A buffer with position 0 and limit {@code size}. */
+    ByteBuffer take(int size) {
+        int cls = classOf(size);
+        ByteBuffer buf = free[cls].poll();
+        if (buf == null) {
+            buf = ByteBuffer.allocateDirect(1 << (cls + MIN_SHIFT));
+        } else {
+            cachedBytes.addAndGet(-buf.capacity());
+        }
+        return buf.clear().limit(size);
+    }
+
+    void give(ByteBuffer buf) {
+        if (cachedBytes.addAndGet(buf.capacity()) <= maxCachedBytes) {
+            free[classOf(buf.capacity())].offer(buf);
+        } else {
+            cachedBytes.addAndGet(-buf.capacity());
+        }
+    }
+
+    private static int classOf(int size) {
+        int shift = size <= 1 << MIN_SHIFT ? MIN_SHIFT : 32 - Integer.numberOfLeadingZeros(size - 1);
+        return shift - MIN_SHIFT;
+    }
+}

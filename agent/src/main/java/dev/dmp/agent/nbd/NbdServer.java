@@ -1,0 +1,118 @@
+package dev.dmp.agent.nbd;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Serves the exports of a catalog over NBD on a unix socket: one virtual thread per connection for the
+ * handshake and the request reader, and one per request in flight.
+ */
+public final class NbdServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(NbdServer.class);
+
+    private final Path socketPath;
+    private final ExportCatalog catalog;
+    private final ServerSocketChannel listener;
+    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final Thread acceptor;
+
+    private NbdServer(Path socketPath, ExportCatalog catalog, ServerSocketChannel listener) {
+        this.socketPath = socketPath;
+        this.catalog = catalog;
+        this.listener = listener;
+        this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
+    }
+
+    /** Binds the socket (replacing a stale one left by a previous run) and starts accepting. */
+    public static NbdServer start(Path socketPath, ExportCatalog catalog) throws IOException {
+        Path dir = socketPath.toAbsolutePath().getParent();
+        if (dir != null) {
+            Files.createDirectories(dir);
+        }
+        Files.deleteIfExists(socketPath);
+        ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            listener.bind(UnixDomainSocketAddress.of(socketPath));
+            // Owner and group only: whoever can connect can read and write every volume.
+            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw----"));
+        } catch (IOException e) {
+            listener.close();
+            throw e;
+        }
+        NbdServer server = new NbdServer(socketPath, catalog, listener);
+        server.acceptor.start();
+        LOG.infof("NBD server listening on unix socket %s", socketPath);
+        return server;
+    }
+
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    private void acceptLoop() {
+        while (listener.isOpen()) {
+            try {
+                SocketChannel ch = listener.accept();
+                long id = connectionIds.incrementAndGet();
+                connections.add(ch);
+                workers.execute(() -> serve(id, ch));
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                LOG.warnf("NBD accept failed: %s", e);
+            }
+        }
+    }
+
+    private void serve(long id, SocketChannel ch) {
+        String who = "connection " + id;
+        try (ch) {
+            Export export = new Handshake(ch, catalog).negotiate();
+            if (export == null) {
+                LOG.debugf("%s: left during the handshake", who);
+                return;
+            }
+            who += " to " + export.name();
+            LOG.debugf("%s: transmission begins", who);
+            new TransmissionLoop(ch, export, workers).run();
+            LOG.debugf("%s: closed", who);
+        } catch (NbdProtocolException e) {
+            LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());
+        } catch (EOFException e) {
+            LOG.infof("%s: client went away: %s", who, e.getMessage());
+        } catch (IOException e) {
+            if (listener.isOpen()) {
+                LOG.infof("%s: I/O error, closing it: %s", who, e);
+            }
+        } finally {
+            connections.remove(ch);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        listener.close();
+        for (SocketChannel ch : connections) {
+            ch.close();
+        }
+        workers.close();
+        Files.deleteIfExists(socketPath);
+        LOG.infof("NBD server on %s stopped", socketPath);
+    }
+}

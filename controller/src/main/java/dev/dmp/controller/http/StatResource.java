@@ -1,0 +1,27 @@
+package dev.dmp.controller.http;
+
+import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.proto.OldView;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+/** The old module's view, fleet-wide: one block per volume, headed {@code HOST/VOLUME:}. */
+@Path("/stat/volumes")
+public class StatResource {
+    private final Fleet fleet;
+
+    public StatResource(Fleet fleet) {
+        this.fleet = fleet;
+    }
+
+    @GET
+    @Produces(MediaType.TEXT_PLAIN)
+    public String show() {
+        StringBuilder out = new StringBuilder();
+        fleet.ledger().snapshot().forEach((host, volumes) -> volumes.forEach((name, c) ->
+                OldView.appendBlock(out, host + "/" + name, c.readRequests(), c.readBytes(), c.writeRequests(), c.writeBytes())));
+        return out.toString();
+    }
+}
