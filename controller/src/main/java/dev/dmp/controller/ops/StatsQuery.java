@@ -1,4 +1,4 @@
-package dev.dmp.controller.api;
+package dev.dmp.controller.ops;
 
 import dev.dmp.controller.fleet.Counts;
 import dev.dmp.controller.fleet.Fleet;
@@ -11,11 +11,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /** Answers a QueryStatsRequest from the fleet ledger: rows per volume, per host or for the fleet. */
-final class StatsQuery {
+public final class StatsQuery {
     private StatsQuery() {
     }
 
-    static QueryStatsResponse run(Fleet fleet, QueryStatsRequest request) throws StatusException {
+    public static QueryStatsResponse run(Fleet fleet, QueryStatsRequest request) throws StatusException {
         Scope scope = request.getScope();
         String host = request.getHost();
         String volume = request.getVolume();

@@ -1,4 +1,4 @@
-package dev.dmp.controller.api;
+package dev.dmp.controller.ops;
 
 import dev.dmp.proto.VolumeName;
 import dev.dmp.proto.v1.Scope;
@@ -6,17 +6,17 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 
 /** Argument checks shared by the Controller RPCs; each failure says what to change. */
-final class RequestChecks {
+public final class RequestChecks {
     private RequestChecks() {
     }
 
-    static void required(String field, String value) throws StatusException {
+    public static void required(String field, String value) throws StatusException {
         if (value.isEmpty()) {
             throw invalid(field + " is required");
         }
     }
 
-    static void volumeName(String name) throws StatusException {
+    public static void volumeName(String name) throws StatusException {
         String problem = VolumeName.problem(name);
         if (problem != null) {
             throw invalid(problem);
@@ -27,7 +27,7 @@ final class RequestChecks {
      * Checks scope against host and volume. With {@code exact} (ResetStats) VOLUME needs both and HOST
      * needs a host, since a reset must name what it resets; queries may leave them empty to mean all.
      */
-    static void scope(Scope scope, String host, String volume, boolean exact) throws StatusException {
+    public static void scope(Scope scope, String host, String volume, boolean exact) throws StatusException {
         switch (scope) {
             case VOLUME -> {
                 if (exact) {
@@ -55,7 +55,7 @@ final class RequestChecks {
         }
     }
 
-    static StatusException invalid(String description) {
+    public static StatusException invalid(String description) {
         return Status.INVALID_ARGUMENT.withDescription(description).asException();
     }
 }

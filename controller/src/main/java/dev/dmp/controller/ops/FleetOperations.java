@@ -1,0 +1,177 @@
+package dev.dmp.controller.ops;
+
+import dev.dmp.controller.fleet.AgentSession;
+import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.proto.v1.Backend;
+import dev.dmp.proto.v1.Command;
+import dev.dmp.proto.v1.CommandResult;
+import dev.dmp.proto.v1.CreateVolume;
+import dev.dmp.proto.v1.CreateVolumeRequest;
+import dev.dmp.proto.v1.DeleteVolume;
+import dev.dmp.proto.v1.DeleteVolumeRequest;
+import dev.dmp.proto.v1.Host;
+import dev.dmp.proto.v1.QueryStatsRequest;
+import dev.dmp.proto.v1.QueryStatsResponse;
+import dev.dmp.proto.v1.ResetStatsRequest;
+import dev.dmp.proto.v1.ResetVolumes;
+import dev.dmp.proto.v1.Scope;
+import dev.dmp.proto.v1.Volume;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.jboss.logging.Logger;
+
+/**
+ * What the controller can be asked to do, whatever the door (gRPC, the dashboard's HTTP API): checks
+ * each request, forwards volume commands to the host's agent and reads the fleet's ledger. Failures
+ * are gRPC statuses with a description that says what to change; a failed request changes nothing.
+ * Nothing here blocks: agent round trips come back as futures.
+ */
+@ApplicationScoped
+public class FleetOperations {
+    private static final Logger LOG = Logger.getLogger(FleetOperations.class);
+
+    private final Fleet fleet;
+
+    public FleetOperations(Fleet fleet) {
+        this.fleet = fleet;
+    }
+
+    public Fleet fleet() {
+        return fleet;
+    }
+
+    public CompletableFuture<Volume> createVolume(CreateVolumeRequest request) {
+        try {
+            RequestChecks.required("host", request.getHost());
+            RequestChecks.volumeName(request.getName());
+            Backend backend = switch (request.getBackendCase()) {
+                case ZERO -> {
+                    if (request.getZero().getSizeBytes() == 0) {
+                        throw RequestChecks.invalid("zero.sizeBytes must be greater than 0");
+                    }
+                    yield Backend.newBuilder().setZero(request.getZero()).build();
+                }
+                case FILE -> {
+                    RequestChecks.required("file.path", request.getFile().getPath());
+                    yield Backend.newBuilder().setFile(request.getFile()).build();
+                }
+                case BACKEND_NOT_SET -> throw RequestChecks.invalid(
+                        "a backend is required: \"zero\":{\"sizeBytes\":\"...\"} or \"file\":{\"path\":\"...\"}");
+            };
+            AgentSession agent = online(request.getHost());
+            Command.Builder command = Command.newBuilder()
+                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend));
+            return succeeded(agent.send(command)).thenApply(result -> {
+                fleet.volumeCreated(result.getVolume());
+                LOG.infof("volume %s/%s created (%s)", request.getHost(), request.getName(), describe(backend));
+                return result.getVolume();
+            });
+        } catch (StatusException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    public CompletableFuture<Void> deleteVolume(DeleteVolumeRequest request) {
+        try {
+            RequestChecks.required("host", request.getHost());
+            RequestChecks.volumeName(request.getName());
+            AgentSession agent = online(request.getHost());
+            Command.Builder command = Command.newBuilder().setDelete(DeleteVolume.newBuilder().setName(request.getName()));
+            return succeeded(agent.send(command)).thenApply(result -> {
+                fleet.volumeDeleted(request.getHost(), request.getName());
+                LOG.infof("volume %s/%s deleted", request.getHost(), request.getName());
+                return null;
+            });
+        } catch (StatusException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** Volumes of one host, or of every host when {@code host} is empty. */
+    public List<Volume> listVolumes(String host) throws StatusException {
+        if (!host.isEmpty() && !fleet.known(host)) {
+            throw unknownHost(host);
+        }
+        return fleet.volumes(host);
+    }
+
+    public List<Host> listHosts() {
+        return fleet.hosts();
+    }
+
+    /** Resets the selected counters at the agents; completes with the number of volumes reset. */
+    public CompletableFuture<Integer> resetStats(ResetStatsRequest request) {
+        try {
+            RequestChecks.scope(request.getScope(), request.getHost(), request.getVolume(), true);
+            List<AgentSession> agents = new ArrayList<>();
+            ResetVolumes.Builder reset = ResetVolumes.newBuilder();
+            if (request.getScope() == Scope.FLEET) {
+                List<String> offline = new ArrayList<>();
+                for (Host host : fleet.hosts()) {
+                    fleet.session(host.getId()).ifPresentOrElse(agents::add, () -> offline.add(host.getId()));
+                }
+                if (!offline.isEmpty()) {
+                    throw Status.FAILED_PRECONDITION.withDescription("hosts offline: " + String.join(", ", offline)
+                            + "; nothing was reset. Reset each online host with scope HOST, or wait for them").asException();
+                }
+            } else {
+                agents.add(online(request.getHost()));
+                if (request.getScope() == Scope.VOLUME) {
+                    if (!fleet.hasVolume(request.getHost(), request.getVolume())) {
+                        throw Status.NOT_FOUND.withDescription("host '" + request.getHost() + "' has no volume '"
+                                + request.getVolume() + "'").asException();
+                    }
+                    reset.addNames(request.getVolume());
+                }
+            }
+            List<CompletableFuture<CommandResult>> results = agents.stream()
+                    .map(a -> succeeded(a.send(Command.newBuilder().setReset(reset)))).toList();
+            return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
+                int n = results.stream().mapToInt(r -> r.join().getVolumesReset()).sum();
+                LOG.infof("stats reset: scope %s%s%s, %d volumes", request.getScope(),
+                        request.getHost().isEmpty() ? "" : " host " + request.getHost(),
+                        request.getVolume().isEmpty() ? "" : " volume " + request.getVolume(), n);
+                return n;
+            });
+        } catch (StatusException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    public QueryStatsResponse queryStats(QueryStatsRequest request) throws StatusException {
+        return StatsQuery.run(fleet, request);
+    }
+
+    private AgentSession online(String host) throws StatusException {
+        if (!fleet.known(host)) {
+            throw unknownHost(host);
+        }
+        return fleet.session(host).orElseThrow(() -> Status.FAILED_PRECONDITION
+                .withDescription("host '" + host + "' is offline: its agent is not connected; retry when it is back")
+                .asException());
+    }
+
+    private static StatusException unknownHost(String host) {
+        return Status.NOT_FOUND.withDescription("no host '" + host
+                + "' has connected to this controller; ListHosts shows the known hosts").asException();
+    }
+
+    /** The agent's answer, turned into a failed future with its status when it is not OK. */
+    private static CompletableFuture<CommandResult> succeeded(CompletableFuture<CommandResult> result) {
+        return result.thenCompose(r -> r.getCode() == Status.Code.OK.value()
+                ? CompletableFuture.completedFuture(r)
+                : CompletableFuture.failedFuture(Status.fromCodeValue(r.getCode()).withDescription(r.getMessage()).asException()));
+    }
+
+    private static String describe(Backend backend) {
+        return switch (backend.getKindCase()) {
+            case ZERO -> "zero, " + backend.getZero().getSizeBytes() + " bytes";
+            case FILE -> "file " + backend.getFile().getPath();
+            default -> backend.getKindCase().toString();
+        };
+    }
+}
