@@ -1,6 +1,7 @@
 package dev.dmp.controller.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,6 +36,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,12 +58,17 @@ class ControllerServiceTest {
     URL root;
 
     private ManagedChannel channel;
-    private ControllerGrpc.ControllerBlockingStub controller;
+    private ControllerGrpc.ControllerBlockingStub stub;
 
     @BeforeEach
     void open() {
         channel = Grpc.newChannelBuilderForAddress(root.getHost(), root.getPort(), InsecureChannelCredentials.create()).build();
-        controller = ControllerGrpc.newBlockingStub(channel).withDeadlineAfter(WAIT_SECONDS, TimeUnit.SECONDS);
+        stub = ControllerGrpc.newBlockingStub(channel);
+    }
+
+    /** The Controller stub, with a deadline for the next call. */
+    private ControllerGrpc.ControllerBlockingStub controller() {
+        return stub.withDeadlineAfter(WAIT_SECONDS, TimeUnit.SECONDS);
     }
 
     @AfterEach
@@ -82,21 +89,21 @@ class ControllerServiceTest {
     @Test
     @Order(1)
     void noHostsBeforeAnyAgentConnects() {
-        assertEquals(0, controller.listHosts(ListHostsRequest.getDefaultInstance()).getHostsCount());
+        assertEquals(0, controller().listHosts(ListHostsRequest.getDefaultInstance()).getHostsCount());
     }
 
     @Test
     void badRequestsAreRefusedWithADescription() {
         assertStatus(Status.Code.INVALID_ARGUMENT, "scope is required: VOLUME, HOST or FLEET",
-                () -> controller.queryStats(QueryStatsRequest.getDefaultInstance()));
+                () -> controller().queryStats(QueryStatsRequest.getDefaultInstance()));
         assertStatus(Status.Code.NOT_FOUND, "no host 'nowhere' has connected to this controller; ListHosts shows the known hosts",
-                () -> controller.createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("dmp1")
+                () -> controller().createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("dmp1")
                         .setZero(ZeroBackend.newBuilder().setSizeBytes(4096)).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "invalid volume name 'Bad/Name': use 1-63 characters of a-z 0-9 . _ -",
-                () -> controller.createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("Bad/Name")
+                () -> controller().createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("Bad/Name")
                         .setZero(ZeroBackend.newBuilder().setSizeBytes(4096)).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "zero.sizeBytes must be greater than 0",
-                () -> controller.createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("dmp1")
+                () -> controller().createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("dmp1")
                         .setZero(ZeroBackend.getDefaultInstance()).build()));
     }
 
@@ -111,10 +118,10 @@ class ControllerServiceTest {
 
             StatsRow expected = StatsRow.newBuilder().setHost("stats-host").setVolume("dmp1")
                     .setRead(op(2, 16384, 8192)).setWrite(op(3, 12288, 4096)).setTotal(op(5, 28672, 5734)).build();
-            assertEquals(QueryStatsResponse.newBuilder().addRows(expected).build(), controller.queryStats(
+            assertEquals(QueryStatsResponse.newBuilder().addRows(expected).build(), controller().queryStats(
                     QueryStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("stats-host").setVolume("dmp1").build()));
             assertEquals(QueryStatsResponse.newBuilder().addRows(expected.toBuilder().setVolume("")).build(),
-                    controller.queryStats(QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("stats-host").build()));
+                    controller().queryStats(QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("stats-host").build()));
 
             HttpResponse<String> text = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create(root + "stat/volumes")).build(), HttpResponse.BodyHandlers.ofString());
@@ -137,11 +144,10 @@ class ControllerServiceTest {
     @Test
     void createVolumeIsForwardedAndAnsweredWithTheAgentsResult() throws Exception {
         try (FakeAgent agent = FakeAgent.connect(channel, "create-host", "run-1")) {
-            assertEquals(1, controller.listHosts(ListHostsRequest.getDefaultInstance()).getHostsList().stream()
-                    .filter(h -> h.getId().equals("create-host") && h.getOnline()).count());
+            awaitOnline("create-host", true);
             CreateVolumeRequest request = CreateVolumeRequest.newBuilder().setHost("create-host").setName("dmp2")
                     .setZero(ZeroBackend.newBuilder().setSizeBytes(1_000_000_000)).build();
-            CompletableFuture<CreateVolumeResponse> created = CompletableFuture.supplyAsync(() -> controller.createVolume(request));
+            CompletableFuture<CreateVolumeResponse> created = CompletableFuture.supplyAsync(() -> controller().createVolume(request));
 
             Command command = agent.nextCommand();
             assertEquals("dmp2", command.getCreate().getName());
@@ -151,27 +157,54 @@ class ControllerServiceTest {
             agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(0).setVolume(volume).build());
             assertEquals(volume, created.get(WAIT_SECONDS, TimeUnit.SECONDS).getVolume());
             assertEquals(List.of(volume),
-                    controller.listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
+                    controller().listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
 
             // the agent's refusal comes back as the caller's status, with the agent's words
             CreateVolumeRequest missing = CreateVolumeRequest.newBuilder().setHost("create-host").setName("dmp3")
                     .setFile(FileBackend.newBuilder().setPath("/nonexistent.img")).build();
-            CompletableFuture<CreateVolumeResponse> refused = CompletableFuture.supplyAsync(() -> controller.createVolume(missing));
+            CompletableFuture<CreateVolumeResponse> refused = CompletableFuture.supplyAsync(() -> controller().createVolume(missing));
             command = agent.nextCommand();
             assertEquals("/nonexistent.img", command.getCreate().getBackend().getFile().getPath());
             agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(Status.Code.INVALID_ARGUMENT.value())
                     .setMessage("file backend: /nonexistent.img does not exist").build());
-            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> {
-                try {
-                    refused.join();
-                } catch (java.util.concurrent.CompletionException ce) {
-                    throw ce.getCause();
-                }
-            });
+            StatusRuntimeException e = assertInstanceOf(StatusRuntimeException.class,
+                    assertThrows(CompletionException.class, refused::join).getCause());
             assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
             assertEquals("file backend: /nonexistent.img does not exist", e.getStatus().getDescription());
             assertEquals(List.of(volume),
-                    controller.listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
+                    controller().listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
+        }
+    }
+
+    @Test
+    void offlineHostsAndLostAgentsAreReported() throws Exception {
+        CreateVolumeRequest request = CreateVolumeRequest.newBuilder().setHost("lost-host").setName("dmp1")
+                .setZero(ZeroBackend.newBuilder().setSizeBytes(4096)).build();
+        FakeAgent agent = FakeAgent.connect(channel, "lost-host", "run-1");
+        awaitOnline("lost-host", true);
+        CompletableFuture<CreateVolumeResponse> pending = CompletableFuture.supplyAsync(() -> controller().createVolume(request));
+        assertEquals("dmp1", agent.nextCommand().getCreate().getName());
+        agent.close(); // gone without answering
+        CompletionException e = assertThrows(CompletionException.class, pending::join);
+        StatusRuntimeException status = assertInstanceOf(StatusRuntimeException.class, e.getCause());
+        assertEquals(Status.Code.UNAVAILABLE, status.getStatus().getCode());
+        assertEquals("host lost-host disconnected before answering; retry when it is back online",
+                status.getStatus().getDescription());
+
+        awaitOnline("lost-host", false);
+        assertStatus(Status.Code.FAILED_PRECONDITION,
+                "host 'lost-host' is offline: its agent is not connected; retry when it is back",
+                () -> controller().createVolume(request));
+    }
+
+    /** Waits (bounded) until ListHosts shows the host with the given online state. */
+    private void awaitOnline(String host, boolean online) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+        while (controller().listHosts(ListHostsRequest.getDefaultInstance()).getHostsList().stream()
+                .noneMatch(h -> h.getId().equals(host) && h.getOnline() == online)) {
+            assertTrue(System.nanoTime() < deadline, "host " + host + " not " + (online ? "online" : "offline")
+                    + " within " + WAIT_SECONDS + " s");
+            Thread.sleep(20);
         }
     }
 
