@@ -21,6 +21,7 @@ import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.ZeroBackend;
+import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -34,6 +35,7 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -173,6 +175,20 @@ class ControllerServiceTest {
             assertEquals("file backend: /nonexistent.img does not exist", e.getStatus().getDescription());
             assertEquals(List.of(volume),
                     controller().listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
+        }
+    }
+
+    @Test
+    void watchStatsSendsTheCountsThenEachChange() throws Exception {
+        try (FakeAgent agent = FakeAgent.connect(channel, "watch-host", "run-1", "dmp1");
+                Context.CancellableContext call = Context.current().withCancellation()) {
+            agent.sendDelta(1, VolumeDelta.newBuilder().setVolume("dmp1").setWriteRequests(1).setWriteBytes(4096).build());
+            QueryStatsRequest request = QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("watch-host").build();
+            Iterator<QueryStatsResponse> updates = call.call(() -> controller().watchStats(request));
+            assertEquals(op(1, 4096, 4096), updates.next().getRows(0).getTotal());
+            agent.sendDelta(2, VolumeDelta.newBuilder().setVolume("dmp1").setReadRequests(1).setReadBytes(512).build());
+            assertEquals(op(2, 4608, 2304), updates.next().getRows(0).getTotal());
+            call.cancel(null);
         }
     }
 
