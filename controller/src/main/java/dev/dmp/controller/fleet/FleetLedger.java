@@ -28,17 +28,24 @@ public final class FleetLedger {
 
     /**
      * Starts (or resumes) an agent run. A new run id means a restarted agent: its numbering starts
-     * again, and only the volumes it announces keep their counts.
+     * again, as do its reset generations, and only the volumes it announces keep their counts.
      */
     public synchronized void hello(String host, String runId, Iterable<String> volumes) {
         HostEntry h = hosts.computeIfAbsent(host, k -> new HostEntry());
-        if (!h.runId.equals(runId)) {
+        boolean restarted = !h.runId.equals(runId);
+        if (restarted) {
             h.runId = runId;
             h.appliedSeq = 0;
         }
         Map<String, VolumeEntry> kept = new HashMap<>();
         for (String v : volumes) {
-            kept.put(v, h.volumes.getOrDefault(v, new VolumeEntry()));
+            VolumeEntry entry = h.volumes.getOrDefault(v, new VolumeEntry());
+            if (restarted) {
+                // A new process counts its generations from 0 again: left at the old run's generation,
+                // its deltas would all be dropped as older than the last reset.
+                entry.generation = 0;
+            }
+            kept.put(v, entry);
         }
         h.volumes.clear();
         h.volumes.putAll(kept);
