@@ -10,7 +10,7 @@
 # Environment (defaults in brackets):
 #   DMP_CONTROLLER_PORT [8080]  controller's HTTP + gRPC port
 #   DMP_AGENT_PORT      [7070]  agent's HTTP port (/stat/volumes)
-#   DMP_HOST_ID         [$(hostname)]  the agent's host id (dmp.agent.host-id)
+#   DMP_HOST_ID         [the host name]  the agent's host id (dmp.agent.host-id)
 #   DMP_RUN_DIR         [./.run]  everything this script makes: NBD socket, state, dmp2's file, logs
 # Both apps listen on 127.0.0.1 only.
 set -uo pipefail
@@ -27,7 +27,7 @@ esac
 
 CONTROLLER_PORT=${DMP_CONTROLLER_PORT:-8080}
 AGENT_PORT=${DMP_AGENT_PORT:-7070}
-HOST_ID=${DMP_HOST_ID:-$(hostname)}
+HOST_ID=${DMP_HOST_ID:-$(cat /proc/sys/kernel/hostname)}
 RUN_DIR=${DMP_RUN_DIR:-$ROOT/.run}
 mkdir -p "$RUN_DIR" && RUN_DIR=$(cd "$RUN_DIR" && pwd)
 SOCK=$RUN_DIR/nbd.sock
@@ -39,34 +39,9 @@ CONTROLLER_JAR=$ROOT/controller/target/quarkus-app/quarkus-run.jar
 say() { echo "run.sh: $*"; }
 die() { echo "run.sh: $*" >&2; exit 1; }
 
-# --- tools: install what is missing when root (Debian), else say what to install ---------------
-# command -> Debian package (buf comes from npm)
-declare -A PKG=([mvn]=maven [curl]=curl [jq]=jq [qemu-io]=qemu-utils [npm]=npm)
-need_tools() {
-  local missing=() pkgs=() c
-  for c in mvn curl jq qemu-io; do command -v "$c" >/dev/null || { missing+=("$c"); pkgs+=("${PKG[$c]}"); }; done
-  if ! command -v buf >/dev/null && ! command -v npm >/dev/null; then missing+=(npm); pkgs+=(npm); fi
-  if [ ${#pkgs[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      say "installing ${pkgs[*]} (for ${missing[*]})"
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
-        || die "apt-get install ${pkgs[*]} failed"
-    else
-      die "missing ${missing[*]}: install them first, e.g. 'sudo apt-get install ${pkgs[*]}'"
-    fi
-  fi
-  if ! command -v buf >/dev/null; then
-    # buf curl speaks gRPC with server reflection, as grpcurl does (grpcurl is not packaged in Debian 12).
-    if [ "$(id -u)" = 0 ]; then
-      say "installing buf (npm @bufbuild/buf)"
-      npm install -g --no-fund --no-audit @bufbuild/buf@1.75.0 >/dev/null || die "npm install -g @bufbuild/buf failed"
-    else
-      die "missing buf: install it with 'sudo npm install -g @bufbuild/buf'"
-    fi
-  fi
-}
-need_tools
+# --- tools: installed when missing and root (Debian), else the message says what to install -------
+. scripts/tools.sh
+dmp_need_tools mvn curl jq qemu-io buf || exit 1
 . scripts/jdk.sh
 dmp_pick_jdk || exit 1
 
