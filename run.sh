@@ -46,10 +46,16 @@ dmp_need_tools mvn curl jq qemu-io buf || exit 1
 dmp_pick_jdk || exit 1
 
 # --- build if needed: a jar is missing or a source is newer than it ------------------------------
+newer_than() { # newer_than JAR MODULE...: is a pom or main source of the modules newer than JAR?
+  local jar=$1 m; shift
+  for m in . "$@"; do
+    [ -n "$(find "$m/pom.xml" $( [ -d "$m/src/main" ] && echo "$m/src/main") -newer "$jar" -type f -print -quit)" ] && return 0
+  done
+  return 1
+}
 stale() {
   [ -f "$AGENT_JAR" ] && [ -f "$CONTROLLER_JAR" ] || return 0
-  [ -n "$(find pom.xml proto agent controller -newer "$AGENT_JAR" -type f -not -path '*/target/*' -print -quit)" ] && return 0
-  [ -n "$(find pom.xml proto controller -newer "$CONTROLLER_JAR" -type f -not -path '*/target/*' -print -quit)" ]
+  newer_than "$AGENT_JAR" proto agent || newer_than "$CONTROLLER_JAR" proto controller
 }
 if stale; then
   say "building with Maven and $JAVA_HOME (log: $RUN_DIR/build.log)"

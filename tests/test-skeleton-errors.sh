@@ -84,6 +84,17 @@ nbdsh -u "nbd+unix:///dmp2?socket=$NBD_SOCK" -c 'assert h.pread(4096, 0) == b"\x
 expect_text "agent /stat/volumes?volume=dmp2 after the read" "$(old_block dmp2 1 4096 1 4096 2 4096)" \
   "$(curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes?volume=dmp2")"
 
+log "a host whose agent is gone is offline: volume commands get FAILED_PRECONDITION"
+kill "$AGENT_PID"; wait "$AGENT_PID" || true
+wait_until 10 eval "rpc ListHosts '{}' | jq -e '.hosts[0].online == false'"
+expect_eq "ListHosts with node-a offline" '{"hosts":[{"id":"node-a","online":false,"volumeCount":2}]}' "$(rpc ListHosts '{}' | jq -c .)"
+expect_eq "CreateVolume on an offline host" \
+  "FAILED_PRECONDITION host 'node-a' is offline: its agent is not connected; retry when it is back" \
+  "$(rpc_error CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp3\",$Z}")"
+expect_eq "ResetStats FLEET with a host offline" \
+  "FAILED_PRECONDITION hosts offline: node-a; nothing was reset. Reset each online host with scope HOST, or wait for them" \
+  "$(rpc_error ResetStats '{"scope":"FLEET"}')"
+
 log "bad agent configuration stops start-up, naming the key"
 # bad_agent WHAT MESSAGE -Dkey=value...: the agent must exit non-zero within 60 s and log MESSAGE.
 bad_agent() {
@@ -98,4 +109,5 @@ bad_agent() {
 bad_agent "host id 'bad id!'" "dmp.agent.host-id: 'bad id!' is not a valid host id" -Ddmp.agent.host-id='bad id!'
 bad_agent "controller without port" "dmp.agent.controller: 'nohostport' is not host:port" -Ddmp.agent.controller=nohostport
 bad_agent "relative state dir" "dmp.agent.state-dir: 'state' must be an absolute path" -Ddmp.agent.state-dir=state
+bad_agent "state dir under a file" "dmp.agent.state-dir: cannot create $DISK/state" -Ddmp.agent.state-dir="$DISK/state"
 log "PASS"
