@@ -42,6 +42,14 @@ expect_eq "ResetStats FLEET" '{"volumesReset":2}' "$(rpc ResetStats '{"scope":"F
 expect_text "controller /stat/volumes after ResetStats" "$(old_block node-a/dmp1 0 0 0 0 0 0; old_block node-a/dmp2 0 0 0 0 0 0)" "$(controller_stat)"
 expect_text "agent /stat/volumes after ResetStats" "$(old_block dmp1 0 0 0 0 0 0; old_block dmp2 0 0 0 0 0 0)" "$(agent_stat)"
 
+# WatchStats (server streaming) from here on: its first message is the zeroes, a later one the I/O below.
+buf curl --protocol grpc --http2-prior-knowledge --emit-defaults -d '{"scope":"FLEET"}' \
+  "http://$CONTROLLER/dmp.v1.Controller/WatchStats" > "$WORK/watch.json" 2>"$WORK/watch.err" &
+_PIDS+=($!); WATCH_PID=$!
+watched() { jq -cS '.rows[]' "$WORK/watch.json" 2>/dev/null; }
+wait_until 10 eval '[ -n "$(watched)" ]'
+expect_text "WatchStats first message" "$(zero_row "" "")" "$(watched)"
+
 log "nbdsh on dmp2 (file): 3 writes of 4096 bytes, 2 reads of 8192 bytes, bytes compared"
 DISK=$DISK nbdsh -u "$(uri dmp2)" -c '
 import os
@@ -84,6 +92,11 @@ expect_text "QueryStats VOLUME (all)" "$(zero_row node-a dmp1; stats_row node-a 
 expect_text "QueryStats HOST node-a" "$(stats_row node-a "" 2 16384 8192 3 12288 4096 5 28672 5734)" \
   "$(query '{"scope":"HOST","host":"node-a"}')"
 expect_text "QueryStats FLEET" "$(stats_row "" "" 2 16384 8192 3 12288 4096 5 28672 5734)" "$(query '{"scope":"FLEET"}')"
+
+# First and latest message (a delta tick may fall amid the I/O and show a part of it in between).
+watched_ends() { watched | sed -n '1p;$p'; }
+wait_for_text 10 "WatchStats first and latest messages" "$(zero_row "" ""; stats_row "" "" 2 16384 8192 3 12288 4096 5 28672 5734)" watched_ends
+kill "$WATCH_PID"
 
 log "POST /stat/volumes on the agent resets its counters; the controller follows"
 expect_eq "agent POST /stat/volumes" "reset 2 volumes" "$(curl -sf -X POST -d '' "http://127.0.0.1:$AGENT_PORT/stat/volumes")"
