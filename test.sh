@@ -3,20 +3,52 @@
 # scripts tests/test-*.sh against the packaged apps. Usage: ./test.sh [-k] [PATTERN]
 #   PATTERN  run only the end-to-end scripts whose name contains it (the build still runs)
 #   -k       skip the Maven build (use the jars already built)
+# The last line counts everything run, Maven's tests and the scripts: 'N passed, N failed, N skipped'.
 set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/jdk.sh
 dmp_pick_jdk || exit 1
+. scripts/tools.sh
+# What the build needs, then what the end-to-end scripts use (a script whose client is missing skips).
+dmp_need_tools mvn python3 || exit 1
+dmp_need_tools curl jq buf nbdinfo nbdsh nbdcopy qemu-io qemu-img || echo "(the scripts that need them will skip)"
 BUILD=1
 [ "${1:-}" = -k ] && { BUILD=0; shift; }
 PATTERN=${1:-}
 
+pass=0 failn=0 skipn=0 failed=()
+summary() {
+  echo
+  [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
+  echo "$pass passed, $failn failed, $skipn skipped"
+}
+
 if [ $BUILD = 1 ]; then
   echo "== mvn verify (JDK: $JAVA_HOME)"
-  mvn -B -ntp verify || { echo "FAILED: Maven build/tests"; exit 1; }
+  rm -rf ./*/target/surefire-reports ./*/target/failsafe-reports
+  start=$(date +%s)
+  mvn -B -ntp -Dstyle.color=never verify; mvn_rc=$?
+  # Maven's own counts, from the JUnit reports of every module.
+  read -r t f s < <(python3 - <<'PY'
+import glob, xml.etree.ElementTree as ET
+t = f = s = 0
+for p in glob.glob("*/target/*-reports/TEST-*.xml"):
+    r = ET.parse(p).getroot()
+    t += int(r.get("tests", 0)); s += int(r.get("skipped", 0))
+    f += int(r.get("failures", 0)) + int(r.get("errors", 0))
+print(t, f, s)
+PY
+)
+  pass=$((t - f - s)) failn=$f skipn=$s
+  echo "Maven tests: $pass passed, $f failed, $s skipped ($(( $(date +%s) - start ))s with the build)"
+  if [ $mvn_rc != 0 ]; then
+    [ "$f" = 0 ] && failn=$((failn + 1))
+    failed+=("mvn verify (rc=$mvn_rc)")
+    summary
+    exit 1
+  fi
 fi
 
-pass=0 failn=0 skipn=0 failed=()
 for t in tests/test-*.sh; do
   [ -e "$t" ] || continue
   case $t in *"$PATTERN"*) ;; *) continue ;; esac
@@ -30,7 +62,5 @@ for t in tests/test-*.sh; do
     *) failn=$((failn+1)); failed+=("$t"); echo "FAIL $t (rc=$rc, ${took}s)" ;;
   esac
 done
-echo
-[ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
-echo "end-to-end: $pass passed, $failn failed, $skipn skipped"
+summary
 [ $failn = 0 ]

@@ -100,3 +100,44 @@ host_online() { rpc ListHosts '{}' | jq -e --arg h "$1" '.hosts[] | select(.id==
 
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() { [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"; log "ok: $1 = $3"; }
+
+# rpc_error METHOD JSON: calls a method that must fail; prints "CODE MESSAGE" (CODE as gRPC names it,
+# upper case, e.g. INVALID_ARGUMENT). Fails the test if the call succeeded.
+rpc_error() {
+  local out err
+  if out=$(rpc "$1" "$2" 2>"$WORK/rpc.err"); then fail "$1 $2: expected an error, got: $out"; fi
+  err=$(jq -r '(.code | ascii_upcase) + " " + .message' < "$WORK/rpc.err") || fail "$1: no gRPC status in: $(cat "$WORK/rpc.err")"
+  echo "$err"
+}
+
+# expect_text WHAT EXPECTED ACTUAL: whole-text comparison; shows a diff when they differ.
+expect_text() {
+  [ "$2" = "$3" ] || fail "$1 differs (- expected, + actual):
+$(diff -u <(printf '%s\n' "$2") <(printf '%s\n' "$3") | tail -n +3)"
+  log "ok: $1 (whole text matches)"
+}
+
+# wait_for_text SECONDS WHAT EXPECTED CMD...: polls CMD every 0.1 s until its output is EXPECTED
+# (for numbers that reach the controller with the next delta); then compares once more, so a
+# timeout shows the diff.
+wait_for_text() {
+  local limit=$1 what=$2 expected=$3; shift 3
+  local deadline=$(( $(date +%s%N) + limit * 1000000000 ))
+  until [ "$("$@" 2>/dev/null)" = "$expected" ] || [ "$(date +%s%N)" -ge $deadline ]; do sleep 0.1; done
+  expect_text "$what" "$expected" "$("$@")"
+}
+
+# old_block NAME READ_REQS READ_AVG WRITE_REQS WRITE_AVG TOTAL_REQS TOTAL_AVG: the old sysfs block,
+# from literal numbers (tests spell out the arithmetic they expect rather than recomputing it).
+old_block() {
+  printf '%s:\nread:\n  reqs: %s\n  avg size: %s\nwrite:\n  reqs: %s\n  avg size: %s\ntotal:\n  reqs: %s\n  avg size: %s\n' "$@"
+}
+
+# stats_row HOST VOLUME R_REQS R_BYTES R_AVG W_REQS W_BYTES W_AVG T_REQS T_BYTES T_AVG: one QueryStats
+# row as compact, key-sorted JSON (compare with `jq -cS`).
+stats_row() {
+  jq -ncS --arg h "$1" --arg v "$2" --args \
+    '{host:$h, volume:$v, read:{requests:$ARGS.positional[0], bytes:$ARGS.positional[1], avgSize:$ARGS.positional[2]},
+      write:{requests:$ARGS.positional[3], bytes:$ARGS.positional[4], avgSize:$ARGS.positional[5]},
+      total:{requests:$ARGS.positional[6], bytes:$ARGS.positional[7], avgSize:$ARGS.positional[8]}}' "${@:3}"
+}

@@ -35,6 +35,10 @@ public class Agent {
     void start(@Observes StartupEvent event) {
         try {
             Files.createDirectories(settings.stateDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("dmp.agent.state-dir: cannot create " + settings.stateDir() + ": " + e, e);
+        }
+        try {
             nbd = NbdServer.start(settings.nbdSocket(), new VolumeExports(registry));
         } catch (IOException e) {
             throw new UncheckedIOException("dmp.agent.nbd-socket: cannot listen on " + settings.nbdSocket() + ": " + e.getMessage(), e);

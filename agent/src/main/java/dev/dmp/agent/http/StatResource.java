@@ -11,6 +11,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import java.util.List;
 
 /**
@@ -50,7 +51,9 @@ public class StatResource {
         }
         Volume v = agent.registry().get(name);
         if (v == null) {
-            throw new NotFoundException("no volume named '" + name + "'\n");
+            // The text goes in the body: NotFoundException(String) only sets the reason phrase.
+            throw new NotFoundException(Response.status(Response.Status.NOT_FOUND)
+                    .type(MediaType.TEXT_PLAIN).entity("no volume named '" + name + "'\n").build());
         }
         return List.of(v);
     }

@@ -58,8 +58,10 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
             public void onCompleted() {
                 if (session != null) {
                     fleet.disconnected(session);
+                    session.end();
+                } else {
+                    outbound.onCompleted();
                 }
-                outbound.onCompleted();
             }
         };
     }

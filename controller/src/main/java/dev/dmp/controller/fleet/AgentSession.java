@@ -25,6 +25,8 @@ public final class AgentSession {
     private final StreamObserver<ControllerMessage> outbound;
     private final ConcurrentHashMap<Long, CompletableFuture<CommandResult>> pending = new ConcurrentHashMap<>();
     private volatile boolean open = true;
+    /** Guarded by outbound. */
+    private boolean ended;
 
     public AgentSession(String hostId, String runId, StreamObserver<ControllerMessage> outbound) {
         this.hostId = hostId;
@@ -80,11 +82,20 @@ public final class AgentSession {
         pending.values().forEach(f -> f.completeExceptionally(lost()));
     }
 
-    void end() {
+    /**
+     * Ends the controller's half of the stream, once, whether or not {@link #close} came first (it
+     * did when a newer stream replaced this one, which used to leave this one open).
+     */
+    public void end() {
         synchronized (outbound) {
-            if (open) {
-                open = false;
-                outbound.onCompleted();
+            open = false;
+            if (!ended) {
+                ended = true;
+                try {
+                    outbound.onCompleted();
+                } catch (IllegalStateException e) {
+                    // The call was already cancelled or closed by the peer: nothing left to end.
+                }
             }
         }
     }
