@@ -320,6 +320,7 @@ class ManifestsTest {
     }
 
     private static void assertHostMount(PodSpec pod, Container c, String hostPath, String mountPath) {
+        assertNotNull(mountPath, c.getName() + ": the setting that names this mount is missing");
         VolumeMount mount = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(mountPath)).findFirst()
                 .orElseThrow(() -> new AssertionError(c.getName() + " does not mount " + mountPath));
         Volume v = volume(pod, mount.getName());
