@@ -27,6 +27,7 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.scheduling.v1.PriorityClass;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,11 +67,11 @@ class ManifestsTest {
 
     @Test
     void theBaseHoldsExactlyTheseObjectsAllValidKubernetes() {
-        assertEquals(List.of("Namespace/dmp", "ConfigMap/dmp-agent", "ConfigMap/dmp-nbd", "ConfigMap/dmp-controller",
+        assertEquals(List.of("Namespace/dmp", "PriorityClass/dmp-node-critical", "ConfigMap/dmp-agent", "ConfigMap/dmp-nbd", "ConfigMap/dmp-controller",
                 "PersistentVolumeClaim/dmp-controller-data", "Deployment/dmp-controller", "Service/dmp-controller",
                 "DaemonSet/dmp-agent"), List.copyOf(objects.keySet()));
         for (HasMetadata o : objects.values()) {
-            if (!(o instanceof Namespace)) {
+            if (!(o instanceof Namespace) && !(o instanceof PriorityClass)) {
                 assertEquals(NAMESPACE, o.getMetadata().getNamespace(), o.getKind() + "/" + o.getMetadata().getName());
             }
         }
@@ -132,6 +133,8 @@ class ManifestsTest {
         assertEquals(0L, agent.getSecurityContext().getRunAsUser());
         assertFalse(Boolean.TRUE.equals(pod.getHostNetwork()) || Boolean.TRUE.equals(pod.getHostPID()) || Boolean.TRUE.equals(pod.getHostIPC()),
                 "the agent needs no host namespace");
+        PriorityClass priority = get(PriorityClass.class, pod.getPriorityClassName());
+        assertEquals(1_000_000_000, priority.getValue(), "the highest priority a class outside system-* may have");
         assertEquals("OnDelete", ds.getSpec().getUpdateStrategy().getType(), "an image change must not restart agents (and detach devices) by itself");
         assertTrue(pod.getTerminationGracePeriodSeconds() >= 30, "time to detach on SIGTERM");
 
