@@ -1,0 +1,16 @@
+package dev.dmp.controller;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** The controller's settings, under {@code dmp.controller}. {@link DataDirectory} checks them at start-up. */
+@ConfigMapping(prefix = "dmp.controller")
+public interface ControllerConfig {
+
+    /**
+     * Where the controller keeps what must outlive a restart; created at start-up when missing. On
+     * Kubernetes it is the mount point of the controller's PersistentVolumeClaim (deploy/kubernetes).
+     */
+    @WithDefault("/var/lib/dmp-controller")
+    String dataDir();
+}

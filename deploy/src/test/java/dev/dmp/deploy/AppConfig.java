@@ -1,0 +1,58 @@
+package dev.dmp.deploy;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithName;
+import java.io.IOException;
+import java.io.Reader;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What one app reads: the keys of its {@code @ConfigMapping} interface and of its
+ * application.properties, and the environment variable names that Quarkus maps to them.
+ */
+public record AppConfig(Properties properties, Set<String> keys) {
+
+    public static AppConfig of(Class<?> mapping, Path applicationProperties) throws IOException {
+        Properties properties = new Properties();
+        try (Reader r = Files.newBufferedReader(applicationProperties)) {
+            properties.load(r);
+        }
+        Set<String> keys = new TreeSet<>(properties.stringPropertyNames());
+        String prefix = mapping.getAnnotation(ConfigMapping.class).prefix();
+        for (Method m : mapping.getDeclaredMethods()) {
+            if (m.getParameterCount() == 0 && !m.isDefault() && !m.isSynthetic()) {
+                WithName name = m.getAnnotation(WithName.class);
+                keys.add(prefix + "." + (name != null ? name.value() : kebab(m.getName())));
+            }
+        }
+        return new AppConfig(properties, Set.copyOf(keys));
+    }
+
+    /** The key an environment variable sets, or null when the app reads no such key. */
+    public String keyOf(String envName) {
+        return keys.stream().filter(k -> envName(k).equals(envName)).findFirst().orElse(null);
+    }
+
+    public String property(String key) {
+        String v = properties.getProperty(key);
+        if (v == null) {
+            throw new IllegalArgumentException("application.properties has no " + key);
+        }
+        return v;
+    }
+
+    /** SmallRye Config's rule: every character that is not a letter or digit becomes '_', upper case. */
+    static String envName(String key) {
+        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
+    }
+
+    static String kebab(String camel) {
+        return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The container images, end to end: Maven builds them (-Pimage: Jib, no Docker daemon) on the base
+# image of deploy/image/base-image.sh and pushes them to a registry on loopback (Debian's
+# docker-registry); their config is checked (entrypoint, user, ports, working dir); then each runs
+# from its own unpacked file system as a container runtime would start it (its entrypoint, user,
+# working dir and Env, configured by the same environment variables deploy/kubernetes sets), the
+# probe paths of the manifests answer 200, and a volume created through the controller takes a
+# 4 KiB write through the agent's NBD socket and counts it.
+. "$(dirname "$0")/lib.sh"
+requires docker-registry skopeo jq curl buf nbdsh unshare mount
+[ "$(id -u)" = 0 ] || skip "needs root: runs the images' file systems with unshare --root and mounts /proc in them"
+
+VERSION=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$ROOT/pom.xml" | head -1)
+port_of() { sed -n 's/^quarkus.http.port=//p' "$ROOT/$1/src/main/resources/application.properties"; }
+
+# The /proc mounts made below go before lib.sh's cleanup removes $WORK.
+MOUNTS=()
+trap 'rc=$?; for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null || true; done; (exit $rc); _cleanup' EXIT
+
+REG=127.0.0.1:$(free_port)
+cat > "$WORK/registry.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $WORK/registry}}
+http: {addr: $REG}
+YAML
+docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
+_PIDS+=($!)
+wait_until 30 curl -sf "http://$REG/v2/"
+
+log "mvn -Pimage package (agent, controller) pushing to $REG"
+(cd "$ROOT" && mvn -B -ntp -Pimage package -DskipTests -pl agent,controller -am \
+  -Dquarkus.container-image.registry="$REG" -Dquarkus.container-image.insecure=true) > "$WORK/mvn.log" 2>&1 \
+  || { tail -40 "$WORK/mvn.log"; fail "mvn -Pimage failed"; }
+
+# check_image NAME USER: the pushed image's config; saves it as $WORK/NAME-config.json.
+check_image() {
+  local name=$1 user=$2 ref=docker://$REG/dmp/$1:$VERSION cfg=$WORK/$1-config.json
+  skopeo inspect --config --tls-verify=false "$ref" > "$cfg" || fail "cannot read $ref"
+  expect_eq "$name entrypoint" '["java","-Djava.util.logging.manager=org.jboss.logmanager.LogManager","-jar","quarkus-run.jar"]' \
+    "$(jq -c .config.Entrypoint "$cfg")"
+  expect_eq "$name user" "$user" "$(jq -r .config.User "$cfg")"
+  expect_eq "$name exposed ports (quarkus.http.port)" "[\"$(port_of "$name")/tcp\"]" "$(jq -c '.config.ExposedPorts | keys' "$cfg")"
+  expect_eq "$name working dir" /home/jboss "$(jq -r .config.WorkingDir "$cfg")"
+  expect_eq "$name platform" linux/amd64 "$(jq -r '.os + "/" + .architecture' "$cfg")"
+  grep -q "image: dmp/$name:$VERSION\$" "$ROOT/deploy/kubernetes/"*.yaml || fail "deploy/kubernetes does not use dmp/$name:$VERSION"
+}
+check_image agent 0
+check_image controller 185
+
+# An OCI tarball, for registries reached later or other tools.
+skopeo copy -q --src-tls-verify=false "docker://$REG/dmp/agent:$VERSION" "oci-archive:$WORK/agent-oci.tar" \
+  || fail "skopeo copy to oci-archive failed"
+expect_eq "OCI archive layout" '{"imageLayoutVersion":"1.0.0"}' "$(tar xOf "$WORK/agent-oci.tar" oci-layout | jq -c .)"
+
+# unpack NAME: the image's layers, in order, into $WORK/NAME-fs (Jib's layers only add files).
+unpack() {
+  local dir=$WORK/$1-dir fs=$WORK/$1-fs
+  skopeo copy -q --src-tls-verify=false "docker://$REG/dmp/$1:$VERSION" "dir:$dir" || fail "skopeo copy $1 failed"
+  mkdir -p "$fs"
+  for digest in $(jq -r '.layers[].digest' "$dir/manifest.json"); do
+    tar xzf "$dir/${digest#sha256:}" -C "$fs" --warning=no-unknown-keyword
+  done
+  mkdir -p "$fs/proc"
+  mount -t proc proc "$fs/proc"
+  MOUNTS+=("$fs/proc")
+}
+
+# run_image NAME VAR=VALUE...: starts the image's entrypoint as its user in its working dir, with
+# only the image's Env plus the given variables; sets RUN_PID.
+run_image() {
+  local name=$1 cfg=$WORK/$1-config.json; shift
+  local entry env
+  mapfile -t entry < <(jq -r '.config.Entrypoint[]' "$cfg")
+  mapfile -t env < <(jq -r '.config.Env[]' "$cfg")
+  env -i "${env[@]}" "$@" unshare --root="$WORK/$name-fs" --wd="$(jq -r .config.WorkingDir "$cfg")" \
+    --setuid "$(jq -r .config.User "$cfg")" --setgid "$(jq -r .config.User "$cfg")" "${entry[@]}" \
+    > "$WORK/$name.log" 2>&1 &
+  RUN_PID=$!; _PIDS+=("$RUN_PID")
+}
+
+# probes_ok YAML PORT: every probe path of that manifest answers 200 on the running app.
+probes_ok() {
+  local path paths
+  paths=$(grep -o 'path: /q/health/[a-z]*' "$ROOT/deploy/kubernetes/$1" | sort -u | cut -d' ' -f2)
+  expect_eq "probe paths in $1" "/q/health/live /q/health/ready /q/health/started" "$(echo $paths)"
+  for path in $paths; do
+    expect_eq "GET $path on port $2" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2$path")"
+  done
+}
+
+unpack controller
+unpack agent
+
+CONTROLLER_PORT=$(free_port)
+CONTROLLER=127.0.0.1:$CONTROLLER_PORT
+run_image controller QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$CONTROLLER_PORT" \
+  DMP_CONTROLLER_DATA_DIR=/tmp/controller-data
+wait_until 60 curl -sf "http://$CONTROLLER/q/health/ready"
+probes_ok controller.yaml "$CONTROLLER_PORT"
+[ -d "$WORK/controller-fs/tmp/controller-data" ] || fail "the controller did not create its data dir"
+expect_eq "controller data dir owner (the image's user)" 185 "$(stat -c %u "$WORK/controller-fs/tmp/controller-data")"
+
+AGENT_PORT=$(free_port)
+SOCK=$WORK/agent-fs/run/dmp/nbd.sock
+run_image agent QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$AGENT_PORT" DMP_AGENT_HOST_ID=image-node \
+  DMP_AGENT_CONTROLLER="$CONTROLLER" DMP_AGENT_STATE_DIR=/var/lib/dmp DMP_AGENT_NBD_SOCKET=/run/dmp/nbd.sock
+wait_until 60 test -S "$SOCK"
+wait_until 60 curl -sf "http://127.0.0.1:$AGENT_PORT/q/health/ready"
+probes_ok agent.yaml "$AGENT_PORT"
+wait_until 30 host_online image-node
+
+rpc CreateVolume '{"host":"image-node","name":"vol1","zero":{"sizeBytes":"1048576"}}' > "$WORK/create.json" \
+  || fail "CreateVolume: $(cat "$WORK/create.json")"
+expect_eq "nbd_uri the agent reports" "nbd+unix:///vol1?socket=/run/dmp/nbd.sock" "$(jq -r '.volume.nbdUri // .nbdUri' "$WORK/create.json")"
+nbdsh -u "nbd+unix:///vol1?socket=$SOCK" -c 'h.pwrite(b"x" * 4096, 0)' || fail "nbdsh write failed"
+expect_eq "agent /stat/volumes after one 4 KiB write" \
+  "$(printf 'vol1:\nread:\n  reqs: 0\n  avg size: 0\nwrite:\n  reqs: 1\n  avg size: 4096\ntotal:\n  reqs: 1\n  avg size: 4096')" \
+  "$(curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes?volume=vol1")"
+log "images build, run and serve: ok"
