@@ -16,9 +16,6 @@ import java.util.Map;
 /** What the dashboard's API answers: the fleet, its hosts and volumes with their stats and rates. */
 @ApplicationScoped
 public class Dashboard {
-    /** Rates shown as numbers are averaged over this many seconds, so they do not flicker. */
-    public static final int RATE_SECONDS = 5;
-
     private final FleetOperations ops;
     private final StatsHistory history;
 
@@ -30,7 +27,6 @@ public class Dashboard {
     public Overview overview(ChartScope scope) throws StatusException {
         requireKnown(scope);
         FleetSnapshot s = history.latest();
-        StatsRing ring = history.ring();
         Map<String, StatsRow> hostRows = new HashMap<>();
         s.hosts().forEach(r -> hostRows.put(r.getHost(), r));
         Map<VolumeKey, StatsRow> volumeRows = new HashMap<>();
@@ -38,18 +34,17 @@ public class Dashboard {
 
         List<HostView> hosts = new ArrayList<>();
         for (Host h : ops.listHosts()) {
-            ChartScope hostScope = new ChartScope(h.getId(), "");
             hosts.add(new HostView(h, hostRows.getOrDefault(h.getId(), zero(h.getId(), "")),
-                    ring.recent(hostScope, RATE_SECONDS)));
+                    s.rate(new ChartScope(h.getId(), ""))));
         }
         List<VolumeView> volumes = new ArrayList<>();
         for (Volume v : ops.listVolumes("")) {
             VolumeKey key = new VolumeKey(v.getHost(), v.getName());
             volumes.add(new VolumeView(v, volumeRows.getOrDefault(key, zero(v.getHost(), v.getName())),
-                    ring.recent(new ChartScope(v.getHost(), v.getName()), RATE_SECONDS)));
+                    s.rates().getOrDefault(key, Rate.ZERO)));
         }
-        FleetView fleet = new FleetView(s.fleet(), ring.recent(ChartScope.FLEET, RATE_SECONDS));
-        RatePoint chart = ring.last(scope).orElse(new RatePoint(s.sample().atMillis(), Rate.ZERO));
+        FleetView fleet = new FleetView(s.fleet(), s.rate(ChartScope.FLEET));
+        RatePoint chart = history.ring().last(scope).orElse(new RatePoint(s.sample().atMillis(), Rate.ZERO));
         return new Overview(s.sample().atMillis(), fleet, hosts, volumes, chart);
     }
 

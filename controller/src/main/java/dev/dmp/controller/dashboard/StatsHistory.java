@@ -27,6 +27,8 @@ import org.jboss.logging.Logger;
 public class StatsHistory {
     /** How far back the charts reach: five minutes of one-second samples. */
     public static final int SECONDS = 300;
+    /** Rates shown as numbers are averaged over this many seconds, so they do not flicker. */
+    public static final int RATE_SECONDS = 5;
     private static final Logger LOG = Logger.getLogger(StatsHistory.class);
 
     private final FleetOperations ops;
@@ -52,11 +54,17 @@ public class StatsHistory {
         return ring;
     }
 
+    /** The newest snapshot; taken now if requests come before the first tick. */
     public FleetSnapshot latest() {
-        return latest;
+        FleetSnapshot s = latest;
+        if (s == null) {
+            sample();
+            s = latest;
+        }
+        return s;
     }
 
-    private void sample() {
+    private synchronized void sample() {
         try {
             long now = System.currentTimeMillis();
             List<StatsRow> volumes = query(Scope.VOLUME);
@@ -68,7 +76,7 @@ public class StatsHistory {
             }
             StatsSample sample = new StatsSample(now, counts);
             ring.add(sample);
-            latest = new FleetSnapshot(sample, volumes, hosts, fleet);
+            latest = new FleetSnapshot(sample, volumes, hosts, fleet, ring.recent(RATE_SECONDS));
         } catch (Exception e) {
             // Keep sampling: a failed second is a gap in the charts, not the end of them.
             LOG.warnf("stats sample failed: %s", e);

@@ -3,7 +3,9 @@ package dev.dmp.controller.dashboard;
 import dev.dmp.controller.fleet.Counts;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 
@@ -59,21 +61,28 @@ public final class StatsRing {
         return Optional.of(new RatePoint(after.atMillis(), rate(before, after, scope)));
     }
 
-    /** The rate of the volumes in scope over the last {@code seconds} samples (fewer when the ring has fewer). */
-    public synchronized Rate recent(Predicate<VolumeKey> scope, int seconds) {
+    /**
+     * Each volume's rate over the last {@code seconds} samples (fewer when the ring has fewer); empty
+     * until the ring has two samples. Rates add up, so a host's or the fleet's is the sum of these.
+     */
+    public synchronized Map<VolumeKey, Rate> recent(int seconds) {
+        Map<VolumeKey, Rate> out = new HashMap<>();
         if (samples.size() < 2) {
-            return Rate.ZERO;
+            return out;
         }
         List<StatsSample> all = List.copyOf(samples);
         int from = Math.max(0, all.size() - 1 - seconds);
-        StatsSample first = all.get(from);
         StatsSample last = all.get(all.size() - 1);
-        // Resets inside the window: sum the steps, each reset-aware, rather than last minus first.
-        Counts sum = Counts.ZERO;
-        for (int i = from + 1; i < all.size(); i++) {
-            sum = sum.plus(increase(all.get(i - 1), all.get(i), scope));
+        long millis = last.atMillis() - all.get(from).atMillis();
+        for (VolumeKey k : last.volumes().keySet()) {
+            // Resets inside the window: sum the steps, each reset-aware, rather than last minus first.
+            Counts sum = Counts.ZERO;
+            for (int i = from + 1; i < all.size(); i++) {
+                sum = sum.plus(increase(all.get(i - 1).counts(k), all.get(i).counts(k)));
+            }
+            out.put(k, perSecond(sum, millis));
         }
-        return perSecond(sum, last.atMillis() - first.atMillis());
+        return out;
     }
 
     static Rate rate(StatsSample before, StatsSample after, Predicate<VolumeKey> scope) {

@@ -69,9 +69,22 @@ class StatsRingTest {
         ring.add(at(2000, Map.of(A1, new Counts(0, 0, 2, 8192)))); // reset, then 2 writes
         ring.add(at(3000, Map.of(A1, new Counts(0, 0, 8, 32768))));
         // window of 2 seconds: 2 + 6 writes over 2 s
-        assertEquals(new Rate(0, 4, 0, 16384), ring.recent(ChartScope.FLEET, 2));
+        assertEquals(new Rate(0, 4, 0, 16384), ring.recent(2).get(A1));
         // window longer than the ring: all 3 seconds, 10 + 2 + 6 writes
-        assertEquals(new Rate(0, 6, 0, 24576), ring.recent(ChartScope.FLEET, 60));
+        assertEquals(new Rate(0, 6, 0, 24576), ring.recent(60).get(A1));
+    }
+
+    @Test
+    void recentRatesArePerVolumeAndAddUp() {
+        StatsRing ring = new StatsRing(10);
+        ring.add(at(0, Map.of(A1, Counts.ZERO, B1, Counts.ZERO)));
+        ring.add(at(2000, Map.of(A1, new Counts(4, 400, 0, 0), A2, new Counts(0, 0, 6, 600), B1, new Counts(10, 1000, 0, 0))));
+        Map<VolumeKey, Rate> recent = ring.recent(5);
+        assertEquals(new Rate(2, 0, 200, 0), recent.get(A1));
+        assertEquals(new Rate(0, 3, 0, 300), recent.get(A2)); // new in the window: counted from zero
+        FleetSnapshot s = new FleetSnapshot(ring.latest().orElseThrow(), List.of(), List.of(), null, recent);
+        assertEquals(new Rate(2, 3, 200, 300), s.rate(new ChartScope("a", "")));
+        assertEquals(new Rate(7, 3, 700, 300), s.rate(ChartScope.FLEET));
     }
 
     @Test
@@ -89,10 +102,10 @@ class StatsRingTest {
     @Test
     void emptyAndSingleSampleRingsHaveNoRate() {
         StatsRing ring = new StatsRing(3);
-        assertEquals(Rate.ZERO, ring.recent(ChartScope.FLEET, 5));
+        assertTrue(ring.recent(5).isEmpty());
         assertTrue(ring.last(ChartScope.FLEET).isEmpty());
         ring.add(at(0, Map.of(A1, new Counts(5, 5, 5, 5))));
-        assertEquals(Rate.ZERO, ring.recent(ChartScope.FLEET, 5));
+        assertTrue(ring.recent(5).isEmpty());
         assertTrue(ring.series(ChartScope.FLEET).isEmpty());
     }
 }
