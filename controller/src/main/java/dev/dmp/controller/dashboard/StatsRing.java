@@ -4,6 +4,7 @@ import dev.dmp.controller.fleet.Counts;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,9 +56,9 @@ public final class StatsRing {
         if (samples.size() < 2) {
             return Optional.empty();
         }
-        StatsSample after = samples.removeLast();
-        StatsSample before = samples.peekLast();
-        samples.addLast(after);
+        Iterator<StatsSample> newestFirst = samples.descendingIterator();
+        StatsSample after = newestFirst.next();
+        StatsSample before = newestFirst.next();
         return Optional.of(new RatePoint(after.atMillis(), rate(before, after, scope)));
     }
 
