@@ -141,6 +141,27 @@ try {
   await eventually('all volumes again', 5, async () => assert.equal(await page.locator('#volumes tbody tr').count(), 3));
   step('host filter: node-b shows only node-b/dmp3; a second click shows all 3');
 
+  // A click on a volume scopes the cards and the charts (history loaded for it) to that volume.
+  await page.locator('#volumes tr[data-volume="node-a/dmp1"] td:nth-child(2)').click();
+  await eventually('cards and chart of node-a/dmp1', 5, async () => {
+    assert.equal(await page.locator('#scope-name').textContent(), 'volume node-a/dmp1');
+    assert.equal(await page.locator('#tot-total-reqs').textContent(), '5');
+    assert.equal(await page.locator('#tot-total-avg').textContent(), '5,734 B');
+    // dmp1's 2 reads fall in one or two seconds of its chart; the fleet's chart has reads in the ~8 s of live I/O too.
+    const withReads = await page.evaluate(() => state.points.filter((p) => p.rate.readRequests > 0).length);
+    assert.ok(withReads >= 1 && withReads <= 2, `dmp1 chart has ${withReads} points with reads`);
+  });
+  await page.locator('#volumes tr[data-volume="node-b/dmp3"] td:nth-child(2)').click();
+  await eventually('cards and chart of node-b/dmp3', 5, async () => {
+    const v = volumeOf(await overview(), 'node-b', 'dmp3');
+    assert.equal(await page.locator('#scope-name').textContent(), 'volume node-b/dmp3');
+    assert.equal(digits(await page.locator('#tot-total-reqs').textContent()), Number(v.stats.total.requests));
+    assert.ok(await page.evaluate(() => state.points.filter((p) => p.rate.readRequests > 0).length) >= 2, 'dmp3 chart has reads');
+  });
+  await page.locator('#scope-clear').click();
+  await eventually('back to the fleet', 5, async () => assert.equal(await page.locator('#scope-name').textContent(), 'the fleet'));
+  step('volume scope: dmp1 cards show 5 requests avg 5,734 B and its own chart; dmp3 cards = API with its reads charted');
+
   // 4. Reset one volume from the page, after a confirmation; the others keep their counts.
   await page.locator('#volumes tr[data-volume="node-a/dmp1"] button[data-action="reset"]').click();
   await page.locator('#confirm[open]').waitFor();

@@ -11,7 +11,8 @@ const oneDecimal = fixed(1);
 const twoDecimals = fixed(2);
 
 const $ = (sel) => document.querySelector(sel);
-const state = { host: '', volume: '', overview: null, source: null, charts: [], points: [] };
+// host/volume: the scope of cards and charts; filter: the host whose volumes the table lists ('' = all).
+const state = { host: '', volume: '', filter: '', overview: null, source: null, charts: [], points: [] };
 
 // ---- numbers (64-bit counters arrive as strings in proto3 JSON) ----
 const num = (v) => Number(v ?? 0);
@@ -89,6 +90,7 @@ function scopeLabel() {
 function select(host, volume) {
   state.host = host;
   state.volume = volume;
+  if (!volume) state.filter = host; // a volume keeps the table as it was
   $('#scope-name').textContent = scopeLabel();
   $('#scope-clear').hidden = !host;
   loadHistory();
@@ -131,7 +133,7 @@ function lastSeen(host) {
 
 function renderHosts(hosts) {
   $('#hosts tbody').innerHTML = hosts.map(({ host, stats, rate }) => `
-    <tr data-host="${esc(host.id)}" class="${host.id === state.host ? 'selected' : ''}">
+    <tr data-host="${esc(host.id)}" class="${host.id === state.filter ? 'selected' : ''}">
       <td>${esc(host.id)}</td>
       <td class="state-${host.online ? 'online' : 'offline'}">${host.online ? 'online' : 'offline'}</td>
       <td>${lastSeen(host)}</td>
@@ -149,7 +151,7 @@ function backend(volume) {
 }
 
 function renderVolumes(volumes) {
-  const shown = volumes.filter((v) => !state.host || v.volume.host === state.host);
+  const shown = volumes.filter((v) => !state.filter || v.volume.host === state.filter);
   $('#no-volumes').hidden = shown.length > 0;
   $('#volumes tbody').innerHTML = shown.map(({ volume: v, stats: s, rate: r }) => {
     const key = `${v.host}/${v.name}`;
@@ -183,7 +185,7 @@ function renderHostChoices(hosts) {
 function render(o) {
   state.overview = o;
   // A volume or host that went away (deleted elsewhere) widens the scope instead of showing stale numbers.
-  if (!selected()) { select(state.volume ? state.host : '', ''); return; }
+  if (!selected()) { select(state.volume ? state.filter : '', ''); return; }
   renderTotals(selected());
   renderHosts(o.hosts);
   renderVolumes(o.volumes);
@@ -263,7 +265,7 @@ async function deleteVolume(host, name) {
   try {
     await api('DELETE', `/api/volumes/${encodeURIComponent(host)}/${encodeURIComponent(name)}`);
     toast(`Deleted ${host}/${name}.`, true);
-    if (state.volume === name && state.host === host) select(host, '');
+    if (state.volume === name && state.host === host) select(state.filter, '');
   } catch (e) { toast(e.message); }
 }
 async function createVolume(event) {
@@ -291,7 +293,7 @@ $('#hosts tbody').addEventListener('click', (e) => {
   const row = e.target.closest('tr');
   if (!row) return;
   const host = row.dataset.host;
-  select(state.host === host && !state.volume ? '' : host, '');
+  select(state.filter === host && !state.volume ? '' : host, '');
 });
 $('#volumes tbody').addEventListener('click', (e) => {
   const row = e.target.closest('tr');
@@ -300,7 +302,8 @@ $('#volumes tbody').addEventListener('click', (e) => {
   const action = e.target.closest('button')?.dataset.action;
   if (action === 'reset') reset({ scope: 'VOLUME', host, volume: name }, `volume ${host}/${name}`);
   else if (action === 'delete') deleteVolume(host, name);
-  else select(host, state.volume === name && state.host === host ? '' : name);
+  else if (state.volume === name && state.host === host) select(state.filter, '');
+  else select(host, name);
 });
 $('#scope-clear').addEventListener('click', () => select('', ''));
 $('#reset-scope').addEventListener('click', resetScope);
