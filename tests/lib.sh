@@ -66,8 +66,10 @@ start_controller() {
   need_jars
   CONTROLLER_PORT=${CONTROLLER_PORT:-$(free_port)}
   CONTROLLER=127.0.0.1:$CONTROLLER_PORT
-  "$JAVA" -Dquarkus.http.port="$CONTROLLER_PORT" -Dquarkus.http.host=127.0.0.1 "$@" \
-    -jar "$CONTROLLER_JAR" > "$WORK/controller.log" 2>&1 &
+  mkdir -p "$WORK/controller-data"
+  "$JAVA" -Dquarkus.http.port="$CONTROLLER_PORT" -Dquarkus.http.host=127.0.0.1 \
+    -Ddmp.controller.data-dir="$WORK/controller-data" "$@" \
+    -jar "$CONTROLLER_JAR" >> "$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!; _PIDS+=("$CONTROLLER_PID")
   wait_until 60 curl -sf "http://$CONTROLLER/stat/volumes"
 }

@@ -26,6 +26,23 @@ public final class VolumeRegistry implements AutoCloseable {
 
     /** Opens the backend and starts serving a new volume. Nothing changes when it fails. */
     public synchronized Volume create(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
+        Volume volume = open(name, spec);
+        journal.add(name, volume.stats());
+        LOG.infof("volume %s created on %s, %d bytes", name, volume.backend().describe(), volume.size());
+        return volume;
+    }
+
+    /** Serves again a volume of a previous run, with the counts its checkpoint saved. */
+    public synchronized Volume restore(String name, dev.dmp.proto.v1.Backend spec, StatsJournal.VolumeCheckpoint saved)
+            throws VolumeException {
+        Volume volume = open(name, spec);
+        journal.restore(name, volume.stats(), saved);
+        LOG.infof("volume %s restored on %s, %d bytes (generation %d)", name, volume.backend().describe(),
+                volume.size(), saved.generation());
+        return volume;
+    }
+
+    private Volume open(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
         String problem = VolumeName.problem(name);
         if (problem != null) {
             throw new VolumeException(Status.Code.INVALID_ARGUMENT, problem);
@@ -33,15 +50,12 @@ public final class VolumeRegistry implements AutoCloseable {
         if (volumes.containsKey(name)) {
             throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name + "' already exists");
         }
-        Backend backend = open(spec);
-        Volume volume = new Volume(name, spec, backend);
+        Volume volume = new Volume(name, spec, openBackend(spec));
         volumes.put(name, volume);
-        journal.add(name, volume.stats());
-        LOG.infof("volume %s created on %s, %d bytes", name, backend.describe(), backend.size());
         return volume;
     }
 
-    private static Backend open(dev.dmp.proto.v1.Backend spec) throws VolumeException {
+    private static Backend openBackend(dev.dmp.proto.v1.Backend spec) throws VolumeException {
         try {
             return switch (spec.getKindCase()) {
                 case ZERO -> new ZeroBackend(spec.getZero().getSizeBytes());
