@@ -1,6 +1,8 @@
 package dev.dmp.agent;
 
 import dev.dmp.agent.link.ControllerLink;
+import dev.dmp.agent.metrics.VolumeMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.dmp.agent.link.DeltaStream;
 import dev.dmp.agent.link.StatsReporter;
 import dev.dmp.agent.state.CheckpointFile;
@@ -34,10 +36,11 @@ public class Agent {
     private StatsReporter reporter;
     private ControllerLink link;
 
-    public Agent(AgentConfig config) {
+    public Agent(AgentConfig config, MeterRegistry meters) {
         this.settings = AgentSettings.from(config);
         this.journal = new StatsJournal(!settings.standalone());
         this.registry = new VolumeRegistry(journal);
+        registry.addListener(new VolumeMetrics(meters));
     }
 
     void start(@Observes StartupEvent event) {

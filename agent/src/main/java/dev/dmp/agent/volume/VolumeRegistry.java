@@ -17,11 +17,24 @@ import org.jboss.logging.Logger;
 public final class VolumeRegistry implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(VolumeRegistry.class);
 
+    /** Told of every volume that starts or stops being served (metrics, for one). */
+    public interface Listener {
+        void created(Volume volume);
+
+        void deleted(Volume volume);
+    }
+
     private final ConcurrentSkipListMap<String, Volume> volumes = new ConcurrentSkipListMap<>();
     private final StatsJournal journal;
+    private final java.util.List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public VolumeRegistry(StatsJournal journal) {
         this.journal = journal;
+    }
+
+    public void addListener(Listener listener) {
+        listeners.add(listener);
+        volumes.values().forEach(listener::created);
     }
 
     /** Opens the backend and starts serving a new volume. Nothing changes when it fails. */
@@ -52,6 +65,7 @@ public final class VolumeRegistry implements AutoCloseable {
         }
         Volume volume = new Volume(name, spec, openBackend(spec));
         volumes.put(name, volume);
+        listeners.forEach(l -> l.created(volume));
         return volume;
     }
 
@@ -87,6 +101,7 @@ public final class VolumeRegistry implements AutoCloseable {
             throw new VolumeException(Status.Code.NOT_FOUND, "volume '" + name + "' does not exist");
         }
         journal.remove(name);
+        listeners.forEach(l -> l.deleted(volume));
         try {
             volume.close();
         } catch (IOException e) {
