@@ -1,0 +1,217 @@
+package dev.dmp.agent.nbd;
+
+import static dev.dmp.agent.nbd.Wire.hex;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The transmission phase over a real unix socket pair: the test is the client, writing request
+ * headers in hex and reading the simple replies back byte for byte.
+ */
+class TransmissionLoopTest {
+    private static final int SIZE = 1 << 20;
+    private static final long WAIT_SECONDS = 10;
+
+    @TempDir
+    Path dir;
+
+    private final MemoryBackend backend = new MemoryBackend(SIZE);
+    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private SocketChannel client;
+    private SocketChannel server;
+    private CompletableFuture<Void> loop;
+
+    @BeforeEach
+    void connect() throws IOException {
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            listener.bind(UnixDomainSocketAddress.of(dir.resolve("nbd.sock")));
+            client = SocketChannel.open(listener.getLocalAddress());
+            server = listener.accept();
+        }
+        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend), workers);
+        loop = CompletableFuture.runAsync(() -> {
+            try {
+                transmission.run();
+            } catch (IOException | NbdProtocolException e) {
+                throw new RuntimeException(e);
+            }
+        }, workers);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        backend.readGate.countDown();
+        client.close();
+        server.close();
+        workers.close();
+    }
+
+    private void send(String hexFrame, byte[]... payload) throws IOException {
+        Channels.writeFully(client, ByteBuffer.wrap(hex(hexFrame)));
+        for (byte[] p : payload) {
+            Channels.writeFully(client, ByteBuffer.wrap(p));
+        }
+    }
+
+    private byte[] receive(int n) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(n);
+        Channels.readFully(client, buf);
+        return buf.array();
+    }
+
+    private void assertReply(String expectedHex) throws IOException {
+        byte[] expected = hex(expectedHex);
+        assertEquals(expectedHex.replace(" ", ""), Wire.hex(receive(expected.length)));
+    }
+
+    private static byte[] pattern(int n, int seed) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (i * 31 + seed);
+        }
+        return b;
+    }
+
+    private void endWithDisc() throws Exception {
+        send("25609513 0000 0002 00000000000000ff 0000000000000000 00000000");
+        loop.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void writeThenReadBackThenFlush() throws Exception {
+        byte[] data = pattern(4096, 7);
+        // WRITE 4096 at 8192, cookie 0102030405060708
+        send("25609513 0000 0001 0102030405060708 0000000000002000 00001000", data);
+        assertReply("67446698 00000000 0102030405060708");
+        assertArrayEquals(data, Arrays.copyOfRange(backend.data, 8192, 8192 + 4096));
+
+        // READ 4096 at 8192, cookie 1112131415161718: header, then the data
+        send("25609513 0000 0000 1112131415161718 0000000000002000 00001000");
+        assertReply("67446698 00000000 1112131415161718");
+        assertArrayEquals(data, receive(4096));
+
+        // WRITE with FUA, then FLUSH
+        send("25609513 0001 0001 0000000000000021 0000000000000000 00000200", pattern(512, 1));
+        assertReply("67446698 00000000 0000000000000021");
+        assertEquals(1, backend.fuaWrites.get());
+        send("25609513 0000 0003 0000000000000022 0000000000000000 00000000");
+        assertReply("67446698 00000000 0000000000000022");
+        assertEquals(1, backend.flushes.get());
+        endWithDisc();
+    }
+
+    @Test
+    void outOfRangeRequestsFailAndTheConnectionGoesOn() throws Exception {
+        // READ 1024 at SIZE - 512: runs past the end -> NBD_EINVAL (22)
+        send("25609513 0000 0000 0000000000000031 00000000000ffe00 00000400");
+        assertReply("67446698 00000016 0000000000000031");
+        // READ at an offset past 2^63 (negative as a long) -> NBD_EINVAL
+        send("25609513 0000 0000 0000000000000032 8000000000000000 00000200");
+        assertReply("67446698 00000016 0000000000000032");
+        // WRITE 1024 at SIZE - 512 -> NBD_ENOSPC (28); its payload is consumed, not taken for a header
+        send("25609513 0000 0001 0000000000000033 00000000000ffe00 00000400", pattern(1024, 3));
+        assertReply("67446698 0000001c 0000000000000033");
+        assertArrayEquals(new byte[SIZE], backend.data);
+        // the connection still works: a good WRITE of the last 512 bytes
+        byte[] tail = pattern(512, 9);
+        send("25609513 0000 0001 0000000000000034 00000000000ffe00 00000200", tail);
+        assertReply("67446698 00000000 0000000000000034");
+        assertArrayEquals(tail, Arrays.copyOfRange(backend.data, SIZE - 512, SIZE));
+        endWithDisc();
+    }
+
+    @Test
+    void unknownCommandsAndBadFlagsGetEinval() throws Exception {
+        // command 0x0042 nobody defined
+        send("25609513 0000 0042 0000000000000041 0000000000000000 00000000");
+        assertReply("67446698 00000016 0000000000000041");
+        // NBD_CMD_TRIM is not advertised
+        send("25609513 0000 0004 0000000000000042 0000000000000000 00001000");
+        assertReply("67446698 00000016 0000000000000042");
+        // FLUSH with a length
+        send("25609513 0000 0003 0000000000000043 0000000000000000 00000200");
+        assertReply("67446698 00000016 0000000000000043");
+        assertEquals(0, backend.flushes.get());
+        // READ with the FUA flag
+        send("25609513 0001 0000 0000000000000044 0000000000000000 00000200");
+        assertReply("67446698 00000016 0000000000000044");
+        // still usable
+        send("25609513 0000 0000 0000000000000045 0000000000000000 00000008");
+        assertReply("67446698 00000000 0000000000000045 0000000000000000");
+        endWithDisc();
+    }
+
+    @Test
+    void writeOverTheMaximumEndsTheConnectionWithoutReadingIt() throws Exception {
+        // WRITE of 32 MiB + 1 to a 1 MiB export; no payload follows. A server that tried to buffer it
+        // would block reading (the client stays open) instead of failing at once.
+        send("25609513 0000 0001 0000000000000051 0000000000000000 02000001");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
+        NbdProtocolException cause = assertInstanceOf(NbdProtocolException.class, e.getCause().getCause());
+        assertEquals("WRITE: length 33554433 is over the maximum of 33554432", cause.getMessage());
+    }
+
+    @Test
+    void writeOfFourGibibytesEndsTheConnection() throws Exception {
+        send("25609513 0000 0001 0000000000000052 0000000000000000 ffffffff");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
+        assertInstanceOf(NbdProtocolException.class, e.getCause().getCause());
+    }
+
+    @Test
+    void badRequestMagicEndsTheConnection() throws Exception {
+        send("25609512 0000 0000 0000000000000061 0000000000000000 00000200");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
+        assertInstanceOf(NbdProtocolException.class, e.getCause().getCause());
+    }
+
+    @Test
+    void discWaitsForRequestsInFlight() throws Exception {
+        System.arraycopy(pattern(16, 5), 0, backend.data, 0, 16);
+        backend.readGate = new CountDownLatch(1);
+        send("25609513 0000 0000 0000000000000071 0000000000000000 00000010");
+        assertTrue(backend.readStarted.await(WAIT_SECONDS, TimeUnit.SECONDS));
+        send("25609513 0000 0002 0000000000000072 0000000000000000 00000000");
+        // The READ is held in the backend: the loop must not return yet.
+        assertThrows(TimeoutException.class, () -> loop.get(300, TimeUnit.MILLISECONDS));
+        backend.readGate.countDown();
+        assertNull(loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
+        // Once run() has returned the connection may be closed at once: the READ's reply must be out.
+        server.close();
+        assertReply("67446698 00000000 0000000000000071");
+        assertArrayEquals(pattern(16, 5), receive(16));
+        assertEquals(-1, client.read(ByteBuffer.allocate(1)));
+    }
+
+    @Test
+    void clientHangingUpEndsTheLoopQuietly() throws Exception {
+        client.shutdownOutput();
+        assertNull(loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
+        assertFalse(loop.isCompletedExceptionally());
+    }
+}
