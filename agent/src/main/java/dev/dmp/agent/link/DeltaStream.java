@@ -41,7 +41,11 @@ public final class DeltaStream {
         this.runId = runId;
         this.lastSeq = lastSeq;
         for (StatsDelta d : unacked) {
-            this.unacked.put(d.getSeq(), new Entry(d));
+            // The checkpoint is saved before a delta is sent, so each of these may have been applied:
+            // counted as sent, new counts never merge into them; the first stream's resendAll sends them.
+            Entry e = new Entry(d);
+            e.sent = true;
+            this.unacked.put(d.getSeq(), e);
         }
     }
 
