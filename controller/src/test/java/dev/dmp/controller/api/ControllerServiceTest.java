@@ -17,6 +17,9 @@ import dev.dmp.proto.v1.ListVolumesRequest;
 import dev.dmp.proto.v1.OpStats;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
+import dev.dmp.proto.v1.ResetStatsRequest;
+import dev.dmp.proto.v1.ResetStatsResponse;
+import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.Scope;
 import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
@@ -156,6 +159,39 @@ class ControllerServiceTest {
                       reqs: 5
                       avg size: 5734
                     """), text.body());
+        }
+    }
+
+    @Test
+    void resetStatsAnswersWithTheClosedCountsAndQueryStatsStartsAgain() throws Exception {
+        try (FakeAgent agent = FakeAgent.connect(channel, "reset-host", "run-1", "dmp1")) {
+            CounterSet three = FakeAgent.requests(CounterSet.WRITE, 3, 4096);
+            agent.sendDelta(1, FakeAgent.volume("dmp1", three));
+            ResetStatsRequest request = ResetStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("reset-host")
+                    .setVolume("dmp1").build();
+            CompletableFuture<ResetStatsResponse> reset = CompletableFuture.supplyAsync(() -> controller().resetStats(request));
+
+            Command command = agent.nextCommand();
+            assertEquals(List.of("dmp1"), command.getReset().getNamesList());
+            // as the agent does it: the closing counts of generation 0 (one more write since the last
+            // delta), the new generation, one read already in it; then the result
+            CounterSet one = FakeAgent.requests(CounterSet.WRITE, 1, 4096);
+            CounterSet read = FakeAgent.requests(CounterSet.READ, 1, 512);
+            agent.sendDelta(2, FakeAgent.volume("dmp1", one), VolumeDelta.newBuilder().setVolume("dmp1").setGeneration(1).build(),
+                    FakeAgent.volume("dmp1", read).toBuilder().setGeneration(1).build());
+            agent.answer(CommandResult.newBuilder().setId(command.getId()).setVolumesReset(1).setLastSeq(2).build());
+
+            CounterSet closed = three.copy();
+            closed.add(one);
+            assertEquals(ResetStatsResponse.newBuilder().setVolumesReset(1).addBefore(StatsRow.newBuilder()
+                    .setHost("reset-host").setVolume("dmp1").setRead(op(0, 0, 0)).setWrite(op(4, 16384, 4096))
+                    .setTotal(op(4, 16384, 4096)).addAllOps(closed.toProto())).build(),
+                    reset.get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertEquals(QueryStatsResponse.newBuilder().addRows(StatsRow.newBuilder().setHost("reset-host").setVolume("dmp1")
+                    .setRead(op(1, 512, 512)).setWrite(op(0, 0, 0)).setTotal(op(1, 512, 512)).addAllOps(read.toProto())
+                    .setGeneration(1)).build(),
+                    withoutLastSeen(controller().queryStats(QueryStatsRequest.newBuilder().setScope(Scope.VOLUME)
+                            .setHost("reset-host").setVolume("dmp1").build())));
         }
     }
 
