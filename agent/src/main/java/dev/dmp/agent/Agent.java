@@ -96,18 +96,19 @@ public class Agent {
     }
 
     void stop(@Observes ShutdownEvent event) {
-        if (reporter != null) {
-            reporter.close();
-        }
-        if (link != null) {
-            link.close();
-        }
+        // I/O stops first, so the last checkpoint holds every request that was answered.
         try {
             if (nbd != null) {
                 nbd.close();
             }
         } catch (IOException e) {
             LOG.warnf("closing the NBD server: %s", e);
+        }
+        if (reporter != null) {
+            reporter.close();
+        }
+        if (link != null) {
+            link.close();
         }
         registry.close();
     }

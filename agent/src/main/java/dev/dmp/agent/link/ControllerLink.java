@@ -43,7 +43,13 @@ public final class ControllerLink implements AutoCloseable {
         this.reporter = reporter;
         this.deltas = reporter.deltas();
         this.commands = new CommandRunner(agent);
-        this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+        // Keepalive pings find a link that went silent (a cut cable, a paused peer) without waiting
+        // for TCP to give up; the stream then breaks and the loop dials again.
+        this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+                .keepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTimeout(5, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(true)
+                .build();
         this.thread = Thread.ofPlatform().name("controller-link").daemon().unstarted(this::loop);
         reporter.onCheckpoint(this::sendUnsent);
     }
