@@ -66,9 +66,10 @@ start_controller() {
   need_jars
   CONTROLLER_PORT=${CONTROLLER_PORT:-$(free_port)}
   CONTROLLER=127.0.0.1:$CONTROLLER_PORT
+  mkdir -p "$WORK/controller-data"
   "$JAVA" -Dquarkus.http.port="$CONTROLLER_PORT" -Dquarkus.http.host=127.0.0.1 \
     -Ddmp.controller.data-dir="$WORK/controller-data" "$@" \
-    -jar "$CONTROLLER_JAR" > "$WORK/controller.log" 2>&1 &
+    -jar "$CONTROLLER_JAR" >> "$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!; _PIDS+=("$CONTROLLER_PID")
   wait_until 60 curl -sf "http://$CONTROLLER/stat/volumes"
 }
@@ -81,13 +82,13 @@ start_agent() {
   mkdir -p "$WORK/$host/state"
   AGENT_PORT=$(free_port)
   NBD_SOCK=$WORK/$host/nbd.sock
-  "$JAVA" -Dquarkus.http.port="$AGENT_PORT" -Dquarkus.http.host=127.0.0.1 \
+  ${AGENT_EXEC:-} "$JAVA" -Dquarkus.http.port="$AGENT_PORT" -Dquarkus.http.host=127.0.0.1 \
     -Ddmp.agent.host-id="$host" -Ddmp.agent.controller="${CONTROLLER:-}" \
     -Ddmp.agent.state-dir="$WORK/$host/state" -Ddmp.agent.nbd-socket="$NBD_SOCK" "$@" \
-    -jar "$AGENT_JAR" > "$WORK/agent-$host.log" 2>&1 &
+    -jar "$AGENT_JAR" >> "$WORK/agent-$host.log" 2>&1 &
   AGENT_PID=$!; _PIDS+=("$AGENT_PID")
-  wait_until 60 test -S "$NBD_SOCK"
-  wait_until 60 curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
+  wait_until 60 ${AGENT_EXEC:-} curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
+  wait_until 10 test -S "$NBD_SOCK"
   if [ -n "${CONTROLLER:-}" ]; then wait_until 30 host_online "$host"; fi
 }
 
@@ -141,4 +142,28 @@ stats_row() {
     '{host:$h, volume:$v, read:{requests:$ARGS.positional[0], bytes:$ARGS.positional[1], avgSize:$ARGS.positional[2]},
       write:{requests:$ARGS.positional[3], bytes:$ARGS.positional[4], avgSize:$ARGS.positional[5]},
       total:{requests:$ARGS.positional[6], bytes:$ARGS.positional[7], avgSize:$ARGS.positional[8]}}' "${@:3}"
+}
+
+# Ground-truth loads (tests/tools/nbd-load.py on libnbd): load_start NAME URI COUNT RATE starts one in
+# the background; load_wait NAME waits for it and prints its JSON totals.
+needs_libnbd_python() { /usr/bin/python3 -c 'import nbd' 2>/dev/null || skip "needs python3-libnbd (Debian's python3 module nbd)"; }
+load_start() {
+  /usr/bin/python3 "$TESTS_DIR/tools/nbd-load.py" "$2" --count "$3" --rate "$4" --out "$WORK/load-$1.json" \
+    > "$WORK/load-$1.log" 2>&1 &
+  eval "LOAD_PID_${1//[^A-Za-z0-9]/_}=$!"; _PIDS+=("$!")
+}
+load_wait() {
+  local var="LOAD_PID_${1//[^A-Za-z0-9]/_}"
+  wait "${!var}" || fail "load $1 failed: $(tail -n 5 "$WORK/load-$1.log")"
+  cat "$WORK/load-$1.json"
+}
+# stats_of SCOPE HOST VOLUME: "reads read_bytes writes write_bytes" as the controller's QueryStats says.
+stats_of() {
+  local req
+  case $1 in
+    VOLUME) req="{\"scope\":\"VOLUME\",\"host\":\"$2\",\"volume\":\"$3\"}" ;;
+    HOST) req="{\"scope\":\"HOST\",\"host\":\"$2\"}" ;;
+    FLEET) req='{"scope":"FLEET"}' ;;
+  esac
+  rpc QueryStats "$req" | jq -r '.rows[0] | "\(.read.requests) \(.read.bytes) \(.write.requests) \(.write.bytes)"'
 }

@@ -1,9 +1,18 @@
 package dev.dmp.agent;
 
 import dev.dmp.agent.link.ControllerLink;
+import dev.dmp.agent.metrics.VolumeMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import dev.dmp.agent.link.DeltaStream;
+import dev.dmp.agent.link.StatsReporter;
+import dev.dmp.agent.state.CheckpointFile;
 import dev.dmp.agent.nbd.NbdServer;
 import dev.dmp.agent.stats.StatsJournal;
+import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.v1.AgentCheckpoint;
+import dev.dmp.proto.v1.VolumeState;
 import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeException;
 import dev.dmp.agent.volume.VolumeExports;
 import dev.dmp.agent.volume.VolumeRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -24,43 +33,82 @@ public class Agent {
     private final StatsJournal journal;
     private final VolumeRegistry registry;
     private NbdServer nbd;
+    private StatsReporter reporter;
     private ControllerLink link;
 
-    public Agent(AgentConfig config) {
+    public Agent(AgentConfig config, MeterRegistry meters) {
         this.settings = AgentSettings.from(config);
         this.journal = new StatsJournal(!settings.standalone());
         this.registry = new VolumeRegistry(journal);
+        registry.addListener(new VolumeMetrics(meters));
     }
 
     void start(@Observes StartupEvent event) {
+        CheckpointFile checkpoint = new CheckpointFile(settings.stateDir());
+        DeltaStream deltas;
         try {
             Files.createDirectories(settings.stateDir());
+            deltas = restore(checkpoint);
         } catch (IOException e) {
-            throw new UncheckedIOException("dmp.agent.state-dir: cannot create " + settings.stateDir() + ": " + e, e);
+            throw new UncheckedIOException("dmp.agent.state-dir: cannot use " + settings.stateDir() + ": " + e.getMessage(), e);
         }
         try {
             nbd = NbdServer.start(settings.nbdSocket(), new VolumeExports(registry));
         } catch (IOException e) {
             throw new UncheckedIOException("dmp.agent.nbd-socket: cannot listen on " + settings.nbdSocket() + ": " + e.getMessage(), e);
         }
+        reporter = new StatsReporter(registry, journal, deltas, checkpoint);
         if (settings.standalone()) {
             LOG.infof("agent %s is standalone (dmp.agent.controller is empty)", settings.hostId());
         } else {
-            link = new ControllerLink(settings.controller(), this);
+            link = new ControllerLink(settings.controller(), this, reporter);
             link.start();
+        }
+        reporter.start();
+    }
+
+    /** Serves again the volumes of the last checkpoint, with their counts; returns the delta numbering to go on with. */
+    private DeltaStream restore(CheckpointFile checkpoint) throws IOException {
+        AgentCheckpoint saved = checkpoint.load().orElse(null);
+        if (saved == null) {
+            return new DeltaStream();
+        }
+        for (VolumeState v : saved.getVolumesList()) {
+            String name = v.getSpec().getName();
+            try {
+                registry.restore(name, v.getSpec().getBackend(), new StatsJournal.VolumeCheckpoint(name,
+                        v.getGeneration(), CounterSet.fromProto(v.getCumulativeList()), CounterSet.fromProto(v.getBaselineList())));
+            } catch (VolumeException e) {
+                LOG.errorf("volume %s from the checkpoint cannot be served again: %s", name, e.getMessage());
+            }
+        }
+        LOG.infof("restored %d volumes from %s (run %s, last delta %d, %d unacknowledged)",
+                registry.list().size(), checkpoint.path(), saved.getRunId(), saved.getLastSeq(), saved.getUnackedCount());
+        return saved.getRunId().isEmpty() ? new DeltaStream()
+                : new DeltaStream(saved.getRunId(), saved.getLastSeq(), saved.getUnackedList());
+    }
+
+    /** Called after a volume is created or deleted outside a controller command. */
+    public void volumesChanged() {
+        if (reporter != null) {
+            reporter.volumesChanged();
         }
     }
 
     void stop(@Observes ShutdownEvent event) {
-        if (link != null) {
-            link.close();
-        }
+        // I/O stops first, so the last checkpoint holds every request that was answered.
         try {
             if (nbd != null) {
                 nbd.close();
             }
         } catch (IOException e) {
             LOG.warnf("closing the NBD server: %s", e);
+        }
+        if (reporter != null) {
+            reporter.close();
+        }
+        if (link != null) {
+            link.close();
         }
         registry.close();
     }

@@ -8,8 +8,9 @@ import io.smallrye.config.WithDefault;
 public interface ControllerConfig {
 
     /**
-     * Where the controller keeps what must outlive a restart; created at start-up when missing. On
-     * Kubernetes it is the mount point of the controller's PersistentVolumeClaim (deploy/kubernetes).
+     * Where the controller keeps what must outlive a restart: its ledger (an MVStore file,
+     * ledger.mv.db). Created at start-up when missing. On Kubernetes it is the mount point of the
+     * controller's PersistentVolumeClaim (deploy/kubernetes).
      */
     @WithDefault("/var/lib/dmp-controller")
     String dataDir();

@@ -1,8 +1,8 @@
 package dev.dmp.agent.http;
 
 import dev.dmp.agent.Agent;
-import dev.dmp.agent.stats.StatsSnapshot;
 import dev.dmp.agent.volume.Volume;
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
@@ -31,8 +31,9 @@ public class StatResource {
     public String show(@QueryParam("volume") String name) {
         StringBuilder out = new StringBuilder();
         for (Volume v : select(name)) {
-            StatsSnapshot s = v.stats().sinceReset();
-            OldView.appendBlock(out, v.name(), s.readRequests(), s.readBytes(), s.writeRequests(), s.writeBytes());
+            CounterSet s = v.stats().sinceReset();
+            OldView.appendBlock(out, v.name(), s.requests(CounterSet.READ), s.bytes(CounterSet.READ),
+                    s.requests(CounterSet.WRITE), s.bytes(CounterSet.WRITE));
         }
         return out.toString();
     }

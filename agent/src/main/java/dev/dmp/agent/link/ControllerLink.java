@@ -1,59 +1,57 @@
 package dev.dmp.agent.link;
 
 import dev.dmp.agent.Agent;
-import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.proto.v1.AgentLinkGrpc;
 import dev.dmp.proto.v1.AgentMessage;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
-import dev.dmp.proto.v1.VolumeDelta;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
-import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * The agent's end of the AgentLink stream: dials the controller, says Hello, sends numbered stat
- * deltas every second while anything changed, runs the commands that come back, and dials again
- * with backoff when the stream breaks. Deltas stay in {@link #unacked} until the controller
- * acknowledges them and are sent again after a reconnect; the controller drops repeats by number.
- * See docs/stats-protocol.md.
+ * The agent's end of the AgentLink stream: dials the controller, says Hello, sends the deltas the
+ * {@link StatsReporter} hands it, runs the commands that come back, and dials again with backoff when
+ * the stream breaks. Unacknowledged deltas are sent again on every new stream; the controller drops
+ * repeats by number. See docs/stats-protocol.md.
  */
 public final class ControllerLink implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ControllerLink.class);
-    private static final long DELTA_INTERVAL_MS = 1000;
     private static final long MIN_BACKOFF_MS = 250;
     private static final long MAX_BACKOFF_MS = 5000;
 
     private final String target;
     private final Agent agent;
-    private final StatsJournal journal;
+    private final StatsReporter reporter;
+    private final DeltaStream deltas;
     private final CommandRunner commands;
-    private final String runId = UUID.randomUUID().toString();
-    private final ConcurrentSkipListMap<Long, StatsDelta> unacked = new ConcurrentSkipListMap<>();
-    private final Object sendLock = new Object();
     private final Thread thread;
     private final ManagedChannel channel;
-    private long lastSeq;
     private volatile boolean running = true;
-    /** The open stream, or null between connections. Guarded by sendLock. */
+    /** The open stream, or null between connections. Guarded by reporter.lock. */
     private StreamObserver<AgentMessage> stream;
 
-    public ControllerLink(String target, Agent agent) {
+    public ControllerLink(String target, Agent agent, StatsReporter reporter) {
         this.target = target;
         this.agent = agent;
-        this.journal = agent.journal();
+        this.reporter = reporter;
+        this.deltas = reporter.deltas();
         this.commands = new CommandRunner(agent);
-        this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+        // Keepalive pings find a link that went silent (a cut cable, a paused peer) without waiting
+        // for TCP to give up; the stream then breaks and the loop dials again.
+        this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+                .keepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTimeout(5, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(true)
+                .build();
         this.thread = Thread.ofPlatform().name("controller-link").daemon().unstarted(this::loop);
+        reporter.onCheckpoint(this::sendUnsent);
     }
 
     public void start() {
@@ -63,23 +61,27 @@ public final class ControllerLink implements AutoCloseable {
     private void loop() {
         long backoff = MIN_BACKOFF_MS;
         while (running) {
-            CountDownLatch closed = new CountDownLatch(1);
-            boolean helloAccepted = session(closed);
+            boolean wasUp = session();
             if (!running) {
                 return;
             }
-            backoff = helloAccepted ? MIN_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS);
-            sleep(backoff);
+            backoff = wasUp ? MIN_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS);
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 
-    /** One stream's life; returns true if it got far enough to be worth reconnecting quickly. */
-    private boolean session(CountDownLatch closed) {
+    /** One stream's life; returns true if it stayed up long enough to be worth redialling at once. */
+    private boolean session() {
+        CountDownLatch closed = new CountDownLatch(1);
         StreamObserver<ControllerMessage> inbound = new StreamObserver<>() {
             @Override
             public void onNext(ControllerMessage message) {
                 switch (message.getBodyCase()) {
-                    case ACK -> unacked.headMap(message.getAck().getSeq(), true).clear();
+                    case ACK -> deltas.ack(message.getAck().getSeq());
                     case COMMAND -> Thread.ofVirtual().start(() -> runCommand(message));
                     default -> LOG.debugf("ignoring controller message %s", message.getBodyCase());
                 }
@@ -97,101 +99,88 @@ public final class ControllerLink implements AutoCloseable {
                 closed.countDown();
             }
         };
-        boolean connected = false;
+        boolean up = false;
         try {
-            synchronized (sendLock) {
+            synchronized (reporter.lock) {
                 stream = AgentLinkGrpc.newStub(channel).connect(inbound);
                 Hello.Builder hello = Hello.newBuilder()
                         .setHostId(agent.settings().hostId())
-                        .setRunId(runId)
+                        .setRunId(deltas.runId())
                         .setAgentVersion(AgentVersion.get())
-                        .setLastSeq(lastSeq);
+                        .setLastSeq(deltas.lastSeq());
                 agent.registry().list().forEach(v -> hello.addVolumes(agent.describe(v)));
                 stream.onNext(AgentMessage.newBuilder().setHello(hello).build());
-                for (StatsDelta delta : unacked.values()) {
-                    stream.onNext(AgentMessage.newBuilder().setDelta(delta).build());
-                }
+                deltas.resendAll();
+                sendUnsent();
             }
-            while (running && !closed.await(DELTA_INTERVAL_MS, TimeUnit.MILLISECONDS)) {
-                if (!connected) {
-                    connected = true;
-                    LOG.infof("controller %s: connected as host %s", target, agent.settings().hostId());
-                }
-                synchronized (sendLock) {
-                    sendDeltas();
-                }
+            if (!closed.await(StatsReporter.INTERVAL_MS, TimeUnit.MILLISECONDS)) {
+                up = true;
+                LOG.infof("controller %s: connected as host %s", target, agent.settings().hostId());
+                closed.await();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.infof("controller %s: stream failed: %s", target, e.toString());
         } finally {
-            synchronized (sendLock) {
-                if (stream != null && !running) {
-                    stream.onCompleted();
-                }
+            synchronized (reporter.lock) {
                 stream = null;
             }
         }
-        return connected;
+        return up;
     }
 
-    private void runCommand(ControllerMessage message) {
-        CommandResult.Builder result = commands.run(message.getCommand());
-        synchronized (sendLock) {
-            // Whatever the command did to the counts goes out before its result.
-            sendDeltas();
-            result.setLastSeq(lastSeq);
-            if (stream != null) {
-                stream.onNext(AgentMessage.newBuilder().setResult(result).build());
-            }
-        }
-    }
-
-    /** Drains the journal into a new numbered delta and sends it. Caller holds sendLock. */
-    private void sendDeltas() {
+    /** Sends the deltas not yet on this stream. Caller holds reporter.lock. */
+    private void sendUnsent() {
         if (stream == null) {
             return;
         }
-        List<StatsJournal.Delta> deltas = journal.drain();
-        if (deltas.isEmpty()) {
-            return;
+        try {
+            for (StatsDelta d : deltas.takeUnsent()) {
+                stream.onNext(AgentMessage.newBuilder().setDelta(d).build());
+            }
+        } catch (RuntimeException e) {
+            LOG.debugf("controller %s: sending deltas failed: %s", target, e);
         }
-        StatsDelta.Builder delta = StatsDelta.newBuilder().setSeq(++lastSeq);
-        for (StatsJournal.Delta d : deltas) {
-            delta.addVolumes(VolumeDelta.newBuilder()
-                    .setVolume(d.volume())
-                    .setGeneration(d.generation())
-                    .setReadRequests(d.counts().readRequests())
-                    .setReadBytes(d.counts().readBytes())
-                    .setWriteRequests(d.counts().writeRequests())
-                    .setWriteBytes(d.counts().writeBytes()));
-        }
-        StatsDelta built = delta.build();
-        unacked.put(built.getSeq(), built);
-        stream.onNext(AgentMessage.newBuilder().setDelta(built).build());
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    private void runCommand(ControllerMessage message) {
+        synchronized (reporter.lock) {
+            CommandResult.Builder result = commands.run(message.getCommand());
+            if (message.getCommand().hasCreate() || message.getCommand().hasDelete()) {
+                reporter.volumesChanged();
+            }
+            // The command's effect on the counts (a reset's closing delta) goes out before its result.
+            reporter.tick();
+            result.setLastSeq(deltas.lastSeq());
+            if (stream != null) {
+                try {
+                    stream.onNext(AgentMessage.newBuilder().setResult(result).build());
+                } catch (RuntimeException e) {
+                    LOG.debugf("controller %s: result lost: %s", target, e);
+                }
+            }
         }
     }
 
     @Override
     public void close() {
         running = false;
-        synchronized (sendLock) {
-            sendDeltas();
+        synchronized (reporter.lock) {
+            if (stream != null) {
+                try {
+                    stream.onCompleted();
+                } catch (RuntimeException e) {
+                    // already broken
+                }
+            }
         }
         thread.interrupt();
+        channel.shutdown();
         try {
-            thread.join(2000);
+            channel.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        channel.shutdown();
     }
 }

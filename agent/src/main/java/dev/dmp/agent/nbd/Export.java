@@ -1,9 +1,13 @@
 package dev.dmp.agent.nbd;
 
 import dev.dmp.agent.backend.Backend;
+import dev.dmp.agent.stats.VolumeStats;
 
-/** A volume as an NBD server sees it: an export name and the chain that serves its requests. */
-public record Export(String name, Backend backend) {
+/**
+ * A volume as an NBD server sees it: an export name, the backend that serves its requests and the
+ * counters each connection records its requests in.
+ */
+public record Export(String name, Backend backend, VolumeStats stats) {
 
     /** Transmission flags advertised for this export. */
     public int transmissionFlags() {

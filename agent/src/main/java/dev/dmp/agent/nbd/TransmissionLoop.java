@@ -3,6 +3,8 @@ package dev.dmp.agent.nbd;
 import static dev.dmp.agent.nbd.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
+import dev.dmp.agent.stats.VolumeStats;
+import dev.dmp.proto.CounterSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -15,6 +17,9 @@ import org.jboss.logging.Logger;
  * The transmission phase of one connection. One thread reads requests in order; each request then
  * runs on its own worker and is answered when it completes, so replies may come out of order and a
  * slow request does not hold up the others. Replies are written whole under a lock.
+ *
+ * <p>Each request is counted when its reply is sent, in this connection's own stats shard: that is
+ * where its NBD error and its time from receipt to reply are known.
  */
 public final class TransmissionLoop {
     private static final Logger LOG = Logger.getLogger(TransmissionLoop.class);
@@ -30,12 +35,27 @@ public final class TransmissionLoop {
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final ReentrantLock replyLock = new ReentrantLock();
     private final BufferPool buffers = new BufferPool(8L << 20);
+    private final VolumeStats.Shard stats;
 
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
         this.ch = ch;
         this.export = export;
         this.backend = export.backend();
         this.workers = workers;
+        this.stats = export.stats().openShard();
+    }
+
+    /** The stats operation of a command, or -1 for commands that are not counted. */
+    static int op(int type) {
+        return switch (type) {
+            case NBD_CMD_READ -> CounterSet.READ;
+            case NBD_CMD_WRITE -> CounterSet.WRITE;
+            case NBD_CMD_FLUSH -> CounterSet.FLUSH;
+            case NBD_CMD_TRIM -> CounterSet.TRIM;
+            case NBD_CMD_WRITE_ZEROES -> CounterSet.WRITE_ZEROES;
+            case NBD_CMD_CACHE -> CounterSet.CACHE;
+            default -> -1;
+        };
     }
 
     /** Serves requests until NBD_CMD_DISC or the client goes away; waits for every request in flight. */
@@ -51,14 +71,19 @@ public final class TransmissionLoop {
                 if (request.type() == NBD_CMD_DISC) {
                     return;
                 }
-                dispatch(request);
+                Received received = new Received(request, System.nanoTime());
+                if (op(request.type()) >= 0) {
+                    stats.started();
+                }
+                dispatch(received);
             }
         } finally {
             slots.acquireUninterruptibly(MAX_IN_FLIGHT);
+            stats.close();
         }
     }
 
-    private void dispatch(NbdRequest r) throws IOException, NbdProtocolException {
+    private void dispatch(Received r) throws IOException, NbdProtocolException {
         int allowedFlags = switch (r.type()) {
             case NBD_CMD_WRITE -> NBD_CMD_FLAG_FUA;
             default -> 0;
@@ -116,7 +141,7 @@ public final class TransmissionLoop {
     }
 
     /** NBD_OK when offset and length lie within the export, else {@code error}. */
-    private int checkRange(NbdRequest r, int error) {
+    private int checkRange(Received r, int error) {
         long size = backend.size();
         boolean ok = r.offset() >= 0 && r.offset() <= size && r.length() <= size - r.offset();
         if (!ok) {
@@ -126,7 +151,7 @@ public final class TransmissionLoop {
         return ok ? NBD_OK : error;
     }
 
-    private void read(NbdRequest r) {
+    private void read(Received r) {
         ByteBuffer reply = r.length() <= Handshake.MAX_BLOCK ? buffers.take(HEADER + (int) r.length()) : null;
         try {
             if (reply == null) {
@@ -142,6 +167,7 @@ public final class TransmissionLoop {
             if (error == NBD_OK) {
                 new SimpleReply(NBD_OK, r.cookie()).encode(reply.position(0));
                 send(reply.position(0));
+                counted(r, NBD_OK);
             } else {
                 replyError(r, error);
             }
@@ -155,7 +181,7 @@ public final class TransmissionLoop {
         }
     }
 
-    private void write(NbdRequest r, ByteBuffer payload) {
+    private void write(Received r, ByteBuffer payload) {
         try {
             int error = NBD_OK;
             try {
@@ -172,7 +198,7 @@ public final class TransmissionLoop {
         }
     }
 
-    private void flush(NbdRequest r) {
+    private void flush(Received r) {
         try {
             int error = NBD_OK;
             try {
@@ -188,16 +214,25 @@ public final class TransmissionLoop {
         }
     }
 
-    private int failed(NbdRequest r, Exception e) {
+    private int failed(Received r, Exception e) {
         LOG.warnf("%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
         return NBD_EIO;
     }
 
     /** A reply with no payload: success for writes and flushes, or an error for anything. */
-    private void replyError(NbdRequest r, int error) throws IOException {
+    private void replyError(Received r, int error) throws IOException {
         ByteBuffer reply = ByteBuffer.allocate(HEADER);
         new SimpleReply(error, r.cookie()).encode(reply);
         send(reply.flip());
+        counted(r, error);
+    }
+
+    /** Records an answered request in this connection's shard (uncounted commands are skipped). */
+    private void counted(Received r, int error) {
+        int op = op(r.type());
+        if (op >= 0) {
+            stats.completed(op, r.length(), error, System.nanoTime() - r.receivedNanos());
+        }
     }
 
     private void send(ByteBuffer reply) throws IOException {

@@ -1,51 +1,115 @@
 package dev.dmp.agent.stats;
 
-import java.util.concurrent.atomic.LongAdder;
+import dev.dmp.proto.CounterSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The counters of one volume. They only go up: a reset does not clear them but moves the baseline the
- * old view is measured from and starts a new generation, so that the controller (and any other
- * consumer of the running totals) can tell a reset from lost data.
+ * The counters of one volume. Each connection counts into its own {@link Shard}, so connections
+ * never share a lock or a cache line on the I/O path; reading the volume's totals adds the shards up.
+ * A request is recorded in one step under its shard's lock, so any total contains it whole or not at
+ * all: a reset splits the requests exactly.
  *
- * <p>Recording is called on the I/O path by many connections at once; {@link LongAdder} keeps that free
- * of locks and contention. Baseline and generation change only under {@link StatsJournal}'s lock.
+ * <p>Counters only go up. A reset does not clear them but moves the baseline the old view is measured
+ * from and starts a new generation, so that the controller, Prometheus and any other reader of the
+ * running totals can tell a reset from lost data. Baseline and generation change only through
+ * {@link StatsJournal}.
  */
 public final class VolumeStats {
-    private final LongAdder readRequests = new LongAdder();
-    private final LongAdder readBytes = new LongAdder();
-    private final LongAdder writeRequests = new LongAdder();
-    private final LongAdder writeBytes = new LongAdder();
 
-    private volatile StatsSnapshot baseline = StatsSnapshot.ZERO;
-    private volatile long generation;
+    /** One connection's counters. Recording locks only this shard. */
+    public final class Shard implements AutoCloseable {
+        private final CounterSet counts = CounterSet.empty();
+        private long inFlight;
+        private boolean closed;
 
-    public void recordRead(long bytes) {
-        readRequests.increment();
-        readBytes.add(bytes);
+        /** A request was received; it counts as in flight until {@link #completed}. */
+        public synchronized void started() {
+            inFlight++;
+        }
+
+        /** A request was answered: {@code nbdError} 0 on success; latency from receipt to reply. */
+        public synchronized void completed(int op, long length, int nbdError, long latencyNs) {
+            inFlight--;
+            counts.record(op, length, nbdError, latencyNs);
+        }
+
+        synchronized void addTo(CounterSet sum) {
+            sum.add(counts);
+        }
+
+        synchronized long inFlight() {
+            return inFlight;
+        }
+
+        /** The connection ended: its counts move into the volume's retired total. */
+        @Override
+        public void close() {
+            synchronized (VolumeStats.this) {
+                synchronized (this) {
+                    if (!closed) {
+                        closed = true;
+                        retired.add(counts);
+                        live.remove(this);
+                    }
+                }
+            }
+        }
     }
 
-    public void recordWrite(long bytes) {
-        writeRequests.increment();
-        writeBytes.add(bytes);
+    private final Set<Shard> live = ConcurrentHashMap.newKeySet();
+    /** Counts of closed connections, and of earlier runs restored from a checkpoint. Guarded by this. */
+    private final CounterSet retired = CounterSet.empty();
+    private volatile CounterSet baseline = CounterSet.empty();
+    private volatile long generation;
+
+    public Shard openShard() {
+        Shard shard = new Shard();
+        live.add(shard);
+        return shard;
     }
 
     /** Everything counted since the volume was created. */
-    public StatsSnapshot cumulative() {
-        return new StatsSnapshot(readRequests.sum(), readBytes.sum(), writeRequests.sum(), writeBytes.sum());
+    public synchronized CounterSet cumulative() {
+        CounterSet sum = retired.copy();
+        for (Shard s : live) {
+            s.addTo(sum);
+        }
+        return sum;
     }
 
     /** What the old view shows: everything counted since the last reset. */
-    public StatsSnapshot sinceReset() {
-        return cumulative().minus(baseline);
+    public CounterSet sinceReset() {
+        CounterSet base = baseline;
+        return cumulative().minus(base);
+    }
+
+    public long inFlight() {
+        long n = 0;
+        for (Shard s : live) {
+            n += s.inFlight();
+        }
+        return n;
     }
 
     public long generation() {
         return generation;
     }
 
+    public CounterSet baseline() {
+        return baseline.copy();
+    }
+
     /** Starts a new generation whose counts begin at {@code newBaseline}; returns the new generation. */
-    long reset(StatsSnapshot newBaseline) {
-        baseline = newBaseline;
+    synchronized long reset(CounterSet newBaseline) {
+        baseline = newBaseline.copy();
         return ++generation;
+    }
+
+    /** Takes up the counts of a previous run of the agent (from its checkpoint), before any I/O. */
+    synchronized void restore(CounterSet cumulative, CounterSet baseline, long generation) {
+        retired.add(cumulative);
+        this.baseline = baseline.copy();
+        this.generation = generation;
     }
 }

@@ -1,25 +1,25 @@
 package dev.dmp.agent.volume;
 
 import dev.dmp.agent.backend.Backend;
-import dev.dmp.agent.stats.StatsFilter;
 import dev.dmp.agent.stats.VolumeStats;
 import dev.dmp.proto.v1.Backend.KindCase;
 import java.io.IOException;
 
 /**
- * A named volume: its spec as created, its counters, and the chain its requests go through
- * (stats filter, then the backend).
+ * A named volume: its spec as created, its backend and its counters. The NBD transmission loop
+ * counts each request when it answers it, the one place that knows both the NBD error and the time
+ * from request to reply.
  */
 public final class Volume implements AutoCloseable {
     private final String name;
     private final dev.dmp.proto.v1.Backend spec;
     private final VolumeStats stats = new VolumeStats();
-    private final Backend chain;
+    private final Backend backend;
 
     Volume(String name, dev.dmp.proto.v1.Backend spec, Backend backend) {
         this.name = name;
         this.spec = spec;
-        this.chain = new StatsFilter(backend, stats);
+        this.backend = backend;
     }
 
     public String name() {
@@ -38,17 +38,16 @@ public final class Volume implements AutoCloseable {
         return stats;
     }
 
-    /** The head of the chain: what the NBD transmission loop calls. */
-    public Backend chain() {
-        return chain;
+    public Backend backend() {
+        return backend;
     }
 
     public long size() {
-        return chain.size();
+        return backend.size();
     }
 
     @Override
     public void close() throws IOException {
-        chain.close();
+        backend.close();
     }
 }

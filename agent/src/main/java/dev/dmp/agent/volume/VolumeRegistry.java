@@ -17,15 +17,45 @@ import org.jboss.logging.Logger;
 public final class VolumeRegistry implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(VolumeRegistry.class);
 
+    /** Told of every volume that starts or stops being served (metrics, for one). */
+    public interface Listener {
+        void created(Volume volume);
+
+        void deleted(Volume volume);
+    }
+
     private final ConcurrentSkipListMap<String, Volume> volumes = new ConcurrentSkipListMap<>();
     private final StatsJournal journal;
+    private final java.util.List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public VolumeRegistry(StatsJournal journal) {
         this.journal = journal;
     }
 
+    public void addListener(Listener listener) {
+        listeners.add(listener);
+        volumes.values().forEach(listener::created);
+    }
+
     /** Opens the backend and starts serving a new volume. Nothing changes when it fails. */
     public synchronized Volume create(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
+        Volume volume = open(name, spec);
+        journal.add(name, volume.stats());
+        LOG.infof("volume %s created on %s, %d bytes", name, volume.backend().describe(), volume.size());
+        return volume;
+    }
+
+    /** Serves again a volume of a previous run, with the counts its checkpoint saved. */
+    public synchronized Volume restore(String name, dev.dmp.proto.v1.Backend spec, StatsJournal.VolumeCheckpoint saved)
+            throws VolumeException {
+        Volume volume = open(name, spec);
+        journal.restore(name, volume.stats(), saved);
+        LOG.infof("volume %s restored on %s, %d bytes (generation %d)", name, volume.backend().describe(),
+                volume.size(), saved.generation());
+        return volume;
+    }
+
+    private Volume open(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
         String problem = VolumeName.problem(name);
         if (problem != null) {
             throw new VolumeException(Status.Code.INVALID_ARGUMENT, problem);
@@ -33,15 +63,13 @@ public final class VolumeRegistry implements AutoCloseable {
         if (volumes.containsKey(name)) {
             throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name + "' already exists");
         }
-        Backend backend = open(spec);
-        Volume volume = new Volume(name, spec, backend);
+        Volume volume = new Volume(name, spec, openBackend(spec));
         volumes.put(name, volume);
-        journal.add(name, volume.stats());
-        LOG.infof("volume %s created on %s, %d bytes", name, backend.describe(), backend.size());
+        listeners.forEach(l -> l.created(volume));
         return volume;
     }
 
-    private static Backend open(dev.dmp.proto.v1.Backend spec) throws VolumeException {
+    private static Backend openBackend(dev.dmp.proto.v1.Backend spec) throws VolumeException {
         try {
             return switch (spec.getKindCase()) {
                 case ZERO -> new ZeroBackend(spec.getZero().getSizeBytes());
@@ -73,6 +101,7 @@ public final class VolumeRegistry implements AutoCloseable {
             throw new VolumeException(Status.Code.NOT_FOUND, "volume '" + name + "' does not exist");
         }
         journal.remove(name);
+        listeners.forEach(l -> l.deleted(volume));
         try {
             volume.close();
         } catch (IOException e) {
@@ -91,14 +120,16 @@ public final class VolumeRegistry implements AutoCloseable {
         return new ArrayList<>(volumes.values());
     }
 
+    /** Closes every backend at shutdown; the volumes stay in the checkpoint and come back at the next start. */
     @Override
     public synchronized void close() {
-        for (String name : new ArrayList<>(volumes.keySet())) {
+        for (Volume volume : volumes.values()) {
             try {
-                delete(name);
-            } catch (VolumeException e) {
-                // Already gone: nothing to close.
+                volume.close();
+            } catch (IOException e) {
+                LOG.warnf("volume %s: closing its backend failed: %s", volume.name(), e);
             }
         }
+        volumes.clear();
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.dmp.agent.stats.VolumeStats;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -25,8 +26,8 @@ class HandshakeTest {
     /** Size 1 MiB, transmission flags HAS_FLAGS | SEND_FLUSH | SEND_FUA | CAN_MULTI_CONN = 0x010d. */
     private static final String SIZE_AND_FLAGS = "0000000000100000 010d";
 
-    private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20));
-    private final Export dmp2 = new Export("dmp2", new MemoryBackend(512));
+    private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20), new VolumeStats());
+    private final Export dmp2 = new Export("dmp2", new MemoryBackend(512), new VolumeStats());
     private final ExportCatalog catalog = new ExportCatalog() {
         @Override
         public Export find(String name) {

@@ -9,6 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.agent.stats.VolumeStats;
+import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.v1.ErrorCount;
+import dev.dmp.proto.v1.OpCounters;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -41,6 +45,7 @@ class TransmissionLoopTest {
     Path dir;
 
     private final MemoryBackend backend = new MemoryBackend(SIZE);
+    private final VolumeStats stats = new VolumeStats();
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private SocketChannel client;
     private SocketChannel server;
@@ -53,7 +58,7 @@ class TransmissionLoopTest {
             client = SocketChannel.open(listener.getLocalAddress());
             server = listener.accept();
         }
-        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend), workers);
+        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend, stats), workers);
         loop = CompletableFuture.runAsync(() -> {
             try {
                 transmission.run();
@@ -206,6 +211,58 @@ class TransmissionLoopTest {
         assertReply("67446698 00000000 0000000000000071");
         assertArrayEquals(pattern(16, 5), receive(16));
         assertEquals(-1, client.read(ByteBuffer.allocate(1)));
+    }
+
+    @Test
+    void eachRequestIsCountedWhenItIsAnswered() throws Exception {
+        // WRITE 4096 at 0
+        send("25609513 0000 0001 0000000000000081 0000000000000000 00001000", pattern(4096, 2));
+        assertReply("67446698 00000000 0000000000000081");
+        // READ 8192 at 0
+        send("25609513 0000 0000 0000000000000082 0000000000000000 00002000");
+        assertReply("67446698 00000000 0000000000000082");
+        receive(8192);
+        // READ 1024 at SIZE - 512: out of range -> NBD_EINVAL
+        send("25609513 0000 0000 0000000000000083 00000000000ffe00 00000400");
+        assertReply("67446698 00000016 0000000000000083");
+        // FLUSH
+        send("25609513 0000 0003 0000000000000084 0000000000000000 00000000");
+        assertReply("67446698 00000000 0000000000000084");
+
+        // A reply may reach the client just before its request is recorded: wait (bounded) for the last.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+        while (stats.inFlight() != 0 || stats.cumulative().requests(CounterSet.FLUSH) != 1) {
+            assertTrue(System.nanoTime() < deadline, "FLUSH not counted within " + WAIT_SECONDS + " s");
+            Thread.sleep(5);
+        }
+        assertCounted(stats.cumulative());
+        assertEquals(0, stats.inFlight());
+
+        // NBD_CMD_DISC is not counted; the connection's counts stay in the volume's total once it ends
+        endWithDisc();
+        assertCounted(stats.cumulative());
+        assertEquals(0, stats.inFlight());
+    }
+
+    private static void assertCounted(CounterSet c) {
+        assertEquals(1, c.requests(CounterSet.WRITE));
+        assertEquals(4096, c.bytes(CounterSet.WRITE));
+        assertEquals(0, c.errors(CounterSet.WRITE));
+        assertEquals(1, c.requests(CounterSet.READ));
+        assertEquals(8192, c.bytes(CounterSet.READ));
+        assertEquals(1, c.errors(CounterSet.READ));
+        assertEquals(1, c.requests(CounterSet.FLUSH));
+        assertEquals(0, c.bytes(CounterSet.FLUSH));
+        assertEquals(0, c.errors(CounterSet.FLUSH));
+        for (int op : new int[] {CounterSet.TRIM, CounterSet.WRITE_ZEROES, CounterSet.CACHE}) {
+            assertEquals(0, c.requests(op) + c.errors(op));
+        }
+        OpCounters read = c.toProto().stream().filter(o -> o.getOpValue() == CounterSet.READ + 1).findFirst().orElseThrow();
+        assertEquals(java.util.List.of(ErrorCount.newBuilder().setError(22).setCount(1).build()), read.getErrorsByCodeList());
+        // both READs are in the size histogram: 1024 (bucket 10) and 8192 (bucket 13)
+        assertEquals(1, c.sizeBucket(CounterSet.READ, 10));
+        assertEquals(1, c.sizeBucket(CounterSet.READ, 13));
+        assertEquals(1, c.sizeBucket(CounterSet.WRITE, 12));
     }
 
     @Test

@@ -63,7 +63,8 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void resetStats(ResetStatsRequest request, StreamObserver<ResetStatsResponse> response) {
-        answer(ops.resetStats(request), response, n -> ResetStatsResponse.newBuilder().setVolumesReset(n).build());
+        answer(ops.resetStats(request), response, before -> ResetStatsResponse.newBuilder()
+                .setVolumesReset(before.size()).addAllBefore(before).build());
     }
 
     @Override

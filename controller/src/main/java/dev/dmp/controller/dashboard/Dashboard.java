@@ -1,6 +1,8 @@
 package dev.dmp.controller.dashboard;
 
-import dev.dmp.controller.fleet.Counts;
+import dev.dmp.controller.ops.StatsRows;
+import dev.dmp.proto.CounterSet;
+
 import dev.dmp.controller.ops.FleetOperations;
 import dev.dmp.proto.v1.Host;
 import dev.dmp.proto.v1.StatsRow;
@@ -66,6 +68,6 @@ public class Dashboard {
     }
 
     private static StatsRow zero(String host, String volume) {
-        return Counts.ZERO.toRow(host, volume).build();
+        return StatsRows.row(host, volume, CounterSet.empty()).build();
     }
 }

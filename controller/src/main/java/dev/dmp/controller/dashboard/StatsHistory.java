@@ -1,6 +1,5 @@
 package dev.dmp.controller.dashboard;
 
-import dev.dmp.controller.fleet.Counts;
 import dev.dmp.controller.ops.FleetOperations;
 import dev.dmp.proto.v1.OpStats;
 import dev.dmp.proto.v1.QueryStatsRequest;

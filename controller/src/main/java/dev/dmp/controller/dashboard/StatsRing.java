@@ -1,6 +1,5 @@
 package dev.dmp.controller.dashboard;
 
-import dev.dmp.controller.fleet.Counts;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,6 +1,5 @@
 package dev.dmp.controller.dashboard;
 
-import dev.dmp.controller.fleet.Counts;
 import java.util.Map;
 import java.util.function.Predicate;
 

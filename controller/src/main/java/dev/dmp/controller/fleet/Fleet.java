@@ -1,119 +1,172 @@
 package dev.dmp.controller.fleet;
 
+import dev.dmp.controller.ControllerConfig;
+import dev.dmp.controller.store.LedgerStore;
 import dev.dmp.proto.v1.Ack;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
-import dev.dmp.proto.v1.Host;
 import dev.dmp.proto.v1.StatsDelta;
 import dev.dmp.proto.v1.Volume;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.Startup;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
- * The hosts the controller knows, their volumes and their open AgentLink sessions, with the ledger of
- * their counts. Hosts stay known (offline) after their agent disconnects.
+ * The hosts the controller knows: their open AgentLink sessions and the ledger of their volumes and
+ * counts. Hosts stay known (offline, their numbers stale) after their agent disconnects, and across
+ * controller restarts. Deltas are acknowledged only once the ledger holding them is on disk.
  */
 @ApplicationScoped
+@Startup
 public class Fleet {
     private static final Logger LOG = Logger.getLogger(Fleet.class);
+    /** How often applied deltas are committed (and then acknowledged). */
+    static final long COMMIT_INTERVAL_MS = 50;
 
-    private static final class HostState {
-        AgentSession session;
-        final TreeMap<String, Volume> volumes = new TreeMap<>();
+    private final ControllerConfig config;
+    private final ConcurrentHashMap<String, AgentSession> sessions = new ConcurrentHashMap<>();
+    private final List<Runnable> acksAfterCommit = new ArrayList<>();
+    private LedgerStore store;
+    private FleetLedger ledger;
+    private Thread committer;
+    private volatile boolean running = true;
+
+    public Fleet(ControllerConfig config) {
+        this.config = config;
     }
 
-    private final TreeMap<String, HostState> hosts = new TreeMap<>();
-    private final FleetLedger ledger = new FleetLedger();
+    @PostConstruct
+    void open() {
+        Path dir = Path.of(config.dataDir());
+        try {
+            store = LedgerStore.open(dir);
+        } catch (IOException | RuntimeException e) {
+            throw new UncheckedIOException("dmp.controller.data-dir: cannot open the ledger in " + dir + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : new IOException(e));
+        }
+        ledger = new FleetLedger(store);
+        LOG.infof("ledger %s open: %d hosts known", store.file(), ledger.hosts().size());
+        committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
+    }
+
+    private void commitLoop() {
+        while (running) {
+            try {
+                Thread.sleep(COMMIT_INTERVAL_MS);
+            } catch (InterruptedException e) {
+                break;
+            }
+            commit();
+        }
+    }
+
+    /** Makes the ledger durable, then sends the acknowledgements that were waiting for it. */
+    private void commit() {
+        List<Runnable> acks;
+        synchronized (acksAfterCommit) {
+            acks = new ArrayList<>(acksAfterCommit);
+            acksAfterCommit.clear();
+        }
+        try {
+            ledger.commit();
+        } catch (RuntimeException e) {
+            LOG.errorf("ledger commit failed: %s; acknowledgements held back, agents will resend", e.getMessage());
+            return;
+        }
+        acks.forEach(Runnable::run);
+    }
+
+    void close(@Observes ShutdownEvent event) {
+        running = false;
+        committer.interrupt();
+        commit();
+        store.close();
+    }
 
     public FleetLedger ledger() {
         return ledger;
     }
 
     /** An agent said Hello on a new stream; an older stream of the same host is ended. */
-    public synchronized void connected(AgentSession session, Hello hello) {
-        HostState h = hosts.computeIfAbsent(session.hostId(), k -> new HostState());
-        if (h.session != null) {
+    public void connected(AgentSession session, Hello hello) {
+        AgentSession previous = sessions.put(session.hostId(), session);
+        if (previous != null) {
             LOG.infof("host %s connected again; closing its previous link", session.hostId());
-            h.session.close();
-            h.session.end();
+            previous.close();
+            previous.end();
         }
-        h.session = session;
-        h.volumes.clear();
-        hello.getVolumesList().forEach(v -> h.volumes.put(v.getName(), v));
-        ledger.hello(session.hostId(), hello.getRunId(), h.volumes.keySet());
-        LOG.infof("host %s connected (agent %s, %d volumes)", session.hostId(), hello.getAgentVersion(), h.volumes.size());
+        ledger.hello(hello, Instant.now());
+        LOG.infof("host %s connected (agent %s, run %s, %d volumes)", session.hostId(), hello.getAgentVersion(),
+                hello.getRunId(), hello.getVolumesCount());
     }
 
-    public synchronized void disconnected(AgentSession session) {
+    public void disconnected(AgentSession session) {
         session.close();
-        HostState h = hosts.get(session.hostId());
-        if (h != null && h.session == session) {
-            h.session = null;
-            LOG.infof("host %s disconnected", session.hostId());
+        if (sessions.remove(session.hostId(), session)) {
+            ledger.offline(session.hostId(), Instant.now());
+            LOG.infof("host %s disconnected; its numbers are kept and marked stale", session.hostId());
         }
     }
 
-    /** Applies a delta and acknowledges it (repeats are acknowledged too, so the agent can drop them). */
+    /** Applies a delta; acknowledges it (repeats too, so the agent drops them) once it is durable. */
     public void delta(AgentSession session, StatsDelta delta) {
-        ledger.apply(session.hostId(), session.runId(), delta);
-        session.send(ControllerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(delta.getSeq())).build());
+        ledger.apply(session.hostId(), session.runId(), delta, Instant.now());
+        ControllerMessage ack = ControllerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(delta.getSeq())).build();
+        synchronized (acksAfterCommit) {
+            acksAfterCommit.add(() -> session.send(ack));
+        }
     }
 
     public void result(AgentSession session, CommandResult result) {
         session.completed(result);
     }
 
-    public synchronized void volumeCreated(Volume volume) {
-        HostState h = hosts.get(volume.getHost());
-        if (h != null) {
-            h.volumes.put(volume.getName(), volume);
-            ledger.addVolume(volume.getHost(), volume.getName());
-        }
+    public void volumeCreated(Volume volume) {
+        ledger.addVolume(volume);
     }
 
-    public synchronized void volumeDeleted(String host, String name) {
-        HostState h = hosts.get(host);
-        if (h != null) {
-            h.volumes.remove(name);
-            ledger.removeVolume(host, name);
-        }
+    public void volumeDeleted(String host, String name) {
+        ledger.removeVolume(host, name);
     }
 
-    public synchronized boolean known(String host) {
-        return hosts.containsKey(host);
+    public boolean known(String host) {
+        return ledger.known(host);
     }
 
     /** The host's open session, if it is online. */
-    public synchronized Optional<AgentSession> session(String host) {
-        HostState h = hosts.get(host);
-        return Optional.ofNullable(h == null ? null : h.session);
+    public Optional<AgentSession> session(String host) {
+        return Optional.ofNullable(sessions.get(host));
     }
 
-    public synchronized List<Host> hosts() {
-        List<Host> out = new ArrayList<>();
-        hosts.forEach((id, h) -> out.add(Host.newBuilder().setId(id).setOnline(h.session != null)
-                .setVolumeCount(h.volumes.size()).build()));
-        return out;
+    public List<dev.dmp.proto.v1.Host> hosts() {
+        return ledger.hosts().stream().map(h -> dev.dmp.proto.v1.Host.newBuilder()
+                .setId(h.id())
+                .setOnline(h.online())
+                .setVolumeCount(h.volumeCount())
+                .setAgentVersion(h.agentVersion())
+                .setLastSeen(com.google.protobuf.Timestamp.newBuilder()
+                        .setSeconds(h.lastSeen().getEpochSecond()).setNanos(h.lastSeen().getNano()))
+                .build()).toList();
     }
 
     /** Volumes of one host, or of every host when {@code host} is empty; sorted by host then name. */
-    public synchronized List<Volume> volumes(String host) {
-        List<Volume> out = new ArrayList<>();
-        hosts.forEach((id, h) -> {
-            if (host.isEmpty() || host.equals(id)) {
-                out.addAll(h.volumes.values());
-            }
-        });
-        return out;
+    public List<Volume> volumes(String host) {
+        return ledger.volumes(host);
     }
 
-    public synchronized boolean hasVolume(String host, String name) {
-        HostState h = hosts.get(host);
-        return h != null && h.volumes.containsKey(name);
+    public boolean hasVolume(String host, String name) {
+        return ledger.hasVolume(host, name);
     }
 }

@@ -1,99 +1,253 @@
 package dev.dmp.controller.fleet;
 
+import com.google.protobuf.Timestamp;
+import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.v1.Hello;
+import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDelta;
-import java.util.HashMap;
+import dev.dmp.proto.v1.VolumeRecord;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The fleet's counts, per host and volume, built from the agents' numbered deltas. A delta is applied
- * at most once per agent run (by sequence number); a delta of a newer reset generation replaces what
- * the volume had before it. See docs/stats-protocol.md.
+ * The fleet's counts per host and volume, built from the agents' numbered deltas, with what the
+ * controller knows of each host (its volumes, agent version, when it was last heard from). A delta
+ * is applied at most once per agent run (by sequence number); a delta of a newer reset generation
+ * closes the volume's current generation first. Changes are written to the {@link LedgerStore} by
+ * {@link #commit()}; see docs/stats-protocol.md.
  */
 public final class FleetLedger {
 
     private static final class VolumeEntry {
+        Volume volume;
         long generation;
-        Counts counts = Counts.ZERO;
+        CounterSet sinceReset = CounterSet.empty();
+        CounterSet lifetime = CounterSet.empty();
+        CounterSet beforeReset = CounterSet.empty();
+        long inFlight;
+
+        VolumeEntry(Volume volume) {
+            this.volume = volume;
+        }
     }
 
     private static final class HostEntry {
         String runId = "";
         long appliedSeq;
+        Instant lastSeen = Instant.EPOCH;
+        String agentVersion = "";
+        boolean online;
         final TreeMap<String, VolumeEntry> volumes = new TreeMap<>();
     }
 
     private final TreeMap<String, HostEntry> hosts = new TreeMap<>();
+    private final Set<String> dirty = new HashSet<>();
+    private final LedgerStore store;
+
+    /** @param store where to keep the ledger, or null to keep it in memory only (tests) */
+    public FleetLedger(LedgerStore store) {
+        this.store = store;
+        if (store != null) {
+            store.loadAll().forEach(this::load);
+        }
+    }
 
     /**
-     * Starts (or resumes) an agent run. A new run id means a restarted agent: its numbering starts
-     * again, as do its reset generations, and only the volumes it announces keep their counts.
+     * An agent opened a stream. A new run id means an agent that lost its state: its numbering
+     * starts again and its volumes start from zero. The volume list becomes the one announced.
      */
-    public synchronized void hello(String host, String runId, Iterable<String> volumes) {
-        HostEntry h = hosts.computeIfAbsent(host, k -> new HostEntry());
-        boolean restarted = !h.runId.equals(runId);
-        if (restarted) {
-            h.runId = runId;
+    public synchronized void hello(Hello hello, Instant now) {
+        HostEntry h = hosts.computeIfAbsent(hello.getHostId(), k -> new HostEntry());
+        boolean newRun = !h.runId.equals(hello.getRunId());
+        if (newRun) {
+            h.runId = hello.getRunId();
             h.appliedSeq = 0;
         }
-        Map<String, VolumeEntry> kept = new HashMap<>();
-        for (String v : volumes) {
-            VolumeEntry entry = h.volumes.getOrDefault(v, new VolumeEntry());
-            if (restarted) {
-                // A new process counts its generations from 0 again: left at the old run's generation,
-                // its deltas would all be dropped as older than the last reset.
-                entry.generation = 0;
+        TreeMap<String, VolumeEntry> kept = new TreeMap<>();
+        for (Volume v : hello.getVolumesList()) {
+            VolumeEntry e = newRun ? null : h.volumes.get(v.getName());
+            if (e == null) {
+                e = new VolumeEntry(v);
             }
-            kept.put(v, entry);
+            e.volume = v;
+            kept.put(v.getName(), e);
         }
         h.volumes.clear();
         h.volumes.putAll(kept);
+        h.agentVersion = hello.getAgentVersion();
+        h.lastSeen = now;
+        h.online = true;
+        changed(hello.getHostId());
+    }
+
+    public synchronized void offline(String host, Instant now) {
+        HostEntry h = hosts.get(host);
+        if (h != null) {
+            h.online = false;
+            h.lastSeen = now;
+            changed(host);
+        }
     }
 
     /** Applies a delta unless this run already applied its sequence number; returns whether it did. */
-    public synchronized boolean apply(String host, String runId, StatsDelta delta) {
+    public synchronized boolean apply(String host, String runId, StatsDelta delta, Instant now) {
         HostEntry h = hosts.get(host);
-        if (h == null || !h.runId.equals(runId) || delta.getSeq() <= h.appliedSeq) {
+        if (h == null || !h.runId.equals(runId)) {
+            return false;
+        }
+        h.lastSeen = now;
+        if (delta.getSeq() <= h.appliedSeq) {
             return false;
         }
         for (VolumeDelta d : delta.getVolumesList()) {
-            VolumeEntry v = h.volumes.computeIfAbsent(d.getVolume(), k -> new VolumeEntry());
+            VolumeEntry v = h.volumes.computeIfAbsent(d.getVolume(),
+                    k -> new VolumeEntry(Volume.newBuilder().setHost(host).setName(k).build()));
             if (d.getGeneration() < v.generation) {
-                continue; // counted before a reset that this ledger already applied
+                continue; // counted before a reset this ledger already applied
             }
             if (d.getGeneration() > v.generation) {
                 v.generation = d.getGeneration();
-                v.counts = Counts.ZERO;
+                v.beforeReset = v.sinceReset;
+                v.sinceReset = CounterSet.empty();
             }
-            v.counts = v.counts.plus(new Counts(d.getReadRequests(), d.getReadBytes(), d.getWriteRequests(), d.getWriteBytes()));
+            CounterSet counts = CounterSet.fromProto(d.getOpsList());
+            v.sinceReset.add(counts);
+            v.lifetime.add(counts);
+            v.inFlight = d.getInFlight();
         }
         h.appliedSeq = delta.getSeq();
+        changed(host);
         return true;
     }
 
-    public synchronized void addVolume(String host, String volume) {
-        HostEntry h = hosts.get(host);
+    public synchronized void addVolume(Volume volume) {
+        HostEntry h = hosts.get(volume.getHost());
         if (h != null) {
-            h.volumes.putIfAbsent(volume, new VolumeEntry());
+            h.volumes.computeIfAbsent(volume.getName(), k -> new VolumeEntry(volume)).volume = volume;
+            changed(volume.getHost());
         }
     }
 
     public synchronized void removeVolume(String host, String volume) {
         HostEntry h = hosts.get(host);
-        if (h != null) {
-            h.volumes.remove(volume);
+        if (h != null && h.volumes.remove(volume) != null) {
+            changed(host);
         }
     }
 
-    /** Counts of every volume, by host then volume name (sorted copies). */
-    public synchronized TreeMap<String, TreeMap<String, Counts>> snapshot() {
-        TreeMap<String, TreeMap<String, Counts>> out = new TreeMap<>();
-        hosts.forEach((host, h) -> {
-            TreeMap<String, Counts> vs = new TreeMap<>();
-            h.volumes.forEach((name, v) -> vs.put(name, v.counts));
-            out.put(host, vs);
+    private void changed(String host) {
+        dirty.add(host);
+    }
+
+    /** Writes what changed since the last commit; returns once it is durable. */
+    public void commit() {
+        List<HostRecord> records = new ArrayList<>();
+        synchronized (this) {
+            if (dirty.isEmpty()) {
+                return;
+            }
+            for (String host : dirty) {
+                HostEntry h = hosts.get(host);
+                if (h != null) {
+                    records.add(record(host, h));
+                }
+            }
+            dirty.clear();
+        }
+        if (store != null) {
+            store.write(records);
+        }
+    }
+
+    public synchronized boolean known(String host) {
+        return hosts.containsKey(host);
+    }
+
+    public synchronized boolean hasVolume(String host, String volume) {
+        HostEntry h = hosts.get(host);
+        return h != null && h.volumes.containsKey(volume);
+    }
+
+    /** Every host id with its state, sorted. */
+    public synchronized List<HostInfo> hosts() {
+        List<HostInfo> out = new ArrayList<>();
+        hosts.forEach((id, h) -> out.add(new HostInfo(id, h.online, h.lastSeen, h.agentVersion, h.volumes.size())));
+        return out;
+    }
+
+    /** A host as ListHosts shows it. */
+    public record HostInfo(String id, boolean online, Instant lastSeen, String agentVersion, int volumeCount) {
+    }
+
+    /** Volumes of one host, or of all when {@code host} is empty; sorted by host then name. */
+    public synchronized List<Volume> volumes(String host) {
+        List<Volume> out = new ArrayList<>();
+        hosts.forEach((id, h) -> {
+            if (host.isEmpty() || host.equals(id)) {
+                h.volumes.values().forEach(v -> out.add(v.volume));
+            }
         });
         return out;
+    }
+
+    /** Copies of every volume's numbers, sorted by host then volume. */
+    public synchronized List<VolumeView> views() {
+        List<VolumeView> out = new ArrayList<>();
+        hosts.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeView(id, name, v.generation,
+                v.sinceReset.copy(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
+        return out;
+    }
+
+    /** The counts the volume's last reset closed (zero if it was never reset). */
+    public synchronized CounterSet beforeReset(String host, String volume) {
+        HostEntry h = hosts.get(host);
+        VolumeEntry v = h == null ? null : h.volumes.get(volume);
+        return v == null ? CounterSet.empty() : v.beforeReset.copy();
+    }
+
+    private static HostRecord record(String host, HostEntry h) {
+        HostRecord.Builder r = HostRecord.newBuilder()
+                .setHostId(host)
+                .setRunId(h.runId)
+                .setAppliedSeq(h.appliedSeq)
+                .setLastSeen(Timestamp.newBuilder().setSeconds(h.lastSeen.getEpochSecond()).setNanos(h.lastSeen.getNano()))
+                .setAgentVersion(h.agentVersion);
+        for (Map.Entry<String, VolumeEntry> e : h.volumes.entrySet()) {
+            VolumeEntry v = e.getValue();
+            r.addVolumes(VolumeRecord.newBuilder()
+                    .setVolume(v.volume)
+                    .setGeneration(v.generation)
+                    .addAllSinceReset(v.sinceReset.toProto())
+                    .addAllLifetime(v.lifetime.toProto())
+                    .addAllBeforeReset(v.beforeReset.toProto())
+                    .setInFlight(v.inFlight));
+        }
+        return r.build();
+    }
+
+    private void load(HostRecord r) {
+        HostEntry h = new HostEntry();
+        h.runId = r.getRunId();
+        h.appliedSeq = r.getAppliedSeq();
+        h.lastSeen = Instant.ofEpochSecond(r.getLastSeen().getSeconds(), r.getLastSeen().getNanos());
+        h.agentVersion = r.getAgentVersion();
+        for (VolumeRecord v : r.getVolumesList()) {
+            VolumeEntry e = new VolumeEntry(v.getVolume());
+            e.generation = v.getGeneration();
+            e.sinceReset = CounterSet.fromProto(v.getSinceResetList());
+            e.lifetime = CounterSet.fromProto(v.getLifetimeList());
+            e.beforeReset = CounterSet.fromProto(v.getBeforeResetList());
+            e.inFlight = v.getInFlight();
+            h.volumes.put(v.getVolume().getName(), e);
+        }
+        hosts.put(r.getHostId(), h);
     }
 }

@@ -1,6 +1,8 @@
 package dev.dmp.controller.http;
 
 import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.controller.fleet.VolumeView;
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -20,8 +22,11 @@ public class StatResource {
     @Produces(MediaType.TEXT_PLAIN)
     public String show() {
         StringBuilder out = new StringBuilder();
-        fleet.ledger().snapshot().forEach((host, volumes) -> volumes.forEach((name, c) ->
-                OldView.appendBlock(out, host + "/" + name, c.readRequests(), c.readBytes(), c.writeRequests(), c.writeBytes())));
+        for (VolumeView v : fleet.ledger().views()) {
+            CounterSet c = v.sinceReset();
+            OldView.appendBlock(out, v.host() + "/" + v.volume(), c.requests(CounterSet.READ), c.bytes(CounterSet.READ),
+                    c.requests(CounterSet.WRITE), c.bytes(CounterSet.WRITE));
+        }
         return out.toString();
     }
 }

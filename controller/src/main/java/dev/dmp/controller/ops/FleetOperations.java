@@ -15,6 +15,7 @@ import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.ResetStatsRequest;
 import dev.dmp.proto.v1.ResetVolumes;
 import dev.dmp.proto.v1.Scope;
+import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -103,8 +104,11 @@ public class FleetOperations {
         return fleet.hosts();
     }
 
-    /** Resets the selected counters at the agents; completes with the number of volumes reset. */
-    public CompletableFuture<Integer> resetStats(ResetStatsRequest request) {
+    /**
+     * Resets the selected counters at the agents; completes with the counts each reset volume had at
+     * its reset (the generation it closed).
+     */
+    public CompletableFuture<List<StatsRow>> resetStats(ResetStatsRequest request) {
         try {
             RequestChecks.scope(request.getScope(), request.getHost(), request.getVolume(), true);
             List<AgentSession> agents = new ArrayList<>();
@@ -131,11 +135,21 @@ public class FleetOperations {
             List<CompletableFuture<CommandResult>> results = agents.stream()
                     .map(a -> succeeded(a.send(Command.newBuilder().setReset(reset)))).toList();
             return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
-                int n = results.stream().mapToInt(r -> r.join().getVolumesReset()).sum();
+                // The agents sent each reset's closing delta before their result, so the ledger
+                // already holds the closed generations.
+                List<StatsRow> before = new ArrayList<>();
+                for (AgentSession agent : agents) {
+                    for (Volume volume : fleet.volumes(agent.hostId())) {
+                        if (reset.getNamesCount() == 0 || reset.getNamesList().contains(volume.getName())) {
+                            before.add(StatsRows.row(volume.getHost(), volume.getName(),
+                                    fleet.ledger().beforeReset(volume.getHost(), volume.getName())).build());
+                        }
+                    }
+                }
                 LOG.infof("stats reset: scope %s%s%s, %d volumes", request.getScope(),
                         request.getHost().isEmpty() ? "" : " host " + request.getHost(),
-                        request.getVolume().isEmpty() ? "" : " volume " + request.getVolume(), n);
-                return n;
+                        request.getVolume().isEmpty() ? "" : " volume " + request.getVolume(), before.size());
+                return before;
             });
         } catch (StatusException e) {
             return CompletableFuture.failedFuture(e);

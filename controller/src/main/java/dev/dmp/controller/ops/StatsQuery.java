@@ -1,18 +1,43 @@
 package dev.dmp.controller.ops;
 
-import dev.dmp.controller.fleet.Counts;
 import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.controller.fleet.VolumeView;
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.Scope;
+import dev.dmp.proto.v1.StatsRow;
 import io.grpc.Status;
 import io.grpc.StatusException;
-import java.util.Map;
-import java.util.TreeMap;
+import java.time.Instant;
+import java.util.List;
 
 /** Answers a QueryStatsRequest from the fleet ledger: rows per volume, per host or for the fleet. */
 public final class StatsQuery {
     private StatsQuery() {
+    }
+
+    /** Sums of volumes, as one row. */
+    private static final class Sum {
+        final CounterSet counts = CounterSet.empty();
+        long inFlight;
+        boolean stale;
+        Instant lastSeen;
+
+        void add(VolumeView v) {
+            counts.add(v.sinceReset());
+            inFlight += v.inFlight();
+            stale |= v.stale();
+            lastSeen = lastSeen == null || v.lastSeen().isBefore(lastSeen) ? v.lastSeen() : lastSeen;
+        }
+
+        StatsRow row(String host) {
+            StatsRow.Builder r = StatsRows.row(host, "", counts).setInFlight(inFlight).setStale(stale);
+            if (lastSeen != null) {
+                r.setLastSeen(StatsRows.timestamp(lastSeen));
+            }
+            return r.build();
+        }
     }
 
     public static QueryStatsResponse run(Fleet fleet, QueryStatsRequest request) throws StatusException {
@@ -23,31 +48,57 @@ public final class StatsQuery {
         if (!host.isEmpty() && !fleet.known(host)) {
             throw Status.NOT_FOUND.withDescription("no host '" + host + "' has connected to this controller").asException();
         }
-        TreeMap<String, TreeMap<String, Counts>> all = fleet.ledger().snapshot();
-        if (!volume.isEmpty() && !all.getOrDefault(host, new TreeMap<>()).containsKey(volume)) {
+        if (!volume.isEmpty() && !fleet.hasVolume(host, volume)) {
             throw Status.NOT_FOUND.withDescription("host '" + host + "' has no volume '" + volume + "'").asException();
         }
+        List<VolumeView> views = fleet.ledger().views();
         QueryStatsResponse.Builder out = QueryStatsResponse.newBuilder();
-        Counts fleetTotal = Counts.ZERO;
-        for (Map.Entry<String, TreeMap<String, Counts>> h : all.entrySet()) {
-            if (!host.isEmpty() && !host.equals(h.getKey())) {
+        Sum fleetSum = new Sum();
+        Sum hostSum = null;
+        String current = null;
+        for (VolumeView v : views) {
+            if (!host.isEmpty() && !host.equals(v.host())) {
                 continue;
             }
-            Counts hostTotal = Counts.ZERO;
-            for (Map.Entry<String, Counts> v : h.getValue().entrySet()) {
-                hostTotal = hostTotal.plus(v.getValue());
-                if (scope == Scope.VOLUME && (volume.isEmpty() || volume.equals(v.getKey()))) {
-                    out.addRows(v.getValue().toRow(h.getKey(), v.getKey()));
+            if (scope == Scope.HOST && !v.host().equals(current)) {
+                if (hostSum != null) {
+                    out.addRows(hostSum.row(current));
                 }
+                current = v.host();
+                hostSum = new Sum();
             }
-            if (scope == Scope.HOST) {
-                out.addRows(hostTotal.toRow(h.getKey(), ""));
+            if (hostSum != null) {
+                hostSum.add(v);
             }
-            fleetTotal = fleetTotal.plus(hostTotal);
+            fleetSum.add(v);
+            if (scope == Scope.VOLUME && (volume.isEmpty() || volume.equals(v.volume()))) {
+                out.addRows(StatsRows.row(v.host(), v.volume(), v.sinceReset()).setInFlight(v.inFlight())
+                        .setGeneration(v.generation()).setStale(v.stale()).setLastSeen(StatsRows.timestamp(v.lastSeen())));
+            }
+        }
+        if (scope == Scope.HOST) {
+            if (hostSum != null) {
+                out.addRows(hostSum.row(current));
+            }
+            addEmptyHosts(fleet, host, out);
         }
         if (scope == Scope.FLEET) {
-            out.addRows(fleetTotal.toRow("", ""));
+            out.addRows(fleetSum.row(""));
         }
         return out.build();
+    }
+
+    /** Hosts with no volumes still get their (zero) row, in host order. */
+    private static void addEmptyHosts(Fleet fleet, String host, QueryStatsResponse.Builder out) {
+        List<StatsRow> rows = new java.util.ArrayList<>(out.getRowsList());
+        for (var h : fleet.hosts()) {
+            boolean present = rows.stream().anyMatch(r -> r.getHost().equals(h.getId()));
+            if (!present && (host.isEmpty() || host.equals(h.getId()))) {
+                rows.add(StatsRows.row(h.getId(), "", CounterSet.empty()).setStale(!h.getOnline())
+                        .setLastSeen(h.getLastSeen()).build());
+            }
+        }
+        rows.sort(java.util.Comparator.comparing(StatsRow::getHost));
+        out.clearRows().addAllRows(rows);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerGrpc;
@@ -16,10 +17,12 @@ import dev.dmp.proto.v1.ListVolumesRequest;
 import dev.dmp.proto.v1.OpStats;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
+import dev.dmp.proto.v1.ResetStatsRequest;
+import dev.dmp.proto.v1.ResetStatsResponse;
+import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.Scope;
 import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
-import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.ZeroBackend;
 import io.grpc.Context;
 import io.grpc.Grpc;
@@ -82,6 +85,13 @@ class ControllerServiceTest {
         return OpStats.newBuilder().setRequests(requests).setBytes(bytes).setAvgSize(avg).build();
     }
 
+    /** The rows without when their hosts were last seen, which the controller's clock decides. */
+    private static QueryStatsResponse withoutLastSeen(QueryStatsResponse response) {
+        QueryStatsResponse.Builder b = response.toBuilder();
+        b.getRowsBuilderList().forEach(StatsRow.Builder::clearLastSeen);
+        return b.build();
+    }
+
     private static void assertStatus(Status.Code code, String description, Runnable call) {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::run);
         assertEquals(code, e.getStatus().getCode());
@@ -113,17 +123,26 @@ class ControllerServiceTest {
     void queryStatsShowsExactlyTheDeltasSentOnce() throws Exception {
         try (FakeAgent agent = FakeAgent.connect(channel, "stats-host", "run-1", "dmp1")) {
             // 3 writes of 4096 and 2 reads of 8192, in two deltas; the second is sent twice
-            agent.sendDelta(1, VolumeDelta.newBuilder().setVolume("dmp1").setWriteRequests(3).setWriteBytes(12288).build());
-            VolumeDelta reads = VolumeDelta.newBuilder().setVolume("dmp1").setReadRequests(2).setReadBytes(16384).build();
-            agent.sendDelta(2, reads);
-            agent.sendDelta(2, reads);
+            CounterSet writes = FakeAgent.requests(CounterSet.WRITE, 3, 4096);
+            CounterSet reads = FakeAgent.requests(CounterSet.READ, 2, 8192);
+            agent.sendDelta(1, FakeAgent.volume("dmp1", writes));
+            agent.sendDelta(2, FakeAgent.volume("dmp1", reads));
+            agent.sendDelta(2, FakeAgent.volume("dmp1", reads));
 
+            CounterSet all = writes.copy();
+            all.add(reads);
             StatsRow expected = StatsRow.newBuilder().setHost("stats-host").setVolume("dmp1")
-                    .setRead(op(2, 16384, 8192)).setWrite(op(3, 12288, 4096)).setTotal(op(5, 28672, 5734)).build();
-            assertEquals(QueryStatsResponse.newBuilder().addRows(expected).build(), controller().queryStats(
-                    QueryStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("stats-host").setVolume("dmp1").build()));
+                    .setRead(op(2, 16384, 8192)).setWrite(op(3, 12288, 4096)).setTotal(op(5, 28672, 5734))
+                    .addAllOps(all.toProto()).build();
+            QueryStatsResponse volume = controller().queryStats(
+                    QueryStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("stats-host").setVolume("dmp1").build());
+            assertEquals(QueryStatsResponse.newBuilder().addRows(expected).build(), withoutLastSeen(volume));
+            assertTrue(volume.getRows(0).getLastSeen().getSeconds() > 0, volume.toString());
+            QueryStatsResponse host = controller().queryStats(
+                    QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("stats-host").build());
             assertEquals(QueryStatsResponse.newBuilder().addRows(expected.toBuilder().setVolume("")).build(),
-                    controller().queryStats(QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("stats-host").build()));
+                    withoutLastSeen(host));
+            assertEquals(volume.getRows(0).getLastSeen(), host.getRows(0).getLastSeen());
 
             HttpResponse<String> text = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create(root + "stat/volumes")).build(), HttpResponse.BodyHandlers.ofString());
@@ -140,6 +159,39 @@ class ControllerServiceTest {
                       reqs: 5
                       avg size: 5734
                     """), text.body());
+        }
+    }
+
+    @Test
+    void resetStatsAnswersWithTheClosedCountsAndQueryStatsStartsAgain() throws Exception {
+        try (FakeAgent agent = FakeAgent.connect(channel, "reset-host", "run-1", "dmp1")) {
+            CounterSet three = FakeAgent.requests(CounterSet.WRITE, 3, 4096);
+            agent.sendDelta(1, FakeAgent.volume("dmp1", three));
+            ResetStatsRequest request = ResetStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("reset-host")
+                    .setVolume("dmp1").build();
+            CompletableFuture<ResetStatsResponse> reset = CompletableFuture.supplyAsync(() -> controller().resetStats(request));
+
+            Command command = agent.nextCommand();
+            assertEquals(List.of("dmp1"), command.getReset().getNamesList());
+            // as the agent does it: the closing counts of generation 0 (one more write since the last
+            // delta), the new generation, one read already in it; then the result
+            CounterSet one = FakeAgent.requests(CounterSet.WRITE, 1, 4096);
+            CounterSet read = FakeAgent.requests(CounterSet.READ, 1, 512);
+            agent.sendDelta(2, FakeAgent.volume("dmp1", one), VolumeDelta.newBuilder().setVolume("dmp1").setGeneration(1).build(),
+                    FakeAgent.volume("dmp1", read).toBuilder().setGeneration(1).build());
+            agent.answer(CommandResult.newBuilder().setId(command.getId()).setVolumesReset(1).setLastSeq(2).build());
+
+            CounterSet closed = three.copy();
+            closed.add(one);
+            assertEquals(ResetStatsResponse.newBuilder().setVolumesReset(1).addBefore(StatsRow.newBuilder()
+                    .setHost("reset-host").setVolume("dmp1").setRead(op(0, 0, 0)).setWrite(op(4, 16384, 4096))
+                    .setTotal(op(4, 16384, 4096)).addAllOps(closed.toProto())).build(),
+                    reset.get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertEquals(QueryStatsResponse.newBuilder().addRows(StatsRow.newBuilder().setHost("reset-host").setVolume("dmp1")
+                    .setRead(op(1, 512, 512)).setWrite(op(0, 0, 0)).setTotal(op(1, 512, 512)).addAllOps(read.toProto())
+                    .setGeneration(1)).build(),
+                    withoutLastSeen(controller().queryStats(QueryStatsRequest.newBuilder().setScope(Scope.VOLUME)
+                            .setHost("reset-host").setVolume("dmp1").build())));
         }
     }
 
@@ -182,11 +234,11 @@ class ControllerServiceTest {
     void watchStatsSendsTheCountsThenEachChange() throws Exception {
         try (FakeAgent agent = FakeAgent.connect(channel, "watch-host", "run-1", "dmp1");
                 Context.CancellableContext call = Context.current().withCancellation()) {
-            agent.sendDelta(1, VolumeDelta.newBuilder().setVolume("dmp1").setWriteRequests(1).setWriteBytes(4096).build());
+            agent.sendDelta(1, FakeAgent.volume("dmp1", FakeAgent.requests(CounterSet.WRITE, 1, 4096)));
             QueryStatsRequest request = QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("watch-host").build();
             Iterator<QueryStatsResponse> updates = call.call(() -> controller().watchStats(request));
             assertEquals(op(1, 4096, 4096), updates.next().getRows(0).getTotal());
-            agent.sendDelta(2, VolumeDelta.newBuilder().setVolume("dmp1").setReadRequests(1).setReadBytes(512).build());
+            agent.sendDelta(2, FakeAgent.volume("dmp1", FakeAgent.requests(CounterSet.READ, 1, 512)));
             assertEquals(op(2, 4608, 2304), updates.next().getRows(0).getTotal());
             call.cancel(null);
         }

@@ -3,6 +3,7 @@ package dev.dmp.controller.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.AgentLinkGrpc;
 import dev.dmp.proto.v1.AgentMessage;
 import dev.dmp.proto.v1.Command;
@@ -52,6 +53,20 @@ final class FakeAgent implements AutoCloseable {
         }
         agent.stream.onNext(AgentMessage.newBuilder().setHello(hello).build());
         return agent;
+    }
+
+    /** {@code n} requests of {@code bytes} each, answered successfully in 1 ms, as an agent counts them. */
+    static CounterSet requests(int op, int n, long bytes) {
+        CounterSet c = CounterSet.empty();
+        for (int i = 0; i < n; i++) {
+            c.record(op, bytes, 0, 1_000_000);
+        }
+        return c;
+    }
+
+    /** A volume's part of a delta: generation 0, nothing in flight. */
+    static VolumeDelta volume(String name, CounterSet counts) {
+        return VolumeDelta.newBuilder().setVolume(name).addAllOps(counts.toProto()).build();
     }
 
     /** Sends a numbered delta and waits for the controller to acknowledge it (applied or a repeat). */

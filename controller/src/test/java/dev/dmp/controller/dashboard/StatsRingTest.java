@@ -3,7 +3,6 @@ package dev.dmp.controller.dashboard;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.dmp.controller.fleet.Counts;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -15,7 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A host's second Hello replaces its stream: the old one is ended once and its commands fail. */
 class AgentSessionTest {
@@ -42,9 +44,13 @@ class AgentSessionTest {
         }
     }
 
+    @TempDir
+    Path dataDir;
+
     @Test
     void aNewStreamEndsTheOldOneOnceAndFailsItsCommands() throws Exception {
-        Fleet fleet = new Fleet();
+        Fleet fleet = new Fleet(() -> dataDir.toString());
+        fleet.open();
         Outbound first = new Outbound();
         AgentSession old = new AgentSession("node-a", "run-1", first);
         fleet.connected(old, Hello.newBuilder().setHostId("node-a").setRunId("run-1").build());

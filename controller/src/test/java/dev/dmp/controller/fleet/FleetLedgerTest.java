@@ -1,116 +1,208 @@
 package dev.dmp.controller.fleet;
 
+import static dev.dmp.proto.CounterSet.READ;
+import static dev.dmp.proto.CounterSet.WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDelta;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class FleetLedgerTest {
-    private final FleetLedger ledger = new FleetLedger();
+    static final Instant T0 = Instant.parse("2026-11-25T12:00:00.123456789Z");
+    private final FleetLedger ledger = new FleetLedger(null);
 
-    private static StatsDelta delta(long seq, VolumeDelta... volumes) {
+    /** The old view of a volume's counts: what these tests are about. */
+    record Old(long rr, long rb, long wr, long wb) {
+        static final Old ZERO = new Old(0, 0, 0, 0);
+
+        static Old of(CounterSet c) {
+            return new Old(c.requests(READ), c.bytes(READ), c.requests(WRITE), c.bytes(WRITE));
+        }
+    }
+
+    static Hello hello(String host, String run, String... volumes) {
+        Hello.Builder h = Hello.newBuilder().setHostId(host).setRunId(run).setAgentVersion("test");
+        for (String v : volumes) {
+            h.addVolumes(Volume.newBuilder().setHost(host).setName(v));
+        }
+        return h.build();
+    }
+
+    static StatsDelta delta(long seq, VolumeDelta... volumes) {
         return StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build();
     }
 
-    private static VolumeDelta writes(String volume, long generation, long requests, long bytes) {
-        return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
-                .setWriteRequests(requests).setWriteBytes(bytes).build();
+    /** {@code requests} requests of equal length adding up to {@code bytes}, as an agent counts them. */
+    static CounterSet counts(int op, long requests, long bytes) {
+        CounterSet c = CounterSet.empty();
+        for (int i = 0; i < requests; i++) {
+            c.record(op, bytes / requests, 0, 1000);
+        }
+        return c;
     }
 
-    private static VolumeDelta reads(String volume, long generation, long requests, long bytes) {
+    static VolumeDelta writes(String volume, long generation, long requests, long bytes) {
         return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
-                .setReadRequests(requests).setReadBytes(bytes).build();
+                .addAllOps(counts(WRITE, requests, bytes).toProto()).build();
     }
 
-    private Map<String, Counts> host(String host) {
-        return ledger.snapshot().getOrDefault(host, new TreeMap<>());
+    static VolumeDelta reads(String volume, long generation, long requests, long bytes) {
+        return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
+                .addAllOps(counts(READ, requests, bytes).toProto()).build();
+    }
+
+    private Map<String, Old> host(String host) {
+        Map<String, Old> out = new TreeMap<>();
+        ledger.views().stream().filter(v -> v.host().equals(host)).forEach(v -> out.put(v.volume(), Old.of(v.sinceReset())));
+        return out;
+    }
+
+    private VolumeView view(String host, String volume) {
+        return ledger.views().stream().filter(v -> v.host().equals(host) && v.volume().equals(volume)).findFirst()
+                .orElseThrow();
     }
 
     @Test
     void appliesEachSequenceNumberOncePerRun() {
-        ledger.hello("node-a", "run-1", List.of("dmp1"));
-        assertTrue(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288))));
-        assertFalse(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288))));
-        assertTrue(ledger.apply("node-a", "run-1", delta(2, reads("dmp1", 0, 2, 16384))));
-        assertFalse(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288))));
-        assertFalse(ledger.apply("node-a", "run-1", delta(2, reads("dmp1", 0, 2, 16384))));
-        assertEquals(Map.of("dmp1", new Counts(2, 16384, 3, 12288)), host("node-a"));
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
+        assertTrue(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0));
+        assertFalse(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0));
+        assertTrue(ledger.apply("node-a", "run-1", delta(2, reads("dmp1", 0, 2, 16384)), T0));
+        assertFalse(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0));
+        assertFalse(ledger.apply("node-a", "run-1", delta(2, reads("dmp1", 0, 2, 16384)), T0));
+        assertEquals(Map.of("dmp1", new Old(2, 16384, 3, 12288)), host("node-a"));
+        CounterSet all = counts(WRITE, 3, 12288);
+        all.add(counts(READ, 2, 16384));
+        assertEquals(all, view("node-a", "dmp1").sinceReset(), "every counter, histograms included");
     }
 
     @Test
     void reconnectingWithTheSameRunKeepsTheNumbering() {
-        ledger.hello("node-a", "run-1", List.of("dmp1"));
-        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096)));
-        ledger.hello("node-a", "run-1", List.of("dmp1"));
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096)), T0);
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
         // unacknowledged deltas are sent again after a reconnect: the applied one is skipped
-        assertFalse(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096))));
-        assertTrue(ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096))));
-        assertEquals(Map.of("dmp1", new Counts(0, 0, 2, 8192)), host("node-a"));
+        assertFalse(ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096)), T0));
+        assertTrue(ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096)), T0));
+        assertEquals(Map.of("dmp1", new Old(0, 0, 2, 8192)), host("node-a"));
     }
 
     @Test
     void aNewRunRestartsTheNumberingAndIgnoresTheOldRun() {
-        ledger.hello("node-a", "run-1", List.of("dmp1"));
-        ledger.apply("node-a", "run-1", delta(5, writes("dmp1", 0, 1, 4096)));
-        ledger.hello("node-a", "run-2", List.of("dmp1"));
-        assertTrue(ledger.apply("node-a", "run-2", delta(1, writes("dmp1", 0, 1, 512))));
-        assertFalse(ledger.apply("node-a", "run-1", delta(6, writes("dmp1", 0, 1, 4096))));
-        assertEquals(Map.of("dmp1", new Counts(0, 0, 2, 4608)), host("node-a"));
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
+        ledger.apply("node-a", "run-1", delta(5, writes("dmp1", 0, 1, 4096)), T0);
+        ledger.hello(hello("node-a", "run-2", "dmp1"), T0);
+        assertTrue(ledger.apply("node-a", "run-2", delta(1, writes("dmp1", 0, 1, 512)), T0));
+        assertFalse(ledger.apply("node-a", "run-1", delta(6, writes("dmp1", 0, 1, 4096)), T0));
+        // a new run is an agent that lost its state: its volumes count from zero
+        assertEquals(Map.of("dmp1", new Old(0, 0, 1, 512)), host("node-a"));
     }
 
     @Test
-    void aRestartedAgentsGenerationsStartAgain() {
-        ledger.hello("node-a", "run-1", List.of("dmp1"));
-        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 2, 1, 4096)));
-        // the new process counts from generation 0 again; its counts must not be taken for stale ones
-        ledger.hello("node-a", "run-2", List.of("dmp1"));
-        assertTrue(ledger.apply("node-a", "run-2", delta(1, writes("dmp1", 0, 1, 512))));
-        assertEquals(Map.of("dmp1", new Counts(0, 0, 2, 4608)), host("node-a"));
+    void aNewRunStartsTheHostsVolumesFromZero() {
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 2, 1, 4096)), T0);
+        assertEquals(2, view("node-a", "dmp1").generation());
+        // the new process counts from generation 0 again, and so does its view here: its counts are
+        // neither taken for stale ones nor added to the lost agent's
+        ledger.hello(hello("node-a", "run-2", "dmp1"), T0);
+        assertEquals(Map.of("dmp1", Old.ZERO), host("node-a"));
+        assertEquals(0, view("node-a", "dmp1").generation());
+        assertTrue(view("node-a", "dmp1").lifetime().isZero());
+        assertTrue(ledger.apply("node-a", "run-2", delta(1, writes("dmp1", 0, 1, 512)), T0));
+        assertEquals(Map.of("dmp1", new Old(0, 0, 1, 512)), host("node-a"));
+        assertEquals(Old.of(counts(WRITE, 1, 512)), Old.of(view("node-a", "dmp1").lifetime()));
+        assertTrue(ledger.beforeReset("node-a", "dmp1").isZero());
     }
 
     @Test
     void aNewerGenerationReplacesTheCountsAndAnOlderOneIsDropped() {
-        ledger.hello("node-a", "run-1", List.of("dmp1", "dmp2"));
-        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288), writes("dmp2", 0, 1, 1)));
+        ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288), writes("dmp2", 0, 1, 1)), T0);
         // the reset boundary as the agent sends it: last old-generation counts, zero, then new counts
         ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096), writes("dmp1", 1, 0, 0),
-                reads("dmp1", 1, 1, 512)));
-        assertEquals(Map.of("dmp1", new Counts(1, 512, 0, 0), "dmp2", new Counts(0, 0, 1, 1)), host("node-a"));
+                reads("dmp1", 1, 1, 512)), T0);
+        assertEquals(Map.of("dmp1", new Old(1, 512, 0, 0), "dmp2", new Old(0, 0, 1, 1)), host("node-a"));
         // counted before a reset this ledger already applied: dropped, though the delta is consumed
-        assertTrue(ledger.apply("node-a", "run-1", delta(3, writes("dmp1", 0, 5, 5), writes("dmp2", 0, 1, 1))));
-        assertEquals(Map.of("dmp1", new Counts(1, 512, 0, 0), "dmp2", new Counts(0, 0, 2, 2)), host("node-a"));
+        assertTrue(ledger.apply("node-a", "run-1", delta(3, writes("dmp1", 0, 5, 5), writes("dmp2", 0, 1, 1)), T0));
+        assertEquals(Map.of("dmp1", new Old(1, 512, 0, 0), "dmp2", new Old(0, 0, 2, 2)), host("node-a"));
+    }
+
+    @Test
+    void aResetKeepsTheClosedGenerationAndLifetimeKeepsGrowing() {
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0);
+        assertTrue(ledger.beforeReset("node-a", "dmp1").isZero());
+        ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096), writes("dmp1", 1, 0, 0),
+                reads("dmp1", 1, 1, 512)), T0);
+        assertEquals(new Old(0, 0, 4, 16384), Old.of(ledger.beforeReset("node-a", "dmp1")));
+        assertEquals(new Old(1, 512, 0, 0), Old.of(view("node-a", "dmp1").sinceReset()));
+        assertEquals(new Old(1, 512, 4, 16384), Old.of(view("node-a", "dmp1").lifetime()));
+        assertEquals(1, view("node-a", "dmp1").generation());
+
+        // a second reset: beforeReset is now generation 1's counts only
+        ledger.apply("node-a", "run-1", delta(3, reads("dmp1", 1, 1, 1024), reads("dmp1", 2, 0, 0),
+                writes("dmp1", 2, 2, 1024)), T0);
+        assertEquals(new Old(2, 1536, 0, 0), Old.of(ledger.beforeReset("node-a", "dmp1")));
+        assertEquals(new Old(0, 0, 2, 1024), Old.of(view("node-a", "dmp1").sinceReset()));
+        assertEquals(new Old(2, 1536, 6, 17408), Old.of(view("node-a", "dmp1").lifetime()));
+        assertEquals(2, view("node-a", "dmp1").generation());
+        // sinceReset + every closed generation = lifetime, exactly
+        CounterSet sum = counts(WRITE, 4, 16384);
+        sum.add(ledger.beforeReset("node-a", "dmp1"));
+        sum.add(view("node-a", "dmp1").sinceReset());
+        assertEquals(view("node-a", "dmp1").lifetime(), sum);
     }
 
     @Test
     void helloKeepsOnlyTheAnnouncedVolumes() {
-        ledger.hello("node-a", "run-1", List.of("dmp1", "dmp2"));
-        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 10), writes("dmp2", 0, 1, 20)));
-        ledger.hello("node-a", "run-1", List.of("dmp2", "dmp3"));
-        assertEquals(Map.of("dmp2", new Counts(0, 0, 1, 20), "dmp3", Counts.ZERO), host("node-a"));
+        ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 10), writes("dmp2", 0, 1, 20)), T0);
+        ledger.hello(hello("node-a", "run-1", "dmp2", "dmp3"), T0);
+        assertEquals(Map.of("dmp2", new Old(0, 0, 1, 20), "dmp3", Old.ZERO), host("node-a"));
     }
 
     @Test
     void deltasOfUnknownHostsAreRefused() {
-        assertFalse(ledger.apply("node-x", "run-1", delta(1, writes("dmp1", 0, 1, 1))));
-        assertEquals(Map.of(), ledger.snapshot());
+        assertFalse(ledger.apply("node-x", "run-1", delta(1, writes("dmp1", 0, 1, 1)), T0));
+        assertEquals(List.of(), ledger.views());
+        assertEquals(List.of(), ledger.hosts());
     }
 
     @Test
     void createdAndDeletedVolumes() {
-        ledger.hello("node-a", "run-1", List.of());
-        ledger.addVolume("node-a", "dmp1");
-        ledger.addVolume("node-x", "dmp1"); // unknown host: nothing happens
-        assertEquals(Map.of("node-a", Map.of("dmp1", Counts.ZERO)), ledger.snapshot());
-        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 1)));
-        ledger.addVolume("node-a", "dmp1"); // already there: counts kept
-        assertEquals(Map.of("dmp1", new Counts(0, 0, 1, 1)), host("node-a"));
+        ledger.hello(hello("node-a", "run-1"), T0);
+        ledger.addVolume(Volume.newBuilder().setHost("node-a").setName("dmp1").build());
+        ledger.addVolume(Volume.newBuilder().setHost("node-x").setName("dmp1").build()); // unknown host: nothing happens
+        assertEquals(List.of("node-a/dmp1"), ledger.views().stream().map(v -> v.host() + "/" + v.volume()).toList());
+        assertEquals(Map.of("dmp1", Old.ZERO), host("node-a"));
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 1)), T0);
+        ledger.addVolume(Volume.newBuilder().setHost("node-a").setName("dmp1").build()); // already there: counts kept
+        assertEquals(Map.of("dmp1", new Old(0, 0, 1, 1)), host("node-a"));
         ledger.removeVolume("node-a", "dmp1");
         assertEquals(Map.of(), host("node-a"));
+    }
+
+    @Test
+    void offlineHostsKeepTheirNumbersMarkedStale() {
+        ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096)), T0.plusSeconds(1));
+        assertFalse(view("node-a", "dmp1").stale());
+        ledger.offline("node-a", T0.plusSeconds(2));
+        VolumeView v = view("node-a", "dmp1");
+        assertTrue(v.stale());
+        assertEquals(T0.plusSeconds(2), v.lastSeen());
+        assertEquals(new Old(0, 0, 1, 4096), Old.of(v.sinceReset()));
+        assertEquals(List.of(new FleetLedger.HostInfo("node-a", false, T0.plusSeconds(2), "test", 1)), ledger.hosts());
     }
 }

@@ -1,0 +1,125 @@
+package dev.dmp.agent.link;
+
+import dev.dmp.agent.state.CheckpointFile;
+import dev.dmp.agent.stats.StatsJournal;
+import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeRegistry;
+import dev.dmp.proto.v1.AgentCheckpoint;
+import dev.dmp.proto.v1.CreateVolume;
+import dev.dmp.proto.v1.VolumeState;
+import java.io.IOException;
+import java.util.List;
+import org.jboss.logging.Logger;
+
+/**
+ * Once a second (and after every command): drains the journal into the delta stream, saves the
+ * checkpoint, then lets the controller link send what is new. The checkpoint is durable before a
+ * delta leaves the agent, so whatever the controller may have applied, a restarted agent knows it
+ * sent (see docs/stats-protocol.md). Everything here runs under {@link #lock}, which the link also
+ * holds while it sends, so deltas, command results and checkpoints keep one order.
+ */
+public final class StatsReporter implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(StatsReporter.class);
+    static final long INTERVAL_MS = 1000;
+
+    final Object lock = new Object();
+    private final VolumeRegistry registry;
+    private final StatsJournal journal;
+    private final DeltaStream deltas;
+    private final CheckpointFile checkpoint;
+    private final Thread thread;
+    private volatile Runnable sender = () -> { };
+    private volatile boolean running = true;
+    private boolean volumesChanged = true;
+
+    public StatsReporter(VolumeRegistry registry, StatsJournal journal, DeltaStream deltas, CheckpointFile checkpoint) {
+        this.registry = registry;
+        this.journal = journal;
+        this.deltas = deltas;
+        this.checkpoint = checkpoint;
+        this.thread = Thread.ofPlatform().name("stats-reporter").daemon().unstarted(this::loop);
+    }
+
+    public DeltaStream deltas() {
+        return deltas;
+    }
+
+    /** What to call, under the lock, after each checkpoint: the link sends the new deltas. */
+    void onCheckpoint(Runnable sender) {
+        this.sender = sender;
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                Thread.sleep(INTERVAL_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            tick();
+        }
+    }
+
+    /** Volumes were created or deleted: the next tick saves a checkpoint even if no counts changed. */
+    public void volumesChanged() {
+        synchronized (lock) {
+            volumesChanged = true;
+        }
+    }
+
+    public void tick() {
+        synchronized (lock) {
+            List<StatsJournal.Delta> drained = journal.drain();
+            long before = deltas.lastSeq();
+            deltas.append(drained);
+            if (volumesChanged || !drained.isEmpty() || deltas.lastSeq() != before) {
+                try {
+                    checkpoint.save(build());
+                    volumesChanged = false;
+                } catch (IOException e) {
+                    // Not sending what is not saved keeps the controller from ever being ahead of us.
+                    LOG.errorf("cannot save the checkpoint %s: %s; stats are held back until it works",
+                            checkpoint.path(), e.getMessage());
+                    return;
+                }
+            }
+            sender.run();
+        }
+    }
+
+    private AgentCheckpoint build() {
+        AgentCheckpoint.Builder cp = AgentCheckpoint.newBuilder()
+                .setRunId(deltas.runId())
+                .setLastSeq(deltas.lastSeq())
+                .addAllUnacked(deltas.unacked());
+        for (StatsJournal.VolumeCheckpoint v : journal.checkpoint()) {
+            Volume volume = registry.get(v.volume());
+            if (volume == null) {
+                continue;
+            }
+            cp.addVolumes(VolumeState.newBuilder()
+                    .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec()))
+                    .setGeneration(v.generation())
+                    .addAllCumulative(v.reported().toProto())
+                    .addAllBaseline(v.baseline().toProto()));
+        }
+        return cp.build();
+    }
+
+    /** A last tick, so a graceful stop loses nothing. */
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        tick();
+    }
+}

@@ -1,0 +1,71 @@
+package dev.dmp.controller.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.dmp.proto.v1.HostRecord;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+import org.jboss.logging.Logger;
+
+/**
+ * The ledger on disk: one {@link HostRecord} per host in an MVStore file under the data dir. A
+ * {@link #write} returns once the records are committed and synced, so whatever the controller
+ * acknowledges after it survives a crash.
+ */
+public final class LedgerStore implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(LedgerStore.class);
+    static final String FILE = "ledger.mv.db";
+
+    private final MVStore store;
+    private final MVMap<String, byte[]> hosts;
+    private final Path file;
+
+    private LedgerStore(Path file, MVStore store) {
+        this.file = file;
+        this.store = store;
+        this.hosts = store.openMap("hosts");
+    }
+
+    public static LedgerStore open(Path dataDir) throws IOException {
+        Files.createDirectories(dataDir);
+        Path file = dataDir.resolve(FILE);
+        // Commits are ours (after each batch of deltas), not MVStore's background ones.
+        MVStore store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
+        return new LedgerStore(file, store);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public List<HostRecord> loadAll() {
+        List<HostRecord> out = new ArrayList<>();
+        for (var e : hosts.entrySet()) {
+            try {
+                out.add(HostRecord.parseFrom(e.getValue()));
+            } catch (InvalidProtocolBufferException ex) {
+                LOG.errorf("ledger %s: record of host %s does not parse (%s); skipping it", file, e.getKey(), ex.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /** Writes the records, commits and syncs. */
+    public void write(Collection<HostRecord> records) {
+        for (HostRecord r : records) {
+            hosts.put(r.getHostId(), r.toByteArray());
+        }
+        store.commit();
+        store.sync();
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

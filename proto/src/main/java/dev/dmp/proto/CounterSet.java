@@ -1,0 +1,243 @@
+package dev.dmp.proto;
+
+import dev.dmp.proto.v1.ErrorCount;
+import dev.dmp.proto.v1.Op;
+import dev.dmp.proto.v1.OpCounters;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Every counter of a volume (or of a sum of volumes) in one flat {@code long[]}: per operation,
+ * successful requests and their bytes, errors in total and per NBD error, total latency, and log2
+ * histograms of latency and request length. One layout for the agent's shards and snapshots, the
+ * deltas on the wire and the controller's ledger, so adding and subtracting is a loop over an array.
+ *
+ * <p>Instances are mutable accumulators; callers that share one guard it themselves, and hand out
+ * {@link #copy()}s.
+ */
+public final class CounterSet {
+    /** Operations, in {@link Op} order: index = Op number - 1. */
+    public static final int READ = 0, WRITE = 1, FLUSH = 2, TRIM = 3, WRITE_ZEROES = 4, CACHE = 5;
+    public static final int OPS = 6;
+
+    /** NBD errors counted on their own; any other number is counted in the last slot (reported as 0). */
+    private static final int[] ERROR_CODES = {1, 5, 12, 22, 28, 75, 95, 108};
+    private static final int ERROR_SLOTS = ERROR_CODES.length + 1;
+    public static final int LATENCY_BUCKETS = 41;
+    public static final int SIZE_BUCKETS = 33;
+
+    private static final int REQUESTS = 0, BYTES = 1, ERRORS = 2, LATENCY_NS = 3, ERROR_BASE = 4;
+    private static final int LATENCY_BASE = ERROR_BASE + ERROR_SLOTS;
+    private static final int SIZE_BASE = LATENCY_BASE + LATENCY_BUCKETS;
+    private static final int PER_OP = SIZE_BASE + SIZE_BUCKETS;
+
+    private final long[] v;
+
+    private CounterSet(long[] v) {
+        this.v = v;
+    }
+
+    public static CounterSet empty() {
+        return new CounterSet(new long[OPS * PER_OP]);
+    }
+
+    /**
+     * Counts one answered request. {@code bytes} is added only when it succeeded ({@code nbdError} 0);
+     * latency and length go to the histograms either way.
+     */
+    public void record(int op, long length, int nbdError, long latencyNs) {
+        int base = op * PER_OP;
+        if (nbdError == 0) {
+            v[base + REQUESTS]++;
+            v[base + BYTES] += length;
+        } else {
+            v[base + ERRORS]++;
+            v[base + ERROR_BASE + errorSlot(nbdError)]++;
+        }
+        v[base + LATENCY_NS] += latencyNs;
+        v[base + LATENCY_BASE + log2Bucket(latencyNs, LATENCY_BUCKETS)]++;
+        v[base + SIZE_BASE + log2Bucket(length, SIZE_BUCKETS)]++;
+    }
+
+    private static int errorSlot(int nbdError) {
+        for (int i = 0; i < ERROR_CODES.length; i++) {
+            if (ERROR_CODES[i] == nbdError) {
+                return i;
+            }
+        }
+        return ERROR_CODES.length;
+    }
+
+    /** floor(log2(x)) clamped to [0, buckets - 1]; 0 for x <= 1. */
+    static int log2Bucket(long x, int buckets) {
+        int b = x <= 1 ? 0 : 63 - Long.numberOfLeadingZeros(x);
+        return Math.min(b, buckets - 1);
+    }
+
+    public void add(CounterSet o) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] += o.v[i];
+        }
+    }
+
+    public CounterSet copy() {
+        return new CounterSet(v.clone());
+    }
+
+    /** this - o, element by element. */
+    public CounterSet minus(CounterSet o) {
+        long[] d = v.clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] -= o.v[i];
+        }
+        return new CounterSet(d);
+    }
+
+    public boolean isZero() {
+        for (long x : v) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    public long requests(int op) {
+        return v[op * PER_OP + REQUESTS];
+    }
+
+    public long bytes(int op) {
+        return v[op * PER_OP + BYTES];
+    }
+
+    public long errors(int op) {
+        return v[op * PER_OP + ERRORS];
+    }
+
+    public long latencyNs(int op) {
+        return v[op * PER_OP + LATENCY_NS];
+    }
+
+    public long latencyBucket(int op, int i) {
+        return v[op * PER_OP + LATENCY_BASE + i];
+    }
+
+    public long sizeBucket(int op, int i) {
+        return v[op * PER_OP + SIZE_BASE + i];
+    }
+
+    /**
+     * The latency below which a fraction {@code q} of the operation's requests completed, as the upper
+     * bound of the histogram bucket it falls in (so within a factor of 2 above the truth); 0 when
+     * nothing was counted.
+     */
+    public long latencyQuantileNs(int op, double q) {
+        long total = 0;
+        for (int i = 0; i < LATENCY_BUCKETS; i++) {
+            total += latencyBucket(op, i);
+        }
+        if (total == 0) {
+            return 0;
+        }
+        long rank = (long) Math.ceil(q * total);
+        long seen = 0;
+        for (int i = 0; i < LATENCY_BUCKETS; i++) {
+            seen += latencyBucket(op, i);
+            if (seen >= Math.max(rank, 1)) {
+                return 1L << (i + 1);
+            }
+        }
+        return 1L << LATENCY_BUCKETS;
+    }
+
+    /** The non-empty operations as protobuf, trailing zero buckets left out. */
+    public List<OpCounters> toProto() {
+        List<OpCounters> out = new ArrayList<>();
+        for (int op = 0; op < OPS; op++) {
+            int base = op * PER_OP;
+            if (isZero(base, base + PER_OP)) {
+                continue;
+            }
+            OpCounters.Builder b = OpCounters.newBuilder()
+                    .setOpValue(op + 1)
+                    .setRequests(v[base + REQUESTS])
+                    .setBytes(v[base + BYTES])
+                    .setErrors(v[base + ERRORS])
+                    .setLatencyNs(v[base + LATENCY_NS]);
+            for (int i = 0; i < ERROR_SLOTS; i++) {
+                long n = v[base + ERROR_BASE + i];
+                if (n != 0) {
+                    b.addErrorsByCode(ErrorCount.newBuilder()
+                            .setError(i < ERROR_CODES.length ? ERROR_CODES[i] : 0).setCount(n));
+                }
+            }
+            addTrimmed(b::addLatencyHistogram, base + LATENCY_BASE, LATENCY_BUCKETS);
+            addTrimmed(b::addSizeHistogram, base + SIZE_BASE, SIZE_BUCKETS);
+            out.add(b.build());
+        }
+        return out;
+    }
+
+    private void addTrimmed(java.util.function.LongConsumer sink, int from, int n) {
+        int end = from + n;
+        while (end > from && v[end - 1] == 0) {
+            end--;
+        }
+        for (int i = from; i < end; i++) {
+            sink.accept(v[i]);
+        }
+    }
+
+    private boolean isZero(int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (v[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    public static CounterSet fromProto(List<OpCounters> ops) {
+        CounterSet c = empty();
+        c.addProto(ops);
+        return c;
+    }
+
+    /**
+     * Adds counters received from elsewhere. Operations this build does not know and histogram
+     * elements past this layout's last bucket (a newer peer) fold into the nearest known place.
+     */
+    public void addProto(List<OpCounters> ops) {
+        for (OpCounters o : ops) {
+            int op = o.getOpValue() - 1;
+            if (op < 0 || op >= OPS) {
+                continue;
+            }
+            int base = op * PER_OP;
+            v[base + REQUESTS] += o.getRequests();
+            v[base + BYTES] += o.getBytes();
+            v[base + ERRORS] += o.getErrors();
+            v[base + LATENCY_NS] += o.getLatencyNs();
+            for (ErrorCount e : o.getErrorsByCodeList()) {
+                v[base + ERROR_BASE + errorSlot((int) e.getError())] += e.getCount();
+            }
+            for (int i = 0; i < o.getLatencyHistogramCount(); i++) {
+                v[base + LATENCY_BASE + Math.min(i, LATENCY_BUCKETS - 1)] += o.getLatencyHistogram(i);
+            }
+            for (int i = 0; i < o.getSizeHistogramCount(); i++) {
+                v[base + SIZE_BASE + Math.min(i, SIZE_BUCKETS - 1)] += o.getSizeHistogram(i);
+            }
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CounterSet c && Arrays.equals(v, c.v);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(v);
+    }
+}
