@@ -3,6 +3,7 @@ package dev.dmp.agent;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.nbd.NbdServer;
 import dev.dmp.agent.stats.StatsJournal;
+import dev.dmp.agent.volume.AllowedPaths;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.agent.volume.VolumeExports;
 import dev.dmp.agent.volume.VolumeRegistry;
@@ -12,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import org.jboss.logging.Logger;
 
@@ -24,12 +26,13 @@ public class Agent {
     private final StatsJournal journal;
     private final VolumeRegistry registry;
     private NbdServer nbd;
+    private NbdServer nbdTcp;
     private ControllerLink link;
 
     public Agent(AgentConfig config) {
         this.settings = AgentSettings.from(config);
         this.journal = new StatsJournal(!settings.standalone());
-        this.registry = new VolumeRegistry(journal);
+        this.registry = new VolumeRegistry(journal, new AllowedPaths(settings.allowedPaths()));
     }
 
     void start(@Observes StartupEvent event) {
@@ -38,6 +41,14 @@ public class Agent {
             nbd = NbdServer.start(settings.nbdSocket(), new VolumeExports(registry));
         } catch (IOException e) {
             throw new UncheckedIOException("dmp.agent.nbd-socket: cannot listen on " + settings.nbdSocket() + ": " + e.getMessage(), e);
+        }
+        if (settings.nbdPort() != 0) {
+            InetSocketAddress address = new InetSocketAddress(settings.nbdBind(), settings.nbdPort());
+            try {
+                nbdTcp = NbdServer.startTcp(address, new VolumeExports(registry));
+            } catch (IOException e) {
+                throw new UncheckedIOException("dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + address + ": " + e.getMessage(), e);
+            }
         }
         if (settings.standalone()) {
             LOG.infof("agent %s is standalone (dmp.agent.controller is empty)", settings.hostId());
@@ -54,6 +65,9 @@ public class Agent {
         try {
             if (nbd != null) {
                 nbd.close();
+            }
+            if (nbdTcp != null) {
+                nbdTcp.close();
             }
         } catch (IOException e) {
             LOG.warnf("closing the NBD server: %s", e);
@@ -81,6 +95,7 @@ public class Agent {
                 .setBackend(volume.spec())
                 .setSizeBytes(volume.size())
                 .setNbdUri("nbd+unix:///" + volume.name() + "?socket=" + settings.nbdSocket())
+                .setReadOnly(volume.readOnly())
                 .build();
     }
 }

@@ -15,10 +15,12 @@ public final class Volume implements AutoCloseable {
     private final dev.dmp.proto.v1.Backend spec;
     private final VolumeStats stats = new VolumeStats();
     private final Backend chain;
+    private final boolean readOnly;
 
-    Volume(String name, dev.dmp.proto.v1.Backend spec, Backend backend) {
+    Volume(String name, dev.dmp.proto.v1.Backend spec, Backend backend, boolean readOnly) {
         this.name = name;
         this.spec = spec;
+        this.readOnly = readOnly || backend.isReadOnly();
         this.chain = new StatsFilter(backend, stats);
     }
 
@@ -32,6 +34,11 @@ public final class Volume implements AutoCloseable {
 
     public KindCase kind() {
         return spec.getKindCase();
+    }
+
+    /** True when writes are refused: created read-only, or the backend cannot write. */
+    public boolean readOnly() {
+        return readOnly;
     }
 
     public VolumeStats stats() {

@@ -68,12 +68,24 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
                     RequestChecks.required("file.path", request.getFile().getPath());
                     yield dev.dmp.proto.v1.Backend.newBuilder().setFile(request.getFile()).build();
                 }
+                case MEMORY -> {
+                    if (request.getMemory().getSizeBytes() == 0) {
+                        throw RequestChecks.invalid("memory.sizeBytes must be greater than 0");
+                    }
+                    yield dev.dmp.proto.v1.Backend.newBuilder().setMemory(request.getMemory()).build();
+                }
+                case NBD -> {
+                    RequestChecks.required("nbd.uri", request.getNbd().getUri());
+                    yield dev.dmp.proto.v1.Backend.newBuilder().setNbd(request.getNbd()).build();
+                }
                 case BACKEND_NOT_SET -> throw RequestChecks.invalid(
-                        "a backend is required: \"zero\":{\"sizeBytes\":\"...\"} or \"file\":{\"path\":\"...\"}");
+                        "a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
+                                + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
             };
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
-                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend));
+                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
+                            .setReadOnly(request.getReadOnly()));
             answer(agent.send(command), response, result -> {
                 fleet.volumeCreated(result.getVolume());
                 LOG.infof("volume %s/%s created (%s)", request.getHost(), request.getName(), describe(backend));
@@ -242,6 +254,8 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
         return switch (backend.getKindCase()) {
             case ZERO -> "zero, " + backend.getZero().getSizeBytes() + " bytes";
             case FILE -> "file " + backend.getFile().getPath();
+            case MEMORY -> "memory, " + backend.getMemory().getSizeBytes() + " bytes";
+            case NBD -> "nbd " + backend.getNbd().getUri();
             default -> backend.getKindCase().toString();
         };
     }
