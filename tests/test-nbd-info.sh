@@ -42,4 +42,6 @@ expect_eq "NBD_OPT_LIST" "f1 m1 ro z1" "$(nbdinfo --list --json "nbd+unix://?soc
 if nbdinfo --no-content "$(uri nosuch)" 2> "$WORK/unknown.err"; then fail "nbdinfo accepted an unknown export"; fi
 grep -q "nosuch" "$WORK/unknown.err" || fail "unknown export: unexpected message: $(cat "$WORK/unknown.err")"
 expect_stats f1 0 0 0 0
+# No NBD over TCP unless dmp.agent.nbd-port is set: the agent listens on its HTTP port only.
+expect_eq "agent TCP listening ports" "$AGENT_PORT" "$(ss -Hltnp | awk -v p="pid=$AGENT_PID," 'index($0, p) {sub(/.*:/, "", $4); print $4}')"
 log "PASS"
