@@ -93,8 +93,14 @@ public final class TransmissionLoop {
         if (payload == null) {
             slots.acquireUninterruptibly();
         }
-        ByteBuffer data = payload;
-        workers.execute(() -> serve(r, data));
+        if (slots.availablePermits() == MAX_IN_FLIGHT - 1) {
+            // Nothing else in flight (queue depth 1): serving here saves a thread hand-off per request;
+            // a request that arrives meanwhile waits for this one only.
+            serve(r, payload);
+        } else {
+            ByteBuffer data = payload;
+            workers.execute(() -> serve(r, data));
+        }
     }
 
     /** NBD_OK when the request may go to the backend, else the error the spec gives for it. */
