@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The nbd backend in front of nbdkit: an unreachable upstream is refused at CreateVolume with a clear
-# message; a read-only upstream makes a read-only volume (NBD_EPERM for writes); an upstream without
+# The nbd backend in front of nbdkit: an unreachable or mute upstream is refused at CreateVolume with a
+# clear message; a read-only upstream makes a read-only volume (NBD_EPERM for writes); an upstream without
 # WRITE_ZEROES gets zeroes written for it, and FAST_ZERO fails fast with NBD_ENOTSUP; when the upstream
 # dies its volume answers NBD_EIO and the agent carries on serving the others. The stats count what the
 # client sent, not what dmp sent upstream.
@@ -14,6 +14,15 @@ if rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"gone\",\"nbd\":{\"uri\":\"n
     > /dev/null 2> "$WORK/err.json"; then fail "a volume on an unreachable upstream was created"; fi
 expect_eq "unreachable upstream: status" failed_precondition "$(jq -r .code "$WORK/err.json")"
 jq -r .message "$WORK/err.json" | grep -q "cannot reach" || fail "unreachable upstream: message: $(cat "$WORK/err.json")"
+# An upstream that accepts the connection and never speaks: refused after the 10 s handshake limit.
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen()
+c, _ = s.accept(); c.recv(1)' "$STATE/mute.sock" & _PIDS+=($!)
+wait_until 10 test -S "$STATE/mute.sock"
+if rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"mute\",\"nbd\":{\"uri\":\"nbd+unix:///?socket=$STATE/mute.sock\"}}" \
+    > /dev/null 2> "$WORK/err3.json"; then fail "a volume on a mute upstream was created"; fi
+jq -r .message "$WORK/err3.json" | grep -q "no NBD handshake" || fail "mute upstream: message: $(cat "$WORK/err3.json")"
+log "ok: mute upstream refused: $(jq -r .message "$WORK/err3.json")"
 if rpc CreateVolume '{"host":"node-a","name":"bad","nbd":{"uri":"nbds://example.com/x"}}' > /dev/null 2> "$WORK/err2.json"; then
   fail "an nbds:// URI was accepted"; fi
 expect_eq "TLS URI: status" invalid_argument "$(jq -r .code "$WORK/err2.json")"
@@ -51,6 +60,14 @@ assert h.pread(65536, 0) == bytes(65536)
 '
 expect_stats ro 1 512 0 0
 expect_stats nz 2 131072 1 65536
+
+# Over TCP (nbd://HOST:PORT/EXPORT) as well as unix sockets.
+TCP_PORT=$(free_port)
+nbdkit -f --exit-with-parent -i 127.0.0.1 -p "$TCP_PORT" memory 1M > "$WORK/nbdkit-tcp.log" 2>&1 & _PIDS+=($!)
+wait_until 10 nbdinfo --size "nbd://127.0.0.1:$TCP_PORT/"
+create_volume tcp "\"nbd\":{\"uri\":\"nbd://127.0.0.1:$TCP_PORT/\"}"
+nbdsh -u "$(uri tcp)" -c 'h.pwrite(b"q" * 4096, 8192); assert h.pread(4096, 8192) == b"q" * 4096'
+expect_stats tcp 1 4096 1 4096
 
 # The upstream dies: its volume fails requests with EIO, the others carry on.
 kill -KILL "$NZ_PID"; wait "$NZ_PID" 2>/dev/null || true

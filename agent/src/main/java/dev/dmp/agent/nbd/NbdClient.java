@@ -13,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
@@ -28,6 +30,7 @@ public final class NbdClient implements AutoCloseable {
 
     /** Default block-size limits when the server sends no NBD_INFO_BLOCK_SIZE (spec: block size constraints). */
     private static final int DEFAULT_MAX_BLOCK = 32 * 1024 * 1024;
+    private static final int HANDSHAKE_TIMEOUT_SECONDS = 10;
 
     private final NbdUri uri;
     private final SocketChannel ch;
@@ -52,20 +55,40 @@ public final class NbdClient implements AutoCloseable {
 
     /** Connects, negotiates the export with NBD_OPT_GO and starts reading replies. */
     public static NbdClient connect(NbdUri uri) throws IOException {
-        SocketChannel ch;
-        if (uri.socket() != null) {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-            ch.connect(uri.address());
-        } else {
-            ch = SocketChannel.open();
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            ch.socket().connect((InetSocketAddress) uri.address(), 10_000);
-        }
+        SocketChannel ch = uri.socket() != null ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         try {
-            return negotiate(uri, ch);
-        } catch (IOException | RuntimeException e) {
+            if (uri.socket() != null) {
+                ch.connect(uri.address());
+            } else {
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                ch.socket().connect((InetSocketAddress) uri.address(), HANDSHAKE_TIMEOUT_SECONDS * 1000);
+            }
+        } catch (IOException e) {
             ch.close();
-            throw e;
+            throw new IOException(uri + ": " + e.getMessage(), e);
+        }
+        // An upstream that accepts and then says nothing must not hold volume creation forever: the
+        // handshake runs on its own thread and the socket is closed if it has not finished in time.
+        CompletableFuture<NbdClient> handshake = new CompletableFuture<>();
+        Thread.ofVirtual().name("nbd-client-handshake").start(() -> {
+            try {
+                handshake.complete(negotiate(uri, ch));
+            } catch (IOException | RuntimeException e) {
+                handshake.completeExceptionally(e);
+            }
+        });
+        try {
+            return handshake.get(HANDSHAKE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            ch.close();
+            throw new IOException(uri + ": no NBD handshake within " + HANDSHAKE_TIMEOUT_SECONDS + " s");
+        } catch (ExecutionException e) {
+            ch.close();
+            throw e.getCause() instanceof IOException io ? io : new IOException(uri + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            ch.close();
+            Thread.currentThread().interrupt();
+            throw new IOException(uri + ": interrupted during the handshake", e);
         }
     }
 

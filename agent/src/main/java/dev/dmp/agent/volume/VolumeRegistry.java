@@ -79,7 +79,7 @@ public final class VolumeRegistry implements AutoCloseable {
         try {
             return NbdBackend.connect(parsed);
         } catch (IOException e) {
-            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "nbd backend: cannot reach " + uri + ": " + e.getMessage());
+            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "nbd backend: cannot reach " + e.getMessage());
         }
     }
 
