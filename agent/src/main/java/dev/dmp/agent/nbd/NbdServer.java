@@ -35,6 +35,11 @@ public final class NbdServer implements AutoCloseable {
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong connectionIds = new AtomicLong();
+    /**
+     * Payload buffers shared by every connection of this listener, so that the memory kept for reuse is
+     * bounded by this figure, not by the number of connections.
+     */
+    private final BufferPool buffers = new BufferPool(64L << 20);
     private final Thread acceptor;
 
     private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
@@ -122,7 +127,7 @@ public final class NbdServer implements AutoCloseable {
             }
             who += " to " + export.name();
             LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers).run();
+            new TransmissionLoop(ch, export, workers, buffers).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());

@@ -31,9 +31,10 @@ public final class TransmissionLoop {
     private final ExecutorService workers;
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final ReentrantLock replyLock = new ReentrantLock();
-    private final BufferPool buffers = new BufferPool(8L << 20);
+    private final BufferPool buffers;
 
-    public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
+    public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
+        this.buffers = buffers;
         this.ch = ch;
         this.export = export;
         this.backend = export.backend();
