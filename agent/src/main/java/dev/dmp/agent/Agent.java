@@ -11,6 +11,7 @@ import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.AgentCheckpoint;
 import dev.dmp.proto.v1.VolumeState;
+import dev.dmp.agent.volume.AllowedPaths;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.agent.volume.VolumeException;
 import dev.dmp.agent.volume.VolumeExports;
@@ -21,6 +22,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import org.jboss.logging.Logger;
 
@@ -34,12 +36,13 @@ public class Agent {
     private final VolumeRegistry registry;
     private NbdServer nbd;
     private StatsReporter reporter;
+    private NbdServer nbdTcp;
     private ControllerLink link;
 
     public Agent(AgentConfig config, MeterRegistry meters) {
         this.settings = AgentSettings.from(config);
         this.journal = new StatsJournal(!settings.standalone());
-        this.registry = new VolumeRegistry(journal);
+        this.registry = new VolumeRegistry(journal, new AllowedPaths(settings.allowedPaths()));
         registry.addListener(new VolumeMetrics(meters));
     }
 
@@ -56,6 +59,14 @@ public class Agent {
             nbd = NbdServer.start(settings.nbdSocket(), new VolumeExports(registry));
         } catch (IOException e) {
             throw new UncheckedIOException("dmp.agent.nbd-socket: cannot listen on " + settings.nbdSocket() + ": " + e.getMessage(), e);
+        }
+        if (settings.nbdPort() != 0) {
+            InetSocketAddress address = new InetSocketAddress(settings.nbdBind(), settings.nbdPort());
+            try {
+                nbdTcp = NbdServer.startTcp(address, new VolumeExports(registry));
+            } catch (IOException e) {
+                throw new UncheckedIOException("dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + address + ": " + e.getMessage(), e);
+            }
         }
         reporter = new StatsReporter(registry, journal, deltas, checkpoint);
         if (settings.standalone()) {
@@ -76,7 +87,7 @@ public class Agent {
         for (VolumeState v : saved.getVolumesList()) {
             String name = v.getSpec().getName();
             try {
-                registry.restore(name, v.getSpec().getBackend(), new StatsJournal.VolumeCheckpoint(name,
+                registry.restore(name, v.getSpec().getBackend(), v.getSpec().getReadOnly(), new StatsJournal.VolumeCheckpoint(name,
                         v.getGeneration(), CounterSet.fromProto(v.getCumulativeList()), CounterSet.fromProto(v.getBaselineList())));
             } catch (VolumeException e) {
                 LOG.errorf("volume %s from the checkpoint cannot be served again: %s", name, e.getMessage());
@@ -100,6 +111,9 @@ public class Agent {
         try {
             if (nbd != null) {
                 nbd.close();
+            }
+            if (nbdTcp != null) {
+                nbdTcp.close();
             }
         } catch (IOException e) {
             LOG.warnf("closing the NBD server: %s", e);
@@ -133,6 +147,7 @@ public class Agent {
                 .setBackend(volume.spec())
                 .setSizeBytes(volume.size())
                 .setNbdUri("nbd+unix:///" + volume.name() + "?socket=" + settings.nbdSocket())
+                .setReadOnly(volume.readOnly())
                 .build();
     }
 }

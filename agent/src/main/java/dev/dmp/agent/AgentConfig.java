@@ -2,6 +2,7 @@ package dev.dmp.agent;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.util.List;
 import java.util.Optional;
 
 /** The agent's settings, under {@code dmp.agent}. {@link AgentSettings} checks them at start-up. */
@@ -21,4 +22,18 @@ public interface AgentConfig {
     /** The unix socket NBD clients connect to. */
     @WithDefault("/run/dmp/nbd.sock")
     String nbdSocket();
+
+    /**
+     * Absolute paths, comma-separated, that file backends (and nbd backends' unix sockets) may use:
+     * anything inside a listed directory, or exactly a listed file or device, after resolving {@code ..}
+     * and symbolic links. Absent: the state dir only.
+     */
+    Optional<List<String>> allowedPaths();
+
+    /** TCP port for NBD clients; absent or 0: no TCP listener (the unix socket only). */
+    Optional<Integer> nbdPort();
+
+    /** The address the TCP listener binds to (an IP literal). Loopback unless deliberately opened up. */
+    @WithDefault("127.0.0.1")
+    String nbdBind();
 }

@@ -2,14 +2,20 @@ package dev.dmp.agent;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
  * The agent's configuration, checked: every problem names the key and what it accepts, so that a bad
  * value stops start-up with a message an operator can act on.
  */
-public record AgentSettings(String hostId, String controller, Path stateDir, Path nbdSocket) {
+public record AgentSettings(String hostId, String controller, Path stateDir, Path nbdSocket, List<Path> allowedPaths,
+        int nbdPort, InetAddress nbdBind) {
+    private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
 
@@ -34,7 +40,34 @@ public record AgentSettings(String hostId, String controller, Path stateDir, Pat
         }
         Path stateDir = absolute("dmp.agent.state-dir", config.stateDir());
         Path socket = absolute("dmp.agent.nbd-socket", config.nbdSocket());
-        return new AgentSettings(hostId, controller, stateDir, socket);
+        List<Path> allowed = new ArrayList<>();
+        for (String entry : config.allowedPaths().orElse(List.of())) {
+            if (!entry.isBlank()) {
+                allowed.add(absolute("dmp.agent.allowed-paths", entry.trim()));
+            }
+        }
+        if (allowed.isEmpty()) {
+            allowed.add(stateDir);
+        }
+        int port = config.nbdPort().orElse(0);
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("dmp.agent.nbd-port: " + port + " is not a TCP port (1-65535, or 0 for no TCP listener)");
+        }
+        return new AgentSettings(hostId, controller, stateDir, socket, List.copyOf(allowed), port, bindAddress(config.nbdBind()));
+    }
+
+    private static InetAddress bindAddress(String value) {
+        String v = value.trim();
+        // Only literals: a host name would be resolved now and could silently bind somewhere unexpected.
+        if (IP_LITERAL.matcher(v).matches()) {
+            try {
+                return InetAddress.getByName(v);
+            } catch (UnknownHostException e) {
+                // fall through to the message below
+            }
+        }
+        throw new IllegalArgumentException("dmp.agent.nbd-bind: '" + value
+                + "' is not an IP address (for example 127.0.0.1, ::1, or 0.0.0.0 to accept every network)");
     }
 
     private static Path absolute(String key, String value) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +15,20 @@ class AgentSettingsTest {
 
     private record Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket)
             implements AgentConfig {
+        @Override
+        public Optional<List<String>> allowedPaths() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<Integer> nbdPort() {
+            return Optional.empty();
+        }
+
+        @Override
+        public String nbdBind() {
+            return "127.0.0.1";
+        }
     }
 
     private static Config config(String hostId, String controller) {
@@ -28,7 +43,11 @@ class AgentSettingsTest {
     void goodValues() {
         AgentSettings s = AgentSettings.from(new Config(Optional.of("node-a"), Optional.of(" ctl.dmp.svc:8080 "),
                 "/var/lib/dmp/", "/run/dmp/../dmp/nbd.sock"));
-        assertEquals(new AgentSettings("node-a", "ctl.dmp.svc:8080", Path.of("/var/lib/dmp"), Path.of("/run/dmp/nbd.sock")), s);
+        assertEquals("node-a", s.hostId());
+        assertEquals("ctl.dmp.svc:8080", s.controller());
+        assertEquals(Path.of("/var/lib/dmp"), s.stateDir());
+        assertEquals(Path.of("/run/dmp/nbd.sock"), s.nbdSocket());
+        assertEquals(0, s.nbdPort(), "no TCP listener unless dmp.agent.nbd-port is set");
         assertFalse(s.standalone());
         assertEquals("[::1]:9000", AgentSettings.from(config("n1", "[::1]:9000")).controller());
     }

@@ -1,13 +1,17 @@
 package dev.dmp.agent.backend;
 
+import dev.dmp.agent.nbd.NbdProtocol;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
  * Where a volume's bytes go. A chain of backends serves a volume: a filter (such as the stats filter)
  * implements this interface and passes what it does not care about to the next one, as nbdkit's
- * filters do. Requests reach a backend already checked against {@link #size()}; implementations
- * must be safe for concurrent calls.
+ * filters do. Requests reach a backend already checked against {@link #size()} and against the
+ * volume's read-only flag; implementations must be safe for concurrent calls.
+ *
+ * <p>A backend reports a refusal the client should see with a precise NBD error by throwing
+ * {@link BackendException}; any other {@link IOException} reaches the client as NBD_EIO.
  */
 public interface Backend extends AutoCloseable {
 
@@ -22,6 +26,46 @@ public interface Backend extends AutoCloseable {
 
     /** Makes every completed write durable. */
     void flush() throws IOException;
+
+    /**
+     * A hint that {@code length} bytes at {@code offset} are no longer needed (NBD_CMD_TRIM): the
+     * backend may discard them, and what they read afterwards is unspecified. The default ignores it.
+     */
+    default void trim(long offset, long length, boolean fua) throws IOException {
+        if (fua) {
+            flush();
+        }
+    }
+
+    /**
+     * Makes {@code length} bytes at {@code offset} read back as zeroes (NBD_CMD_WRITE_ZEROES).
+     * {@code mayTrim}: the range may become a hole (false for NBD_CMD_FLAG_NO_HOLE). {@code fast}: fail
+     * with NBD_ENOTSUP, changing nothing, unless it is faster than writing zeroes (NBD_CMD_FLAG_FAST_ZERO).
+     * The default writes zeroes.
+     */
+    default void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) throws IOException {
+        if (fast) {
+            throw new BackendException(NbdProtocol.NBD_ENOTSUP, "no fast zeroing: " + describe());
+        }
+        Zeroes.write(this, offset, length, fua);
+    }
+
+    /** A hint that the range will be read soon (NBD_CMD_CACHE). The default ignores it. */
+    default void cache(long offset, long length) throws IOException {
+    }
+
+    /**
+     * True when a FLUSH on one connection makes durable the writes completed on every connection, so
+     * NBD_FLAG_CAN_MULTI_CONN may be advertised. True for backends with one shared store.
+     */
+    default boolean canMultiConn() {
+        return true;
+    }
+
+    /** True when the backend refuses writes whatever the volume says (e.g. a read-only upstream). */
+    default boolean isReadOnly() {
+        return false;
+    }
 
     /** A short description for logs and listings, e.g. {@code file:/var/lib/dmp/disk.img}. */
     String describe();

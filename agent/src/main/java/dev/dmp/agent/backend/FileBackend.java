@@ -1,34 +1,43 @@
 package dev.dmp.agent.backend;
 
+import dev.dmp.agent.nbd.NbdProtocol;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
  * A regular file or a block device, opened once and accessed with positional I/O so that concurrent
- * requests never share a file position. The size is fixed when the file is opened.
+ * requests never share a file position. The size is fixed when the file is opened (a block device's
+ * is read from the kernel). FLUSH is {@code fdatasync}; FUA is {@code fdatasync} before the reply.
+ * TRIM punches a hole and WRITE_ZEROES uses {@code fallocate} where the file system or device can,
+ * else writes zeroes.
  */
 public final class FileBackend implements Backend {
     private final Path path;
     private final FileChannel channel;
+    private final NativeFile nativeFile;
     private final long size;
+    private final boolean readOnly;
 
-    private FileBackend(Path path, FileChannel channel, long size) {
+    private FileBackend(Path path, FileChannel channel, NativeFile nativeFile, long size, boolean readOnly) {
         this.path = path;
         this.channel = channel;
+        this.nativeFile = nativeFile;
         this.size = size;
+        this.readOnly = readOnly;
     }
 
     /**
-     * Opens an existing regular file or block device for reading and writing.
+     * Opens an existing regular file or block device, for reading only when {@code readOnly}.
      *
      * @throws IllegalArgumentException when the path is missing, not a regular file or block device, or empty
      */
-    public static FileBackend open(Path path) throws IOException {
+    public static FileBackend open(Path path, boolean readOnly) throws IOException {
         if (!Files.exists(path)) {
             throw new IllegalArgumentException("file backend: " + path + " does not exist");
         }
@@ -37,15 +46,23 @@ public final class FileBackend implements Backend {
         if (!regular && !blockDevice) {
             throw new IllegalArgumentException("file backend: " + path + " is neither a regular file nor a block device");
         }
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        OpenOption[] options = readOnly
+                ? new OpenOption[] {StandardOpenOption.READ}
+                : new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
+        FileChannel channel = FileChannel.open(path, options);
+        NativeFile nativeFile = null;
         try {
             long size = regular ? channel.size() : deviceSize(path);
             if (size <= 0) {
                 throw new IllegalArgumentException("file backend: " + path + " is empty; a volume needs at least one byte");
             }
-            return new FileBackend(path, channel, size);
+            nativeFile = readOnly ? null : NativeFile.open(path);
+            return new FileBackend(path, channel, nativeFile, size, readOnly);
         } catch (IOException | RuntimeException e) {
             channel.close();
+            if (nativeFile != null) {
+                nativeFile.close();
+            }
             throw e;
         }
     }
@@ -72,6 +89,11 @@ public final class FileBackend implements Backend {
     @Override
     public long size() {
         return size;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     @Override
@@ -102,6 +124,45 @@ public final class FileBackend implements Backend {
         channel.force(false);
     }
 
+    /** Punches a hole where the file system or device can; otherwise the hint is ignored. */
+    @Override
+    public void trim(long offset, long length, boolean fua) throws IOException {
+        if (nativeFile != null) {
+            nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length);
+        }
+        if (fua) {
+            channel.force(false);
+        }
+    }
+
+    /**
+     * A hole when allowed (it reads back as zeroes), else {@code FALLOC_FL_ZERO_RANGE}, which keeps the
+     * range allocated; if neither is supported, zeroes are written, unless the client asked for fast
+     * zeroing only.
+     */
+    @Override
+    public void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) throws IOException {
+        boolean done = nativeFile != null
+                && ((mayTrim && nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length))
+                        || nativeFile.fallocate(NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length));
+        if (!done) {
+            if (fast) {
+                throw new BackendException(NbdProtocol.NBD_ENOTSUP, "file backend: " + path + " cannot zero fast here");
+            }
+            Zeroes.write(this, offset, length, false);
+        }
+        if (fua) {
+            channel.force(false);
+        }
+    }
+
+    @Override
+    public void cache(long offset, long length) {
+        if (nativeFile != null) {
+            nativeFile.willNeed(offset, length);
+        }
+    }
+
     @Override
     public String describe() {
         return "file:" + path;
@@ -109,6 +170,12 @@ public final class FileBackend implements Backend {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            if (nativeFile != null) {
+                nativeFile.close();
+            }
+        }
     }
 }

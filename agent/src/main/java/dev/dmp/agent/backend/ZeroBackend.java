@@ -2,9 +2,8 @@ package dev.dmp.agent.backend;
 
 import java.nio.ByteBuffer;
 
-/** dm-zero semantics: reads return zeroes, writes are accepted and dropped. */
+/** dm-zero semantics: reads return zeroes, writes, trims and zeroing are accepted and dropped. */
 public final class ZeroBackend implements Backend {
-    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
     private final long size;
 
     public ZeroBackend(long size) {
@@ -21,12 +20,7 @@ public final class ZeroBackend implements Backend {
 
     @Override
     public void read(long offset, ByteBuffer dst) {
-        // Copy from a shared zero page rather than clearing dst byte by byte: put(ByteBuffer) is a memcpy.
-        while (dst.hasRemaining()) {
-            ByteBuffer zeroes = ZEROES.duplicate();
-            zeroes.limit(Math.min(zeroes.capacity(), dst.remaining()));
-            dst.put(zeroes);
-        }
+        Zeroes.fill(dst);
     }
 
     @Override
@@ -36,6 +30,15 @@ public final class ZeroBackend implements Backend {
 
     @Override
     public void flush() {
+    }
+
+    @Override
+    public void trim(long offset, long length, boolean fua) {
+    }
+
+    /** Always fast: there is nothing to do. */
+    @Override
+    public void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) {
     }
 
     @Override

@@ -22,7 +22,8 @@ final class CommandRunner {
         try {
             switch (command.getActionCase()) {
                 case CREATE -> {
-                    Volume v = agent.registry().create(command.getCreate().getName(), command.getCreate().getBackend());
+                    Volume v = agent.registry().create(command.getCreate().getName(), command.getCreate().getBackend(),
+                            command.getCreate().getReadOnly());
                     result.setVolume(agent.describe(v));
                 }
                 case DELETE -> agent.registry().delete(command.getDelete().getName());

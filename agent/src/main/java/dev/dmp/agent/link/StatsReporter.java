@@ -102,7 +102,8 @@ public final class StatsReporter implements AutoCloseable {
                 continue;
             }
             cp.addVolumes(VolumeState.newBuilder()
-                    .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec()))
+                    .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec())
+                            .setReadOnly(volume.readOnly()))
                     .setGeneration(v.generation())
                     .addAllCumulative(v.reported().toProto())
                     .addAllBaseline(v.baseline().toProto()));

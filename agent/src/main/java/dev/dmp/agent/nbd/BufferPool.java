@@ -5,7 +5,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Direct buffers for request payloads, reused across requests of one connection. Direct, because the
+ * Direct buffers for request payloads, reused across requests and connections. Direct, because the
  * socket and file channels copy heap buffers through a temporary direct one; reused, because
  * allocating and zeroing a direct buffer per request costs more than the copy it saves.
  * Buffers come in power-of-two classes from 4 KiB up; at most {@code maxCachedBytes} are kept.

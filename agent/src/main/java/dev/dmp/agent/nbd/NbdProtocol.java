@@ -53,6 +53,7 @@ public final class NbdProtocol {
     public static final int NBD_FLAG_SEND_WRITE_ZEROES = 1 << 6;
     public static final int NBD_FLAG_CAN_MULTI_CONN = 1 << 8;
     public static final int NBD_FLAG_SEND_CACHE = 1 << 10;
+    public static final int NBD_FLAG_SEND_FAST_ZERO = 1 << 11;
 
     // Transmission phase magics.
     public static final int NBD_REQUEST_MAGIC = 0x25609513;
@@ -70,6 +71,9 @@ public final class NbdProtocol {
     // Command flags.
     public static final int NBD_CMD_FLAG_FUA = 1;
     public static final int NBD_CMD_FLAG_NO_HOLE = 1 << 1;
+    public static final int NBD_CMD_FLAG_DF = 1 << 2;
+    public static final int NBD_CMD_FLAG_REQ_ONE = 1 << 3;
+    public static final int NBD_CMD_FLAG_FAST_ZERO = 1 << 4;
 
     // Errors (values fixed by the spec, equal to Linux errno).
     public static final int NBD_OK = 0;

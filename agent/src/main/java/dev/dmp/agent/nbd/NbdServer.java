@@ -2,7 +2,10 @@ package dev.dmp.agent.nbd;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -18,22 +21,30 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
- * Serves the exports of a catalog over NBD on a unix socket: one virtual thread per connection for the
- * handshake and the request reader, and one per request in flight.
+ * Serves the exports of a catalog over NBD on a unix socket or a TCP address: one platform thread per
+ * connection for the handshake and the request reader, and one virtual thread per request in flight.
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class);
 
+    /** The unix socket, or null for a TCP listener. */
     private final Path socketPath;
+    private final String where;
     private final ExportCatalog catalog;
     private final ServerSocketChannel listener;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong connectionIds = new AtomicLong();
+    /**
+     * Payload buffers shared by every connection of this listener, so that the memory kept for reuse is
+     * bounded by this figure, not by the number of connections.
+     */
+    private final BufferPool buffers = new BufferPool(64L << 20);
     private final Thread acceptor;
 
-    private NbdServer(Path socketPath, ExportCatalog catalog, ServerSocketChannel listener) {
+    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
         this.socketPath = socketPath;
+        this.where = where;
         this.catalog = catalog;
         this.listener = listener;
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
@@ -55,10 +66,29 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(socketPath, catalog, listener);
+        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, listener);
         server.acceptor.start();
-        LOG.infof("NBD server listening on unix socket %s", socketPath);
+        LOG.infof("NBD server listening on %s", server.where);
         return server;
+    }
+
+    /** Listens on a TCP address (off unless configured: NBD has no authentication without TLS). */
+    public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog) throws IOException {
+        ServerSocketChannel listener = ServerSocketChannel.open(family(address));
+        try {
+            listener.bind(address);
+        } catch (IOException e) {
+            listener.close();
+            throw e;
+        }
+        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener);
+        server.acceptor.start();
+        LOG.infof("NBD server listening on %s", server.where);
+        return server;
+    }
+
+    private static StandardProtocolFamily family(InetSocketAddress address) {
+        return address.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
     }
 
     public Path socketPath() {
@@ -69,9 +99,16 @@ public final class NbdServer implements AutoCloseable {
         while (listener.isOpen()) {
             try {
                 SocketChannel ch = listener.accept();
+                if (socketPath == null) {
+                    // Replies are written whole; waiting to coalesce them only adds latency.
+                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                }
                 long id = connectionIds.incrementAndGet();
                 connections.add(ch);
-                workers.execute(() -> serve(id, ch));
+                // The connection's reader is a platform thread: its blocking socket reads go straight to
+                // the kernel instead of through the virtual-thread poller, a hop that costs latency at
+                // queue depth 1. Requests still run on virtual threads.
+                Thread.ofPlatform().name("nbd-conn-" + id).daemon().start(() -> serve(id, ch));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
@@ -90,7 +127,7 @@ public final class NbdServer implements AutoCloseable {
             }
             who += " to " + export.name();
             LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers).run();
+            new TransmissionLoop(ch, export, workers, buffers).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());
@@ -112,7 +149,9 @@ public final class NbdServer implements AutoCloseable {
             ch.close();
         }
         workers.close();
-        Files.deleteIfExists(socketPath);
-        LOG.infof("NBD server on %s stopped", socketPath);
+        if (socketPath != null) {
+            Files.deleteIfExists(socketPath);
+        }
+        LOG.infof("NBD server on %s stopped", where);
     }
 }

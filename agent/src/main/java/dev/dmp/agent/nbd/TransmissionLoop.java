@@ -3,6 +3,7 @@ package dev.dmp.agent.nbd;
 import static dev.dmp.agent.nbd.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
+import dev.dmp.agent.backend.BackendException;
 import dev.dmp.agent.stats.VolumeStats;
 import dev.dmp.proto.CounterSet;
 import java.io.IOException;
@@ -31,16 +32,19 @@ public final class TransmissionLoop {
     private final ByteChannel ch;
     private final Export export;
     private final Backend backend;
+    private final boolean readOnly;
     private final ExecutorService workers;
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final ReentrantLock replyLock = new ReentrantLock();
-    private final BufferPool buffers = new BufferPool(8L << 20);
+    private final BufferPool buffers;
     private final VolumeStats.Shard stats;
 
-    public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
+    public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
+        this.buffers = buffers;
         this.ch = ch;
         this.export = export;
         this.backend = export.backend();
+        this.readOnly = export.refusesWrites();
         this.workers = workers;
         this.stats = export.stats().openShard();
     }
@@ -84,80 +88,126 @@ public final class TransmissionLoop {
     }
 
     private void dispatch(Received r) throws IOException, NbdProtocolException {
-        int allowedFlags = switch (r.type()) {
-            case NBD_CMD_WRITE -> NBD_CMD_FLAG_FUA;
-            default -> 0;
-        };
-        boolean badFlags = (r.flags() & ~allowedFlags) != 0;
-        switch (r.type()) {
-            case NBD_CMD_READ -> {
-                int error = badFlags ? NBD_EINVAL : checkRange(r, NBD_EINVAL);
-                if (error != NBD_OK) {
-                    replyError(r, error);
-                    return;
-                }
-                slots.acquireUninterruptibly();
-                workers.execute(() -> read(r));
+        ByteBuffer payload = null;
+        if (r.type() == NBD_CMD_WRITE) {
+            if (r.length() > Handshake.MAX_BLOCK) {
+                // The payload cannot be skipped without reading it, and is never buffered whole on
+                // the client's say-so: the spec allows closing the connection here.
+                throw new NbdProtocolException("WRITE: length " + r.length() + " is over the maximum of "
+                        + Handshake.MAX_BLOCK);
             }
-            case NBD_CMD_WRITE -> {
-                if (r.length() > Handshake.MAX_BLOCK) {
-                    // The payload cannot be skipped without reading it, and is never buffered whole on
-                    // the client's say-so: the spec allows closing the connection here.
-                    throw new NbdProtocolException("WRITE: length " + r.length() + " is over the maximum of "
-                            + Handshake.MAX_BLOCK);
-                }
-                slots.acquireUninterruptibly();
-                ByteBuffer payload = buffers.take((int) r.length());
-                try {
-                    Channels.readFully(ch, payload);
-                } catch (IOException e) {
-                    buffers.give(payload);
-                    slots.release();
-                    throw e;
-                }
-                payload.flip();
-                int error = badFlags ? NBD_EINVAL : checkRange(r, NBD_ENOSPC);
-                if (error != NBD_OK) {
-                    buffers.give(payload);
-                    slots.release();
-                    replyError(r, error);
-                    return;
-                }
-                workers.execute(() -> write(r, payload));
+            slots.acquireUninterruptibly();
+            payload = buffers.take((int) r.length());
+            try {
+                Channels.readFully(ch, payload);
+            } catch (IOException e) {
+                buffers.give(payload);
+                slots.release();
+                throw e;
             }
-            case NBD_CMD_FLUSH -> {
-                if (badFlags || r.offset() != 0 || r.length() != 0) {
-                    replyError(r, NBD_EINVAL);
-                    return;
-                }
-                slots.acquireUninterruptibly();
-                workers.execute(() -> flush(r));
-            }
-            default -> {
-                LOG.debugf("%s: unknown command %d", export.name(), r.type());
-                replyError(r, NBD_EINVAL);
-            }
+            payload.flip();
         }
+        int error = check(r);
+        if (error != NBD_OK) {
+            if (payload != null) {
+                buffers.give(payload);
+                slots.release();
+            }
+            replyError(r, error);
+            return;
+        }
+        if (payload == null) {
+            slots.acquireUninterruptibly();
+        }
+        if (slots.availablePermits() == MAX_IN_FLIGHT - 1) {
+            // Nothing else in flight (queue depth 1): serving here saves a thread hand-off per request;
+            // a request that arrives meanwhile waits for this one only.
+            serve(r, payload);
+        } else {
+            ByteBuffer data = payload;
+            workers.execute(() -> serve(r, data));
+        }
+    }
+
+    /** NBD_OK when the request may go to the backend, else the error the spec gives for it. */
+    private int check(Received r) {
+        int allowedFlags = switch (r.type()) {
+            // FUA is valid on every command once NBD_FLAG_SEND_FUA is advertised (spec, command flags).
+            case NBD_CMD_READ, NBD_CMD_WRITE, NBD_CMD_FLUSH, NBD_CMD_TRIM, NBD_CMD_CACHE -> NBD_CMD_FLAG_FUA;
+            case NBD_CMD_WRITE_ZEROES -> NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO;
+            default -> -1;
+        };
+        if (allowedFlags < 0) {
+            return invalid(r, NBD_EINVAL, "unknown command");
+        }
+        if ((r.flags() & ~allowedFlags) != 0) {
+            return invalid(r, NBD_EINVAL, String.format("flags 0x%x are not valid for this command", r.flags() & ~allowedFlags));
+        }
+        boolean writes = r.type() == NBD_CMD_WRITE || r.type() == NBD_CMD_TRIM || r.type() == NBD_CMD_WRITE_ZEROES;
+        if (writes && readOnly) {
+            return invalid(r, NBD_EPERM, "the export is read-only");
+        }
+        return switch (r.type()) {
+            case NBD_CMD_FLUSH -> r.offset() != 0 || r.length() != 0
+                    ? invalid(r, NBD_EINVAL, "offset and length must be 0") : NBD_OK;
+            case NBD_CMD_READ -> r.length() > Handshake.MAX_BLOCK
+                    ? invalid(r, NBD_EINVAL, "length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK)
+                    : checkRange(r, NBD_EINVAL);
+            // Writing past the end is "no space"; reading, trimming or caching there is invalid (spec, errors).
+            case NBD_CMD_WRITE, NBD_CMD_WRITE_ZEROES -> checkRange(r, NBD_ENOSPC);
+            default -> checkRange(r, NBD_EINVAL);
+        };
     }
 
     /** NBD_OK when offset and length lie within the export, else {@code error}. */
     private int checkRange(Received r, int error) {
         long size = backend.size();
         boolean ok = r.offset() >= 0 && r.offset() <= size && r.length() <= size - r.offset();
-        if (!ok) {
-            LOG.debugf("invalid request: %s: offset and count are out of range: offset=%d count=%d size=%d",
-                    r.commandName(), r.offset(), r.length(), size);
-        }
-        return ok ? NBD_OK : error;
+        return ok ? NBD_OK : invalid(r, error, "offset and count are out of range: offset="
+                + Long.toUnsignedString(r.offset()) + " count=" + r.length() + " size=" + size);
     }
 
-    private void read(Received r) {
-        ByteBuffer reply = r.length() <= Handshake.MAX_BLOCK ? buffers.take(HEADER + (int) r.length()) : null;
+    private int invalid(Received r, int error, String why) {
+        LOG.debugf("%s: invalid request: %s: %s", export.name(), r.commandName(), why);
+        return error;
+    }
+
+    /** Runs one checked request on the backend and replies; always gives back its slot and buffer. */
+    private void serve(Received r, ByteBuffer payload) {
+        boolean fua = (r.flags() & NBD_CMD_FLAG_FUA) != 0;
         try {
-            if (reply == null) {
-                replyError(r, NBD_EINVAL);
+            if (r.type() == NBD_CMD_READ) {
+                read(r);
                 return;
             }
+            int error = NBD_OK;
+            try {
+                switch (r.type()) {
+                    case NBD_CMD_WRITE -> backend.write(r.offset(), payload, fua);
+                    case NBD_CMD_FLUSH -> backend.flush();
+                    case NBD_CMD_TRIM -> backend.trim(r.offset(), r.length(), fua);
+                    case NBD_CMD_WRITE_ZEROES -> backend.zero(r.offset(), r.length(),
+                            (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0, (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0, fua);
+                    case NBD_CMD_CACHE -> backend.cache(r.offset(), r.length());
+                    default -> throw new IllegalStateException("unchecked command " + r.type());
+                }
+            } catch (IOException | RuntimeException e) {
+                error = failed(r, e);
+            }
+            replyError(r, error);
+        } catch (IOException e) {
+            LOG.debugf("%s: reply to %s lost: %s", export.name(), r.commandName(), e);
+        } finally {
+            if (payload != null) {
+                buffers.give(payload);
+            }
+            slots.release();
+        }
+    }
+
+    private void read(Received r) throws IOException {
+        ByteBuffer reply = buffers.take(HEADER + (int) r.length());
+        try {
             int error = NBD_OK;
             try {
                 backend.read(r.offset(), reply.position(HEADER).slice());
@@ -171,50 +221,22 @@ public final class TransmissionLoop {
             } else {
                 replyError(r, error);
             }
-        } catch (IOException e) {
-            LOG.debugf("%s: reply to READ lost: %s", export.name(), e);
         } finally {
-            if (reply != null) {
-                buffers.give(reply);
-            }
-            slots.release();
+            buffers.give(reply);
         }
     }
 
-    private void write(Received r, ByteBuffer payload) {
-        try {
-            int error = NBD_OK;
-            try {
-                backend.write(r.offset(), payload, (r.flags() & NBD_CMD_FLAG_FUA) != 0);
-            } catch (IOException | RuntimeException e) {
-                error = failed(r, e);
-            }
-            replyError(r, error);
-        } catch (IOException e) {
-            LOG.debugf("%s: reply to WRITE lost: %s", export.name(), e);
-        } finally {
-            buffers.give(payload);
-            slots.release();
-        }
-    }
-
-    private void flush(Received r) {
-        try {
-            int error = NBD_OK;
-            try {
-                backend.flush();
-            } catch (IOException | RuntimeException e) {
-                error = failed(r, e);
-            }
-            replyError(r, error);
-        } catch (IOException e) {
-            LOG.debugf("%s: reply to FLUSH lost: %s", export.name(), e);
-        } finally {
-            slots.release();
-        }
-    }
-
+    /** The NBD error for a failed request: the backend's own, ENOSPC for a full disk, else EIO. */
     private int failed(Received r, Exception e) {
+        if (e instanceof BackendException be) {
+            LOG.debugf("%s: %s at offset %d, length %d: error %d: %s", export.name(), r.commandName(), r.offset(),
+                    r.length(), be.nbdError(), be.getMessage());
+            return be.nbdError();
+        }
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("No space left") || message.contains("Disk quota exceeded") || message.contains("File too large")) {
+            return NBD_ENOSPC;
+        }
         LOG.warnf("%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
         return NBD_EIO;
     }

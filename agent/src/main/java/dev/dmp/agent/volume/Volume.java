@@ -15,11 +15,13 @@ public final class Volume implements AutoCloseable {
     private final dev.dmp.proto.v1.Backend spec;
     private final VolumeStats stats = new VolumeStats();
     private final Backend backend;
+    private final boolean readOnly;
 
-    Volume(String name, dev.dmp.proto.v1.Backend spec, Backend backend) {
+    Volume(String name, dev.dmp.proto.v1.Backend spec, Backend backend, boolean readOnly) {
         this.name = name;
         this.spec = spec;
         this.backend = backend;
+        this.readOnly = readOnly || backend.isReadOnly();
     }
 
     public String name() {
@@ -32,6 +34,11 @@ public final class Volume implements AutoCloseable {
 
     public KindCase kind() {
         return spec.getKindCase();
+    }
+
+    /** True when writes are refused: created read-only, or the backend cannot write. */
+    public boolean readOnly() {
+        return readOnly;
     }
 
     public VolumeStats stats() {

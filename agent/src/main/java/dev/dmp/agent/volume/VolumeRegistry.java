@@ -2,7 +2,10 @@ package dev.dmp.agent.volume;
 
 import dev.dmp.agent.backend.Backend;
 import dev.dmp.agent.backend.FileBackend;
+import dev.dmp.agent.backend.MemoryBackend;
+import dev.dmp.agent.backend.NbdBackend;
 import dev.dmp.agent.backend.ZeroBackend;
+import dev.dmp.agent.nbd.NbdUri;
 import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.proto.VolumeName;
 import io.grpc.Status;
@@ -26,10 +29,12 @@ public final class VolumeRegistry implements AutoCloseable {
 
     private final ConcurrentSkipListMap<String, Volume> volumes = new ConcurrentSkipListMap<>();
     private final StatsJournal journal;
+    private final AllowedPaths allowedPaths;
     private final java.util.List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    public VolumeRegistry(StatsJournal journal) {
+    public VolumeRegistry(StatsJournal journal, AllowedPaths allowedPaths) {
         this.journal = journal;
+        this.allowedPaths = allowedPaths;
     }
 
     public void addListener(Listener listener) {
@@ -38,24 +43,25 @@ public final class VolumeRegistry implements AutoCloseable {
     }
 
     /** Opens the backend and starts serving a new volume. Nothing changes when it fails. */
-    public synchronized Volume create(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
-        Volume volume = open(name, spec);
+    public synchronized Volume create(String name, dev.dmp.proto.v1.Backend spec, boolean readOnly) throws VolumeException {
+        Volume volume = open(name, spec, readOnly);
         journal.add(name, volume.stats());
-        LOG.infof("volume %s created on %s, %d bytes", name, volume.backend().describe(), volume.size());
+        LOG.infof("volume %s created on %s, %d bytes%s", name, volume.backend().describe(), volume.size(),
+                volume.readOnly() ? ", read-only" : "");
         return volume;
     }
 
     /** Serves again a volume of a previous run, with the counts its checkpoint saved. */
-    public synchronized Volume restore(String name, dev.dmp.proto.v1.Backend spec, StatsJournal.VolumeCheckpoint saved)
-            throws VolumeException {
-        Volume volume = open(name, spec);
+    public synchronized Volume restore(String name, dev.dmp.proto.v1.Backend spec, boolean readOnly,
+            StatsJournal.VolumeCheckpoint saved) throws VolumeException {
+        Volume volume = open(name, spec, readOnly);
         journal.restore(name, volume.stats(), saved);
         LOG.infof("volume %s restored on %s, %d bytes (generation %d)", name, volume.backend().describe(),
                 volume.size(), saved.generation());
         return volume;
     }
 
-    private Volume open(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
+    private Volume open(String name, dev.dmp.proto.v1.Backend spec, boolean readOnly) throws VolumeException {
         String problem = VolumeName.problem(name);
         if (problem != null) {
             throw new VolumeException(Status.Code.INVALID_ARGUMENT, problem);
@@ -63,34 +69,45 @@ public final class VolumeRegistry implements AutoCloseable {
         if (volumes.containsKey(name)) {
             throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name + "' already exists");
         }
-        Volume volume = new Volume(name, spec, openBackend(spec));
+        Volume volume = new Volume(name, spec, openBackend(spec, readOnly), readOnly);
         volumes.put(name, volume);
         listeners.forEach(l -> l.created(volume));
         return volume;
     }
 
-    private static Backend openBackend(dev.dmp.proto.v1.Backend spec) throws VolumeException {
+    private Backend openBackend(dev.dmp.proto.v1.Backend spec, boolean readOnly) throws VolumeException {
         try {
             return switch (spec.getKindCase()) {
                 case ZERO -> new ZeroBackend(spec.getZero().getSizeBytes());
-                case FILE -> openFile(spec.getFile().getPath());
+                case MEMORY -> new MemoryBackend(spec.getMemory().getSizeBytes());
+                case FILE -> openFile(spec.getFile().getPath(), readOnly);
+                case NBD -> openNbd(spec.getNbd().getUri());
                 case KIND_NOT_SET -> throw new VolumeException(Status.Code.INVALID_ARGUMENT,
-                        "a backend is required: zero {sizeBytes} or file {path}");
+                        "a backend is required: zero {sizeBytes}, memory {sizeBytes}, file {path} or nbd {uri}");
             };
         } catch (IllegalArgumentException e) {
             throw new VolumeException(Status.Code.INVALID_ARGUMENT, e.getMessage());
         }
     }
 
-    private static Backend openFile(String path) throws VolumeException {
-        if (path.isEmpty() || !Path.of(path).isAbsolute()) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT,
-                    "file backend: path must be absolute, got '" + path + "'");
-        }
+    private Backend openFile(String path, boolean readOnly) throws VolumeException {
+        Path real = allowedPaths.check("file backend: path", path);
         try {
-            return FileBackend.open(Path.of(path));
+            return FileBackend.open(real, readOnly);
         } catch (IOException e) {
             throw new VolumeException(Status.Code.INVALID_ARGUMENT, "file backend: cannot open " + path + ": " + e);
+        }
+    }
+
+    private Backend openNbd(String uri) throws VolumeException {
+        NbdUri parsed = NbdUri.parse(uri);
+        if (parsed.socket() != null) {
+            allowedPaths.check("nbd backend: socket", parsed.socket().toString());
+        }
+        try {
+            return NbdBackend.connect(parsed);
+        } catch (IOException e) {
+            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "nbd backend: cannot reach " + e.getMessage());
         }
     }
 

@@ -45,9 +45,9 @@ class VolumeMetricsTest {
     void exposition() throws Exception {
         StatsJournal journal = new StatsJournal(false);
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try (VolumeRegistry registry = new VolumeRegistry(journal)) {
+        try (VolumeRegistry registry = new VolumeRegistry(journal, new dev.dmp.agent.volume.AllowedPaths(java.util.List.of()))) {
             Volume volume = registry.create("dmp1",
-                    Backend.newBuilder().setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20)).build());
+                    Backend.newBuilder().setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20)).build(), false);
             registry.addListener(new VolumeMetrics(prometheus));
             VolumeStats.Shard shard = volume.stats().openShard();
             // 3 writes of 4096 at 1.5 ms, 2 reads of 8192 at 0.5 ms, a read refused with NBD_EINVAL at

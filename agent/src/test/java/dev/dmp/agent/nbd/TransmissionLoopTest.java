@@ -58,7 +58,7 @@ class TransmissionLoopTest {
             client = SocketChannel.open(listener.getLocalAddress());
             server = listener.accept();
         }
-        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend, stats), workers);
+        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend, stats), workers, new BufferPool(8L << 20));
         loop = CompletableFuture.runAsync(() -> {
             try {
                 transmission.run();

@@ -60,12 +60,24 @@ public class FleetOperations {
                     RequestChecks.required("file.path", request.getFile().getPath());
                     yield Backend.newBuilder().setFile(request.getFile()).build();
                 }
+                case MEMORY -> {
+                    if (request.getMemory().getSizeBytes() == 0) {
+                        throw RequestChecks.invalid("memory.sizeBytes must be greater than 0");
+                    }
+                    yield Backend.newBuilder().setMemory(request.getMemory()).build();
+                }
+                case NBD -> {
+                    RequestChecks.required("nbd.uri", request.getNbd().getUri());
+                    yield Backend.newBuilder().setNbd(request.getNbd()).build();
+                }
                 case BACKEND_NOT_SET -> throw RequestChecks.invalid(
-                        "a backend is required: \"zero\":{\"sizeBytes\":\"...\"} or \"file\":{\"path\":\"...\"}");
+                        "a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
+                                + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
             };
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
-                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend));
+                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
+                            .setReadOnly(request.getReadOnly()));
             return succeeded(agent.send(command)).thenApply(result -> {
                 fleet.volumeCreated(result.getVolume());
                 LOG.infof("volume %s/%s created (%s)", request.getHost(), request.getName(), describe(backend));
@@ -185,6 +197,8 @@ public class FleetOperations {
         return switch (backend.getKindCase()) {
             case ZERO -> "zero, " + backend.getZero().getSizeBytes() + " bytes";
             case FILE -> "file " + backend.getFile().getPath();
+            case MEMORY -> "memory, " + backend.getMemory().getSizeBytes() + " bytes";
+            case NBD -> "nbd " + backend.getNbd().getUri();
             default -> backend.getKindCase().toString();
         };
     }
