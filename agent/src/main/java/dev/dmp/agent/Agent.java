@@ -1,5 +1,6 @@
 package dev.dmp.agent;
 
+import dev.dmp.agent.api.HostOperations;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.nbd.NbdServer;
 import dev.dmp.agent.stats.StatsJournal;
@@ -23,13 +24,15 @@ public class Agent {
     private final AgentSettings settings;
     private final StatsJournal journal;
     private final VolumeRegistry registry;
-    private NbdServer nbd;
-    private ControllerLink link;
+    private final HostOperations operations;
+    private volatile NbdServer nbd;
+    private volatile ControllerLink link;
 
     public Agent(AgentConfig config) {
         this.settings = AgentSettings.from(config);
         this.journal = new StatsJournal(!settings.standalone());
         this.registry = new VolumeRegistry(journal);
+        this.operations = new HostOperations(this);
     }
 
     void start(@Observes StartupEvent event) {
@@ -71,6 +74,23 @@ public class Agent {
 
     public StatsJournal journal() {
         return journal;
+    }
+
+    public HostOperations operations() {
+        return operations;
+    }
+
+    /** True once the NBD socket listens (and the volumes are restored, when persistence comes). */
+    public boolean ready() {
+        return nbd != null;
+    }
+
+    /** The volumes changed without the controller asking: tell it (when there is one). */
+    public void volumesChanged() {
+        ControllerLink l = link;
+        if (l != null) {
+            l.announce();
+        }
     }
 
     /** The volume as the API shows it. */

@@ -101,13 +101,7 @@ public final class ControllerLink implements AutoCloseable {
         try {
             synchronized (sendLock) {
                 stream = AgentLinkGrpc.newStub(channel).connect(inbound);
-                Hello.Builder hello = Hello.newBuilder()
-                        .setHostId(agent.settings().hostId())
-                        .setRunId(runId)
-                        .setAgentVersion(AgentVersion.get())
-                        .setLastSeq(lastSeq);
-                agent.registry().list().forEach(v -> hello.addVolumes(agent.describe(v)));
-                stream.onNext(AgentMessage.newBuilder().setHello(hello).build());
+                stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
                 for (StatsDelta delta : unacked.values()) {
                     stream.onNext(AgentMessage.newBuilder().setDelta(delta).build());
                 }
@@ -134,6 +128,30 @@ public final class ControllerLink implements AutoCloseable {
             }
         }
         return connected;
+    }
+
+    private Hello hello() {
+        Hello.Builder hello = Hello.newBuilder()
+                .setHostId(agent.settings().hostId())
+                .setRunId(runId)
+                .setAgentVersion(AgentVersion.get())
+                .setLastSeq(lastSeq);
+        agent.registry().list().forEach(v -> hello.addVolumes(agent.describe(v)));
+        return hello.build();
+    }
+
+    /**
+     * Announces the volume list again on the open stream (a Hello after the first one): the way the
+     * controller learns of volumes created or deleted through the agent's own API. With no stream
+     * open nothing is sent; the Hello of the next connection carries the list anyway.
+     */
+    public void announce() {
+        synchronized (sendLock) {
+            if (stream != null) {
+                sendDeltas();
+                stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
+            }
+        }
     }
 
     private void runCommand(ControllerMessage message) {

@@ -24,14 +24,22 @@ public final class VolumeRegistry implements AutoCloseable {
         this.journal = journal;
     }
 
-    /** Opens the backend and starts serving a new volume. Nothing changes when it fails. */
+    /**
+     * Opens the backend and starts serving a new volume. Nothing changes when it fails. Idempotent: a
+     * volume that exists with the same spec is returned as it is; with another spec it is ALREADY_EXISTS.
+     */
     public synchronized Volume create(String name, dev.dmp.proto.v1.Backend spec) throws VolumeException {
         String problem = VolumeName.problem(name);
         if (problem != null) {
             throw new VolumeException(Status.Code.INVALID_ARGUMENT, problem);
         }
-        if (volumes.containsKey(name)) {
-            throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name + "' already exists");
+        Volume existing = volumes.get(name);
+        if (existing != null) {
+            if (existing.spec().equals(spec)) {
+                return existing;
+            }
+            throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name
+                    + "' already exists with another backend; delete it first or choose another name");
         }
         Backend backend = open(spec);
         Volume volume = new Volume(name, spec, backend);

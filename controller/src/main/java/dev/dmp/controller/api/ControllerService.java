@@ -6,6 +6,8 @@ import dev.dmp.proto.v1.CreateVolumeRequest;
 import dev.dmp.proto.v1.CreateVolumeResponse;
 import dev.dmp.proto.v1.DeleteVolumeRequest;
 import dev.dmp.proto.v1.DeleteVolumeResponse;
+import dev.dmp.proto.v1.GetVolumeRequest;
+import dev.dmp.proto.v1.GetVolumeResponse;
 import dev.dmp.proto.v1.ListHostsRequest;
 import dev.dmp.proto.v1.ListHostsResponse;
 import dev.dmp.proto.v1.ListVolumesRequest;
@@ -45,6 +47,15 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
     @Override
     public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> response) {
         answer(ops.deleteVolume(request), response, v -> DeleteVolumeResponse.getDefaultInstance());
+    }
+
+    @Override
+    public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> response) {
+        try {
+            reply(response, GetVolumeResponse.newBuilder().setVolume(ops.getVolume(request.getHost(), request.getName())).build());
+        } catch (StatusException e) {
+            response.onError(e);
+        }
     }
 
     @Override

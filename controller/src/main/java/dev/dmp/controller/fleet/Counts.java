@@ -1,7 +1,6 @@
 package dev.dmp.controller.fleet;
 
-import dev.dmp.proto.OldView;
-import dev.dmp.proto.v1.OpStats;
+import dev.dmp.proto.StatsRows;
 import dev.dmp.proto.v1.StatsRow;
 
 /** Read and write counts of a volume, a host or the fleet; immutable. */
@@ -15,19 +14,6 @@ public record Counts(long readRequests, long readBytes, long writeRequests, long
 
     /** The old read / write / total view of these counts, as a row. */
     public StatsRow.Builder toRow(String host, String volume) {
-        return StatsRow.newBuilder()
-                .setHost(host)
-                .setVolume(volume)
-                .setRead(op(readRequests, readBytes))
-                .setWrite(op(writeRequests, writeBytes))
-                .setTotal(op(readRequests + writeRequests, readBytes + writeBytes));
-    }
-
-    private static OpStats op(long requests, long bytes) {
-        return OpStats.newBuilder()
-                .setRequests(requests)
-                .setBytes(bytes)
-                .setAvgSize(OldView.averageSize(bytes, requests))
-                .build();
+        return StatsRows.row(host, volume, readRequests, readBytes, writeRequests, writeBytes);
     }
 }

@@ -1,5 +1,6 @@
 package dev.dmp.controller.fleet;
 
+import com.google.protobuf.Timestamp;
 import dev.dmp.proto.v1.Ack;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
@@ -8,6 +9,7 @@ import dev.dmp.proto.v1.Host;
 import dev.dmp.proto.v1.StatsDelta;
 import dev.dmp.proto.v1.Volume;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,6 +27,8 @@ public class Fleet {
     private static final class HostState {
         AgentSession session;
         final TreeMap<String, Volume> volumes = new TreeMap<>();
+        Instant lastSeen = Instant.EPOCH;
+        String agentVersion = "";
     }
 
     private final TreeMap<String, HostState> hosts = new TreeMap<>();
@@ -43,10 +47,36 @@ public class Fleet {
             h.session.end();
         }
         h.session = session;
+        take(session, h, hello);
+        LOG.infof("agent connected: host %s (agent %s, %d volumes)", session.hostId(), hello.getAgentVersion(), h.volumes.size());
+    }
+
+    /**
+     * A Hello on a stream that is already open: the agent changed its volumes on its own (through its
+     * Agent API) and announces the whole list again. Counts of volumes it still has are kept.
+     */
+    public synchronized void announced(AgentSession session, Hello hello) {
+        HostState h = hosts.get(session.hostId());
+        if (h != null && h.session == session && hello.getRunId().equals(session.runId())) {
+            take(session, h, hello);
+            LOG.infof("host %s announced its volumes again (%d volumes)", session.hostId(), h.volumes.size());
+        }
+    }
+
+    private void take(AgentSession session, HostState h, Hello hello) {
         h.volumes.clear();
         hello.getVolumesList().forEach(v -> h.volumes.put(v.getName(), v));
-        ledger.hello(session.hostId(), hello.getRunId(), h.volumes.keySet());
-        LOG.infof("host %s connected (agent %s, %d volumes)", session.hostId(), hello.getAgentVersion(), h.volumes.size());
+        h.agentVersion = hello.getAgentVersion();
+        h.lastSeen = Instant.now();
+        ledger.hello(session.hostId(), session.runId(), h.volumes.keySet());
+    }
+
+    /** Any message from the agent: it is alive now. */
+    public synchronized void seen(AgentSession session) {
+        HostState h = hosts.get(session.hostId());
+        if (h != null && h.session == session) {
+            h.lastSeen = Instant.now();
+        }
     }
 
     public synchronized void disconnected(AgentSession session) {
@@ -54,7 +84,8 @@ public class Fleet {
         HostState h = hosts.get(session.hostId());
         if (h != null && h.session == session) {
             h.session = null;
-            LOG.infof("host %s disconnected", session.hostId());
+            h.lastSeen = Instant.now();
+            LOG.infof("agent lost: host %s disconnected; its volumes are listed until it is back", session.hostId());
         }
     }
 
@@ -97,7 +128,10 @@ public class Fleet {
     public synchronized List<Host> hosts() {
         List<Host> out = new ArrayList<>();
         hosts.forEach((id, h) -> out.add(Host.newBuilder().setId(id).setOnline(h.session != null)
-                .setVolumeCount(h.volumes.size()).build()));
+                .setVolumeCount(h.volumes.size())
+                .setLastSeen(Timestamp.newBuilder().setSeconds(h.lastSeen.getEpochSecond()).setNanos(h.lastSeen.getNano()))
+                .setAgentVersion(h.agentVersion)
+                .build()));
         return out;
     }
 
@@ -110,6 +144,11 @@ public class Fleet {
             }
         });
         return out;
+    }
+
+    public synchronized Optional<Volume> volume(String host, String name) {
+        HostState h = hosts.get(host);
+        return Optional.ofNullable(h == null ? null : h.volumes.get(name));
     }
 
     public synchronized boolean hasVolume(String host, String name) {
