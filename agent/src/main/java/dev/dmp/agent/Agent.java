@@ -2,6 +2,10 @@ package dev.dmp.agent;
 
 import dev.dmp.agent.api.HostOperations;
 import dev.dmp.agent.link.ControllerLink;
+import dev.dmp.agent.link.LinkCredentials;
+import dev.dmp.auth.TokenGuard;
+import io.grpc.ChannelCredentials;
+import io.quarkus.tls.TlsConfigurationRegistry;
 import dev.dmp.agent.nbd.NbdServer;
 import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.agent.volume.Volume;
@@ -28,8 +32,11 @@ public class Agent {
     private volatile NbdServer nbd;
     private volatile ControllerLink link;
 
-    public Agent(AgentConfig config) {
+    private final ChannelCredentials linkCredentials;
+
+    public Agent(AgentConfig config, TokenGuard guard, TlsConfigurationRegistry tls) {
         this.settings = AgentSettings.from(config);
+        this.linkCredentials = settings.standalone() ? null : LinkCredentials.of(config, guard.token(), tls);
         this.journal = new StatsJournal(!settings.standalone());
         this.registry = new VolumeRegistry(journal);
         this.operations = new HostOperations(this);
@@ -45,7 +52,7 @@ public class Agent {
         if (settings.standalone()) {
             LOG.infof("agent %s is standalone (dmp.agent.controller is empty)", settings.hostId());
         } else {
-            link = new ControllerLink(settings.controller(), this);
+            link = new ControllerLink(settings.controller(), linkCredentials, this);
             link.start();
         }
     }

@@ -10,7 +10,7 @@ import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
 import dev.dmp.proto.v1.VolumeDelta;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
@@ -47,12 +47,12 @@ public final class ControllerLink implements AutoCloseable {
     /** The open stream, or null between connections. Guarded by sendLock. */
     private StreamObserver<AgentMessage> stream;
 
-    public ControllerLink(String target, Agent agent) {
+    public ControllerLink(String target, ChannelCredentials credentials, Agent agent) {
         this.target = target;
         this.agent = agent;
         this.journal = agent.journal();
         this.commands = new CommandRunner(agent);
-        this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+        this.channel = Grpc.newChannelBuilder(target, credentials).build();
         this.thread = Thread.ofPlatform().name("controller-link").daemon().unstarted(this::loop);
     }
 
