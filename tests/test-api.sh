@@ -78,3 +78,12 @@ grep -q "agent connected: host node-a" "$WORK/controller.log" || fail "no 'agent
 grep -q "volume node-a/dmp1 ready (zero, 1048576 bytes)" "$WORK/controller.log" || fail "no 'volume ready' log line"
 if grep -q "^\s*at " "$WORK/controller.log" "$WORK/agent-node-a.log"; then fail "a stack trace in the logs"; fi
 log "ok: logs in operator words, no stack trace"
+
+# A standalone agent (no controller) works fully through its own service.
+CONTROLLER= start_agent solo
+agent_rpc CreateVolume "{\"name\":\"s1\",$Z}" >/dev/null
+nbdsh -u "nbd+unix:///s1?socket=$NBD_SOCK" -c 'h.pwrite(b"x" * 512, 0)'
+expect_eq "standalone: volumes" '["solo/s1"]' "$(agent_rpc ListVolumes '{}' | jq -c '[.volumes[] | .host + "/" + .name]')"
+expect_eq "standalone: write counted" '{"requests":"1","bytes":"512","avgSize":"512"}' \
+  "$(agent_rpc QueryStats '{"scope":"VOLUME","volume":"s1"}' | jq -c '.rows[0].write')"
+expect_eq "standalone: ready" UP "$(curl -s "http://127.0.0.1:$AGENT_PORT/q/health/ready" | jq -r .status)"
