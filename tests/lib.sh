@@ -94,9 +94,18 @@ start_agent() {
 
 # rpc METHOD JSON: calls dmp.v1.Controller/METHOD with buf curl (gRPC reflection, as grpcurl would);
 # prints the JSON answer (zeroes included); returns non-zero with the status JSON on stderr on error.
+# With DMP_TOKEN set, every call carries it as a bearer token (reflection needs none).
 rpc() {
-  buf curl --protocol grpc --http2-prior-knowledge --emit-defaults -d "$2" "http://$CONTROLLER/dmp.v1.Controller/$1"
+  buf curl --protocol grpc --http2-prior-knowledge --emit-defaults "${_AUTH[@]}" -d "$2" "http://$CONTROLLER/dmp.v1.Controller/$1"
 }
+
+# agent_rpc METHOD JSON: the same against dmp.v1.Agent of the last agent started.
+agent_rpc() {
+  buf curl --protocol grpc --http2-prior-knowledge --emit-defaults "${_AUTH[@]}" -d "$2" "http://127.0.0.1:$AGENT_PORT/dmp.v1.Agent/$1"
+}
+
+_AUTH=()
+if [ -n "${DMP_TOKEN:-}" ]; then _AUTH=(-H "authorization: Bearer $DMP_TOKEN"); fi
 
 host_online() { rpc ListHosts '{}' | jq -e --arg h "$1" '.hosts[] | select(.id==$h and .online)' >/dev/null; }
 

@@ -1,11 +1,16 @@
 package dev.dmp.agent;
 
+import dev.dmp.agent.api.HostOperations;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.metrics.VolumeMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.dmp.agent.link.DeltaStream;
 import dev.dmp.agent.link.StatsReporter;
 import dev.dmp.agent.state.CheckpointFile;
+import dev.dmp.agent.link.LinkCredentials;
+import dev.dmp.auth.TokenGuard;
+import io.grpc.ChannelCredentials;
+import io.quarkus.tls.TlsConfigurationRegistry;
 import dev.dmp.agent.nbd.NbdServer;
 import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.proto.CounterSet;
@@ -34,16 +39,20 @@ public class Agent {
     private final AgentSettings settings;
     private final StatsJournal journal;
     private final VolumeRegistry registry;
-    private NbdServer nbd;
-    private StatsReporter reporter;
-    private NbdServer nbdTcp;
-    private ControllerLink link;
+    private final HostOperations operations;
+    private final ChannelCredentials linkCredentials;
+    private volatile NbdServer nbd;
+    private volatile NbdServer nbdTcp;
+    private volatile StatsReporter reporter;
+    private volatile ControllerLink link;
 
-    public Agent(AgentConfig config, MeterRegistry meters) {
+    public Agent(AgentConfig config, MeterRegistry meters, TokenGuard guard, TlsConfigurationRegistry tls) {
         this.settings = AgentSettings.from(config);
+        this.linkCredentials = settings.standalone() ? null : LinkCredentials.of(config, guard.token(), tls);
         this.journal = new StatsJournal(!settings.standalone());
         this.registry = new VolumeRegistry(journal, new AllowedPaths(settings.allowedPaths()));
         registry.addListener(new VolumeMetrics(meters));
+        this.operations = new HostOperations(this);
     }
 
     void start(@Observes StartupEvent event) {
@@ -72,7 +81,7 @@ public class Agent {
         if (settings.standalone()) {
             LOG.infof("agent %s is standalone (dmp.agent.controller is empty)", settings.hostId());
         } else {
-            link = new ControllerLink(settings.controller(), this, reporter);
+            link = new ControllerLink(settings.controller(), linkCredentials, this, reporter);
             link.start();
         }
         reporter.start();
@@ -97,13 +106,6 @@ public class Agent {
                 registry.list().size(), checkpoint.path(), saved.getRunId(), saved.getLastSeq(), saved.getUnackedCount());
         return saved.getRunId().isEmpty() ? new DeltaStream()
                 : new DeltaStream(saved.getRunId(), saved.getLastSeq(), saved.getUnackedList());
-    }
-
-    /** Called after a volume is created or deleted outside a controller command. */
-    public void volumesChanged() {
-        if (reporter != null) {
-            reporter.volumesChanged();
-        }
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -137,6 +139,23 @@ public class Agent {
 
     public StatsJournal journal() {
         return journal;
+    }
+
+    public HostOperations operations() {
+        return operations;
+    }
+
+    /** True once the NBD socket listens (and the volumes are restored, when persistence comes). */
+    public boolean ready() {
+        return nbd != null;
+    }
+
+    /** The volumes changed without the controller asking: tell it (when there is one). */
+    public void volumesChanged() {
+        ControllerLink l = link;
+        if (l != null) {
+            l.announce();
+        }
     }
 
     /** The volume as the API shows it. */

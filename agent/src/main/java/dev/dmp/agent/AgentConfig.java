@@ -15,6 +15,16 @@ public interface AgentConfig {
     /** {@code host:port} of the controller's gRPC port; absent or empty: standalone, no controller. */
     Optional<String> controller();
 
+    /** Dial the controller over TLS (its certificate verified) instead of plaintext. */
+    @WithDefault("false")
+    boolean controllerTls();
+
+    /**
+     * A Quarkus TLS registry configuration ({@code quarkus.tls.NAME.trust-store.pem.certs=...}) whose trust
+     * store verifies the controller; absent: the JVM's default trust. Setting it turns controller-tls on.
+     */
+    Optional<String> controllerTlsConfigurationName();
+
     /** Where the agent keeps its state. */
     @WithDefault("/var/lib/dmp")
     String stateDir();

@@ -29,6 +29,16 @@ class AgentSettingsTest {
         public String nbdBind() {
             return "127.0.0.1";
         }
+
+        @Override
+        public boolean controllerTls() {
+            return false;
+        }
+
+        @Override
+        public Optional<String> controllerTlsConfigurationName() {
+            return Optional.empty();
+        }
     }
 
     private static Config config(String hostId, String controller) {

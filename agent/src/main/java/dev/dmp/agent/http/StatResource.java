@@ -4,7 +4,11 @@ import dev.dmp.agent.Agent;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
+import dev.dmp.auth.TokenGuard;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -21,9 +25,11 @@ import java.util.List;
 @Path("/stat/volumes")
 public class StatResource {
     private final Agent agent;
+    private final TokenGuard guard;
 
-    public StatResource(Agent agent) {
+    public StatResource(Agent agent, TokenGuard guard) {
         this.agent = agent;
+        this.guard = guard;
     }
 
     @GET
@@ -40,7 +46,15 @@ public class StatResource {
 
     @POST
     @Produces(MediaType.TEXT_PLAIN)
-    public String reset(@QueryParam("volume") String name) {
+    public String reset(@QueryParam("volume") String name, @HeaderParam("Authorization") String authorization) {
+        switch (guard.token().check(authorization)) {
+            case MISSING -> throw new WebApplicationException(Response.status(401)
+                    .entity("this agent requires a token: send 'Authorization: Bearer <dmp.auth.token>'\n").build());
+            case WRONG -> throw new WebApplicationException(Response.status(403)
+                    .entity("the bearer token is wrong: send the value of this agent's dmp.auth.token\n").build());
+            default -> {
+            }
+        }
         List<String> names = select(name).stream().map(Volume::name).toList();
         int n = agent.journal().reset(names);
         return "reset " + n + " volume" + (n == 1 ? "" : "s") + "\n";

@@ -1,12 +1,11 @@
 package dev.dmp.agent.link;
 
 import dev.dmp.agent.Agent;
-import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.api.HostOperations;
 import dev.dmp.agent.volume.VolumeException;
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.CommandResult;
 import io.grpc.Status;
-import java.util.List;
 
 /** Carries out the controller's commands on this agent's volumes. */
 final class CommandRunner {
@@ -20,26 +19,13 @@ final class CommandRunner {
     CommandResult.Builder run(Command command) {
         CommandResult.Builder result = CommandResult.newBuilder().setId(command.getId());
         try {
+            HostOperations ops = agent.operations();
             switch (command.getActionCase()) {
-                case CREATE -> {
-                    Volume v = agent.registry().create(command.getCreate().getName(), command.getCreate().getBackend(),
-                            command.getCreate().getReadOnly());
-                    result.setVolume(agent.describe(v));
-                }
-                case DELETE -> agent.registry().delete(command.getDelete().getName());
-                case RESET -> {
-                    List<String> names = command.getReset().getNamesList();
-                    if (names.isEmpty()) {
-                        names = agent.registry().list().stream().map(Volume::name).toList();
-                    } else {
-                        for (String name : names) {
-                            if (agent.registry().get(name) == null) {
-                                throw new VolumeException(Status.Code.NOT_FOUND, "volume '" + name + "' does not exist");
-                            }
-                        }
-                    }
-                    result.setVolumesReset(agent.journal().reset(names));
-                }
+                case CREATE -> result.setVolume(agent.describe(
+                        ops.create(command.getCreate().getName(), command.getCreate().getBackend(),
+                                command.getCreate().getReadOnly())));
+                case DELETE -> ops.delete(command.getDelete().getName());
+                case RESET -> result.setVolumesReset(ops.reset(command.getReset().getNamesList()));
                 case ACTION_NOT_SET -> throw new VolumeException(Status.Code.INVALID_ARGUMENT, "empty command");
             }
             result.setCode(Status.Code.OK.value());

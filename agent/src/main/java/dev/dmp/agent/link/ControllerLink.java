@@ -8,7 +8,7 @@ import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CountDownLatch;
@@ -37,7 +37,7 @@ public final class ControllerLink implements AutoCloseable {
     /** The open stream, or null between connections. Guarded by reporter.lock. */
     private StreamObserver<AgentMessage> stream;
 
-    public ControllerLink(String target, Agent agent, StatsReporter reporter) {
+    public ControllerLink(String target, ChannelCredentials credentials, Agent agent, StatsReporter reporter) {
         this.target = target;
         this.agent = agent;
         this.reporter = reporter;
@@ -45,7 +45,7 @@ public final class ControllerLink implements AutoCloseable {
         this.commands = new CommandRunner(agent);
         // Keepalive pings find a link that went silent (a cut cable, a paused peer) without waiting
         // for TCP to give up; the stream then breaks and the loop dials again.
-        this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+        this.channel = Grpc.newChannelBuilder(target, credentials)
                 .keepAliveTime(10, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
                 .keepAliveWithoutCalls(true)
@@ -103,13 +103,7 @@ public final class ControllerLink implements AutoCloseable {
         try {
             synchronized (reporter.lock) {
                 stream = AgentLinkGrpc.newStub(channel).connect(inbound);
-                Hello.Builder hello = Hello.newBuilder()
-                        .setHostId(agent.settings().hostId())
-                        .setRunId(deltas.runId())
-                        .setAgentVersion(AgentVersion.get())
-                        .setLastSeq(deltas.lastSeq());
-                agent.registry().list().forEach(v -> hello.addVolumes(agent.describe(v)));
-                stream.onNext(AgentMessage.newBuilder().setHello(hello).build());
+                stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
                 deltas.resendAll();
                 sendUnsent();
             }
@@ -128,6 +122,35 @@ public final class ControllerLink implements AutoCloseable {
             }
         }
         return up;
+    }
+
+    private Hello hello() {
+        Hello.Builder hello = Hello.newBuilder()
+                .setHostId(agent.settings().hostId())
+                .setRunId(deltas.runId())
+                .setAgentVersion(AgentVersion.get())
+                .setLastSeq(deltas.lastSeq());
+        agent.registry().list().forEach(v -> hello.addVolumes(agent.describe(v)));
+        return hello.build();
+    }
+
+    /**
+     * Announces the volume list again on the open stream (a Hello after the first one): the way the
+     * controller learns of volumes created or deleted through the agent's own API. The deltas made
+     * so far go first. With no stream open nothing is sent; the next connection's Hello carries the list.
+     */
+    public void announce() {
+        synchronized (reporter.lock) {
+            reporter.volumesChanged();
+            reporter.tick();
+            if (stream != null) {
+                try {
+                    stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
+                } catch (RuntimeException e) {
+                    LOG.debugf("controller %s: announce lost: %s", target, e);
+                }
+            }
+        }
     }
 
     /** Sends the deltas not yet on this stream. Caller holds reporter.lock. */

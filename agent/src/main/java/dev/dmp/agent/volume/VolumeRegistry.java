@@ -42,8 +42,19 @@ public final class VolumeRegistry implements AutoCloseable {
         volumes.values().forEach(listener::created);
     }
 
-    /** Opens the backend and starts serving a new volume. Nothing changes when it fails. */
+    /**
+     * Opens the backend and starts serving a new volume. Nothing changes when it fails. Idempotent: a
+     * volume that exists with the same spec is returned as it is; with another spec it is ALREADY_EXISTS.
+     */
     public synchronized Volume create(String name, dev.dmp.proto.v1.Backend spec, boolean readOnly) throws VolumeException {
+        Volume existing = volumes.get(name);
+        if (existing != null) {
+            if (existing.spec().equals(spec)) {
+                return existing;
+            }
+            throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name
+                    + "' already exists with another backend; delete it first or choose another name");
+        }
         Volume volume = open(name, spec, readOnly);
         journal.add(name, volume.stats());
         LOG.infof("volume %s created on %s, %d bytes%s", name, volume.backend().describe(), volume.size(),

@@ -23,8 +23,11 @@ class HandshakeTest {
     private static final String CLIENT_FLAGS_FIXED_ONLY = "00000001";
     private static final String IHAVEOPT = "49484156454f5054";
     private static final String REPLY_MAGIC = "0003e889045565a9";
-    /** Size 1 MiB, transmission flags HAS_FLAGS | SEND_FLUSH | SEND_FUA | CAN_MULTI_CONN = 0x010d. */
-    private static final String SIZE_AND_FLAGS = "0000000000100000 010d";
+    /**
+     * Size 1 MiB, transmission flags HAS_FLAGS | SEND_FLUSH | SEND_FUA | SEND_TRIM | SEND_WRITE_ZEROES |
+     * CAN_MULTI_CONN | SEND_CACHE | SEND_FAST_ZERO = 0x0d6d (a writable memory backend).
+     */
+    private static final String SIZE_AND_FLAGS = "0000000000100000 0d6d";
 
     private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20), new VolumeStats());
     private final Export dmp2 = new Export("dmp2", new MemoryBackend(512), new VolumeStats());
@@ -99,7 +102,7 @@ class HandshakeTest {
         assertSame(dmp2, new Handshake(ch, catalog).negotiate());
         byte[] message = text("no export named 'nope'");
         assertWire(concat(hex(GREETING + REPLY_MAGIC + "00000007 80000006 00000016"), message,
-                hex(REPLY_MAGIC + "00000007 00000003 0000000c 0000 0000000000000200 010d"
+                hex(REPLY_MAGIC + "00000007 00000003 0000000c 0000 0000000000000200 0d6d"
                         + REPLY_MAGIC + "00000007 00000003 0000000e 0003 00000001 00001000 02000000"
                         + REPLY_MAGIC + "00000007 00000001 00000000")), ch);
     }

@@ -155,15 +155,15 @@ class TransmissionLoopTest {
         // command 0x0042 nobody defined
         send("25609513 0000 0042 0000000000000041 0000000000000000 00000000");
         assertReply("67446698 00000016 0000000000000041");
-        // NBD_CMD_TRIM is not advertised
-        send("25609513 0000 0004 0000000000000042 0000000000000000 00001000");
+        // TRIM with NO_HOLE, a flag only WRITE_ZEROES takes
+        send("25609513 0002 0004 0000000000000042 0000000000000000 00001000");
         assertReply("67446698 00000016 0000000000000042");
         // FLUSH with a length
         send("25609513 0000 0003 0000000000000043 0000000000000000 00000200");
         assertReply("67446698 00000016 0000000000000043");
         assertEquals(0, backend.flushes.get());
-        // READ with the FUA flag
-        send("25609513 0001 0000 0000000000000044 0000000000000000 00000200");
+        // READ with FAST_ZERO, a flag only WRITE_ZEROES takes (FUA is valid on every command)
+        send("25609513 0010 0000 0000000000000044 0000000000000000 00000200");
         assertReply("67446698 00000016 0000000000000044");
         // still usable
         send("25609513 0000 0000 0000000000000045 0000000000000000 00000008");

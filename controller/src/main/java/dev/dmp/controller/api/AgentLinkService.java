@@ -40,7 +40,9 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
                     fleet.connected(session, message.getHello());
                     return;
                 }
+                fleet.seen(session);
                 switch (message.getBodyCase()) {
+                    case HELLO -> fleet.announced(session, message.getHello());
                     case DELTA -> fleet.delta(session, message.getDelta());
                     case RESULT -> fleet.result(session, message.getResult());
                     default -> LOG.debugf("host %s: ignoring %s", session.hostId(), message.getBodyCase());

@@ -1,11 +1,14 @@
 package dev.dmp.controller.api;
 
 import dev.dmp.controller.ops.FleetOperations;
+import dev.dmp.controller.ops.StatsRates;
 import dev.dmp.proto.v1.ControllerGrpc;
 import dev.dmp.proto.v1.CreateVolumeRequest;
 import dev.dmp.proto.v1.CreateVolumeResponse;
 import dev.dmp.proto.v1.DeleteVolumeRequest;
 import dev.dmp.proto.v1.DeleteVolumeResponse;
+import dev.dmp.proto.v1.GetVolumeRequest;
+import dev.dmp.proto.v1.GetVolumeResponse;
 import dev.dmp.proto.v1.ListHostsRequest;
 import dev.dmp.proto.v1.ListHostsResponse;
 import dev.dmp.proto.v1.ListVolumesRequest;
@@ -48,6 +51,15 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
     }
 
     @Override
+    public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> response) {
+        try {
+            reply(response, GetVolumeResponse.newBuilder().setVolume(ops.getVolume(request.getHost(), request.getName())).build());
+        } catch (StatusException e) {
+            response.onError(e);
+        }
+    }
+
+    @Override
     public void listVolumes(ListVolumesRequest request, StreamObserver<ListVolumesResponse> response) {
         try {
             reply(response, ListVolumesResponse.newBuilder().addAllVolumes(ops.listVolumes(request.getHost())).build());
@@ -87,13 +99,19 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
         }
         ServerCallStreamObserver<QueryStatsResponse> call = (ServerCallStreamObserver<QueryStatsResponse>) response;
         QueryStatsResponse[] last = {first};
+        long[] lastSent = {System.nanoTime()};
         response.onNext(first);
         // One timer thread runs every watch, so sends to this call never overlap.
         var task = watchTimer.scheduleAtFixedRate(() -> {
             try {
-                QueryStatsResponse now = ops.queryStats(request);
-                if (!now.equals(last[0]) && !call.isCancelled()) {
+                QueryStatsResponse counts = ops.queryStats(request);
+                boolean changed = !counts.getRowsList().equals(last[0].getRowsList());
+                // Send when the counts changed, and once more when they stop (so rates drop to zero).
+                if ((changed || StatsRates.moving(last[0])) && !call.isCancelled()) {
+                    long t = System.nanoTime();
+                    QueryStatsResponse now = StatsRates.between(last[0], counts, (t - lastSent[0]) / 1e9);
                     last[0] = now;
+                    lastSent[0] = t;
                     response.onNext(now);
                 }
             } catch (StatusException e) {

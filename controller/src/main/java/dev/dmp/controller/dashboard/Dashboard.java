@@ -1,6 +1,6 @@
 package dev.dmp.controller.dashboard;
 
-import dev.dmp.controller.ops.StatsRows;
+import dev.dmp.proto.StatsRows;
 import dev.dmp.proto.CounterSet;
 
 import dev.dmp.controller.ops.FleetOperations;

@@ -108,15 +108,33 @@ public class Fleet {
             previous.end();
         }
         ledger.hello(hello, Instant.now());
-        LOG.infof("host %s connected (agent %s, run %s, %d volumes)", session.hostId(), hello.getAgentVersion(),
+        LOG.infof("agent connected: host %s (agent %s, run %s, %d volumes)", session.hostId(), hello.getAgentVersion(),
                 hello.getRunId(), hello.getVolumesCount());
+    }
+
+    /**
+     * A Hello on a stream that is already open: the agent changed its volumes on its own (through its
+     * Agent API) and announces the whole list again. Counts of volumes it still has are kept.
+     */
+    public void announced(AgentSession session, Hello hello) {
+        if (sessions.get(session.hostId()) == session && hello.getRunId().equals(session.runId())) {
+            ledger.hello(hello, Instant.now());
+            LOG.infof("host %s announced its volumes again (%d volumes)", session.hostId(), hello.getVolumesCount());
+        }
+    }
+
+    /** Any message from the agent: it is alive now. */
+    public void seen(AgentSession session) {
+        if (sessions.get(session.hostId()) == session) {
+            ledger.seen(session.hostId(), Instant.now());
+        }
     }
 
     public void disconnected(AgentSession session) {
         session.close();
         if (sessions.remove(session.hostId(), session)) {
             ledger.offline(session.hostId(), Instant.now());
-            LOG.infof("host %s disconnected; its numbers are kept and marked stale", session.hostId());
+            LOG.infof("agent lost: host %s disconnected; its volumes and numbers are kept, marked stale", session.hostId());
         }
     }
 
@@ -164,6 +182,10 @@ public class Fleet {
     /** Volumes of one host, or of every host when {@code host} is empty; sorted by host then name. */
     public List<Volume> volumes(String host) {
         return ledger.volumes(host);
+    }
+
+    public Optional<Volume> volume(String host, String name) {
+        return ledger.volume(host, name);
     }
 
     public boolean hasVolume(String host, String name) {

@@ -88,6 +88,20 @@ public final class FleetLedger {
         changed(hello.getHostId());
     }
 
+    /** Something arrived from the host's agent: it was alive at {@code now}. */
+    public synchronized void seen(String host, Instant now) {
+        HostEntry h = hosts.get(host);
+        if (h != null) {
+            h.lastSeen = now;
+        }
+    }
+
+    public synchronized java.util.Optional<Volume> volume(String host, String volume) {
+        HostEntry h = hosts.get(host);
+        VolumeEntry v = h == null ? null : h.volumes.get(volume);
+        return java.util.Optional.ofNullable(v == null ? null : v.volume);
+    }
+
     public synchronized void offline(String host, Instant now) {
         HostEntry h = hosts.get(host);
         if (h != null) {

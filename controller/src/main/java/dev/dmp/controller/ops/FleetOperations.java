@@ -1,6 +1,9 @@
 package dev.dmp.controller.ops;
 
+import dev.dmp.proto.StatsRows;
+
 import dev.dmp.controller.fleet.AgentSession;
+import dev.dmp.proto.BackendSpecs;
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.proto.v1.Backend;
 import dev.dmp.proto.v1.Command;
@@ -49,38 +52,14 @@ public class FleetOperations {
         try {
             RequestChecks.required("host", request.getHost());
             RequestChecks.volumeName(request.getName());
-            Backend backend = switch (request.getBackendCase()) {
-                case ZERO -> {
-                    if (request.getZero().getSizeBytes() == 0) {
-                        throw RequestChecks.invalid("zero.sizeBytes must be greater than 0");
-                    }
-                    yield Backend.newBuilder().setZero(request.getZero()).build();
-                }
-                case FILE -> {
-                    RequestChecks.required("file.path", request.getFile().getPath());
-                    yield Backend.newBuilder().setFile(request.getFile()).build();
-                }
-                case MEMORY -> {
-                    if (request.getMemory().getSizeBytes() == 0) {
-                        throw RequestChecks.invalid("memory.sizeBytes must be greater than 0");
-                    }
-                    yield Backend.newBuilder().setMemory(request.getMemory()).build();
-                }
-                case NBD -> {
-                    RequestChecks.required("nbd.uri", request.getNbd().getUri());
-                    yield Backend.newBuilder().setNbd(request.getNbd()).build();
-                }
-                case BACKEND_NOT_SET -> throw RequestChecks.invalid(
-                        "a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
-                                + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
-            };
+            Backend backend = BackendSpecs.of(request);
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
                     .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
                             .setReadOnly(request.getReadOnly()));
             return succeeded(agent.send(command)).thenApply(result -> {
                 fleet.volumeCreated(result.getVolume());
-                LOG.infof("volume %s/%s created (%s)", request.getHost(), request.getName(), describe(backend));
+                LOG.infof("volume %s/%s ready (%s)", request.getHost(), request.getName(), BackendSpecs.describe(backend));
                 return result.getVolume();
             });
         } catch (StatusException e) {
@@ -102,6 +81,17 @@ public class FleetOperations {
         } catch (StatusException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    /** One volume, as its host last announced it (an offline host's volumes are still listed). */
+    public Volume getVolume(String host, String name) throws StatusException {
+        RequestChecks.required("host", host);
+        RequestChecks.volumeName(name);
+        if (!fleet.known(host)) {
+            throw unknownHost(host);
+        }
+        return fleet.volume(host, name).orElseThrow(() -> Status.NOT_FOUND.withDescription("host '" + host
+                + "' has no volume '" + name + "'; ListVolumes shows its volumes").asException());
     }
 
     /** Volumes of one host, or of every host when {@code host} is empty. */
@@ -191,15 +181,5 @@ public class FleetOperations {
         return result.thenCompose(r -> r.getCode() == Status.Code.OK.value()
                 ? CompletableFuture.completedFuture(r)
                 : CompletableFuture.failedFuture(Status.fromCodeValue(r.getCode()).withDescription(r.getMessage()).asException()));
-    }
-
-    private static String describe(Backend backend) {
-        return switch (backend.getKindCase()) {
-            case ZERO -> "zero, " + backend.getZero().getSizeBytes() + " bytes";
-            case FILE -> "file " + backend.getFile().getPath();
-            case MEMORY -> "memory, " + backend.getMemory().getSizeBytes() + " bytes";
-            case NBD -> "nbd " + backend.getNbd().getUri();
-            default -> backend.getKindCase().toString();
-        };
     }
 }

@@ -1,5 +1,7 @@
 package dev.dmp.controller.ops;
 
+import dev.dmp.proto.StatsRows;
+
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.VolumeView;
 import dev.dmp.proto.CounterSet;

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.test.common.http.TestHTTPResource;
+import java.util.Map;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,7 +18,17 @@ import org.junit.jupiter.api.Test;
 
 /** The dashboard's wiring in a running controller without agents: page, assets, API answers and errors. */
 @QuarkusTest
+@TestProfile(DashboardResourceTest.FreshLedger.class)
 class DashboardResourceTest {
+
+    /** A controller of its own: the hosts other test classes connected must not show here. */
+    public static class FreshLedger implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("dmp.controller.data-dir",
+                    System.getProperty("java.io.tmpdir") + "/dmp-dashboard-test-" + java.util.UUID.randomUUID());
+        }
+    }
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -71,7 +84,8 @@ class DashboardResourceTest {
         expectError(send("POST", "/api/volumes", "{\"host\":\"node-x\",\"name\":\"dmp1\",\"zero\":{\"sizeBytes\":\"4096\"}}"),
                 404, "NOT_FOUND", "no host 'node-x' has connected to this controller; ListHosts shows the known hosts");
         expectError(send("POST", "/api/volumes", "{\"host\":\"node-a\",\"name\":\"dmp1\"}"), 400, "INVALID_ARGUMENT",
-                "a backend is required: \"zero\":{\"sizeBytes\":\"...\"} or \"file\":{\"path\":\"...\"}");
+                "a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
+                        + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
         expectError(send("POST", "/api/volumes", "{\"hst\":1}"), 400, "INVALID_ARGUMENT",
                 "bad JSON: Cannot find field: hst in message dmp.v1.CreateVolumeRequest");
         expectError(send("POST", "/api/reset", "{}"), 400, "INVALID_ARGUMENT", "scope is required: VOLUME, HOST or FLEET");

@@ -1,4 +1,4 @@
-package dev.dmp.controller.ops;
+package dev.dmp.proto;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

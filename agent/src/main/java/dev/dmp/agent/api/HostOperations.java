@@ -1,0 +1,79 @@
+package dev.dmp.agent.api;
+
+import dev.dmp.agent.Agent;
+import dev.dmp.proto.CounterSet;
+import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeException;
+import dev.dmp.proto.StatsRows;
+import dev.dmp.proto.v1.Backend;
+import dev.dmp.proto.v1.QueryStatsResponse;
+import dev.dmp.proto.v1.Scope;
+import io.grpc.Status;
+import java.util.List;
+
+/**
+ * What this agent can be asked to do to its own volumes, whichever door the request came through
+ * (the controller's commands, the agent's own dmp.v1.Agent service). Refusals are VolumeExceptions
+ * carrying the gRPC code and a description that says what to change; a refused request changes nothing.
+ */
+public final class HostOperations {
+    private final Agent agent;
+
+    public HostOperations(Agent agent) {
+        this.agent = agent;
+    }
+
+    /** Creates the volume, or returns it when it exists with the same spec. */
+    public Volume create(String name, Backend spec, boolean readOnly) throws VolumeException {
+        return agent.registry().create(name, spec, readOnly);
+    }
+
+    public void delete(String name) throws VolumeException {
+        agent.registry().delete(name);
+    }
+
+    public Volume get(String name) throws VolumeException {
+        Volume v = agent.registry().get(name);
+        if (v == null) {
+            throw new VolumeException(Status.Code.NOT_FOUND, "host '" + agent.settings().hostId()
+                    + "' has no volume '" + name + "'; ListVolumes shows its volumes");
+        }
+        return v;
+    }
+
+    public List<Volume> list() {
+        return agent.registry().list();
+    }
+
+    /** Resets the named volumes' counters, or every volume's when {@code names} is empty; all or nothing. */
+    public int reset(List<String> names) throws VolumeException {
+        if (names.isEmpty()) {
+            names = list().stream().map(Volume::name).toList();
+        } else {
+            for (String name : names) {
+                get(name);
+            }
+        }
+        return agent.journal().reset(names);
+    }
+
+    /** The old view since the last reset: rows per volume (one when {@code volume} is set), per host, or fleet. */
+    public QueryStatsResponse query(Scope scope, String volume) throws VolumeException {
+        List<Volume> selected = volume.isEmpty() ? list() : List.of(get(volume));
+        QueryStatsResponse.Builder out = QueryStatsResponse.newBuilder();
+        CounterSet sum = CounterSet.empty();
+        String host = agent.settings().hostId();
+        for (Volume v : selected) {
+            CounterSet s = v.stats().sinceReset();
+            sum.add(s);
+            if (scope == Scope.VOLUME) {
+                out.addRows(StatsRows.row(host, v.name(), s).setInFlight(v.stats().inFlight())
+                        .setGeneration(v.stats().generation()));
+            }
+        }
+        if (scope != Scope.VOLUME) {
+            out.addRows(StatsRows.row(scope == Scope.HOST ? host : "", "", sum));
+        }
+        return out.build();
+    }
+}
