@@ -92,8 +92,12 @@ wait_for() {
   die "$what did not happen within ${limit}s (logs in $RUN_DIR)"
 }
 
+# Each run is a fresh demo, as the old module was after insmod: the agent's checkpoint and the
+# controller's ledger from a previous run are cleared (both keep their state across restarts otherwise).
+rm -rf "$RUN_DIR/state" "$RUN_DIR/controller-data"
 say "starting the controller on $CONTROLLER (log: $RUN_DIR/controller.log)"
-"$JAVA" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$CONTROLLER_PORT" -jar "$CONTROLLER_JAR" \
+"$JAVA" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$CONTROLLER_PORT" \
+  -Ddmp.controller.data-dir="$RUN_DIR/controller-data" -jar "$CONTROLLER_JAR" \
   > "$RUN_DIR/controller.log" 2>&1 &
 CONTROLLER_PID=$!
 wait_for 60 "controller start-up" curl -sf "http://$CONTROLLER/stat/volumes"
@@ -101,7 +105,7 @@ wait_for 60 "controller start-up" curl -sf "http://$CONTROLLER/stat/volumes"
 say "starting the agent '$HOST_ID' on 127.0.0.1:$AGENT_PORT, NBD socket $SOCK (log: $RUN_DIR/agent.log)"
 "$JAVA" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$AGENT_PORT" \
   -Ddmp.agent.host-id="$HOST_ID" -Ddmp.agent.controller="$CONTROLLER" \
-  -Ddmp.agent.nbd-socket="$SOCK" -Ddmp.agent.state-dir="$RUN_DIR/state" \
+  -Ddmp.agent.nbd-socket="$SOCK" -Ddmp.agent.state-dir="$RUN_DIR/state" -Ddmp.agent.allowed-paths="$RUN_DIR" \
   -jar "$AGENT_JAR" > "$RUN_DIR/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_for 60 "agent start-up" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"

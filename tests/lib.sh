@@ -84,7 +84,8 @@ start_agent() {
   NBD_SOCK=$WORK/$host/nbd.sock
   ${AGENT_EXEC:-} "$JAVA" -Dquarkus.http.port="$AGENT_PORT" -Dquarkus.http.host=127.0.0.1 \
     -Ddmp.agent.host-id="$host" -Ddmp.agent.controller="${CONTROLLER:-}" \
-    -Ddmp.agent.state-dir="$WORK/$host/state" -Ddmp.agent.nbd-socket="$NBD_SOCK" "$@" \
+    -Ddmp.agent.state-dir="$WORK/$host/state" -Ddmp.agent.nbd-socket="$NBD_SOCK" \
+    -Ddmp.agent.allowed-paths="$WORK" "$@" \
     -jar "$AGENT_JAR" >> "$WORK/agent-$host.log" 2>&1 &
   AGENT_PID=$!; _PIDS+=("$AGENT_PID")
   wait_until 60 ${AGENT_EXEC:-} curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
