@@ -69,8 +69,11 @@ start_controller() {
   "$JAVA" -Dquarkus.http.port="$CONTROLLER_PORT" -Dquarkus.http.host=127.0.0.1 "$@" \
     -jar "$CONTROLLER_JAR" > "$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!; _PIDS+=("$CONTROLLER_PID")
-  wait_until 60 curl -sf "http://$CONTROLLER/stat/volumes"
+  wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://$CONTROLLER/stat/volumes"
 }
+
+# DMP_START_TIMEOUT (seconds, default 60) bounds the wait for an app to start; the kernel tests raise it
+# because Java under software emulation (tests/vm) starts far slower.
 
 # start_agent HOST_ID [extra -D options...]: the agent's socket is $WORK/HOST_ID/nbd.sock and its
 # state dir $WORK/HOST_ID/state. Sets AGENT_PORT, AGENT_PID, NBD_SOCK for the last agent started.
@@ -85,8 +88,8 @@ start_agent() {
     -Ddmp.agent.state-dir="$WORK/$host/state" -Ddmp.agent.nbd-socket="$NBD_SOCK" "$@" \
     -jar "$AGENT_JAR" > "$WORK/agent-$host.log" 2>&1 &
   AGENT_PID=$!; _PIDS+=("$AGENT_PID")
-  wait_until 60 test -S "$NBD_SOCK"
-  wait_until 60 curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
+  wait_until "${DMP_START_TIMEOUT:-60}" test -S "$NBD_SOCK"
+  wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
   if [ -n "${CONTROLLER:-}" ]; then wait_until 30 host_online "$host"; fi
 }
 

@@ -22,10 +22,11 @@ final class CommandRunner {
         try {
             switch (command.getActionCase()) {
                 case CREATE -> {
-                    Volume v = agent.registry().create(command.getCreate().getName(), command.getCreate().getBackend());
+                    Volume v = agent.createVolume(command.getCreate().getName(), command.getCreate().getBackend(),
+                            command.getCreate().getKernel());
                     result.setVolume(agent.describe(v));
                 }
-                case DELETE -> agent.registry().delete(command.getDelete().getName());
+                case DELETE -> agent.deleteVolume(command.getDelete().getName(), false);
                 case RESET -> {
                     List<String> names = command.getReset().getNamesList();
                     if (names.isEmpty()) {

@@ -73,7 +73,8 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
             };
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
-                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend));
+                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
+                            .setKernel(request.getKernel()));
             answer(agent.send(command), response, result -> {
                 fleet.volumeCreated(result.getVolume());
                 LOG.infof("volume %s/%s created (%s)", request.getHost(), request.getName(), describe(backend));
