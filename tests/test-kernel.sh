@@ -15,7 +15,7 @@ if [ "${DMP_IN_VM:-0}" != 1 ] && ! { [ "$(id -u)" = 0 ] && modprobe nbd 2>/dev/n
   fi
   echo "[test-kernel] this kernel has no nbd driver (or we are not root): running inside tests/vm/run.sh"
   cd "$ROOT"
-  exec env DMP_IN_VM=1 VM_RW_DIRS="$ROOT" VM_TIMEOUT="${VM_TIMEOUT:-1200}" \
+  exec env DMP_IN_VM=1 VM_RW_DIRS="$ROOT" VM_TIMEOUT="${VM_TIMEOUT:-1800}" \
     VM_PASS_ENV="PATH DMP_IN_VM DMP_REQUIRE_ALL JAVA_HOME" "$ROOT/tests/vm/run.sh" "bash tests/test-kernel.sh"
 fi
 
@@ -89,7 +89,7 @@ log "ok: the device and the backing file hold the same bytes"
 
 log "fio verify=crc32c on $DEV2"
 fio --name=verify --filename="$DEV2" --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=4k \
-  --size=8M --verify=crc32c --verify_fatal=1 --do_verify=1 --output-format=json >"$WORK/fio.json" ||
+  --size=8M --verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 --output-format=json >"$WORK/fio.json" ||
   fail "fio failed: $(tail -c 2000 "$WORK/fio.json")"
 expect_eq "fio errors" 0 "$(jq '.jobs[0].error' "$WORK/fio.json")"
 expect_eq "fio bytes verified (read back)" 8388608 "$(jq '.jobs[0].read.io_bytes' "$WORK/fio.json")"
