@@ -71,8 +71,11 @@ start_controller() {
     -Ddmp.controller.data-dir="$WORK/controller-data" "$@" \
     -jar "$CONTROLLER_JAR" >> "$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!; _PIDS+=("$CONTROLLER_PID")
-  wait_until 60 curl -sf "http://$CONTROLLER/stat/volumes"
+  wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://$CONTROLLER/stat/volumes"
 }
+
+# DMP_START_TIMEOUT (seconds, default 60) bounds the wait for an app to start; the kernel tests raise it
+# because Java under software emulation (tests/vm) starts far slower.
 
 # start_agent HOST_ID [extra -D options...]: the agent's socket is $WORK/HOST_ID/nbd.sock and its
 # state dir $WORK/HOST_ID/state. Sets AGENT_PORT, AGENT_PID, NBD_SOCK for the last agent started.
@@ -88,7 +91,7 @@ start_agent() {
     -Ddmp.agent.allowed-paths="$WORK" "$@" \
     -jar "$AGENT_JAR" >> "$WORK/agent-$host.log" 2>&1 &
   AGENT_PID=$!; _PIDS+=("$AGENT_PID")
-  wait_until 60 ${AGENT_EXEC:-} curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
+  wait_until "${DMP_START_TIMEOUT:-60}" ${AGENT_EXEC:-} curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
   wait_until 10 test -S "$NBD_SOCK"
   if [ -n "${CONTROLLER:-}" ]; then wait_until 30 host_online "$host"; fi
 }

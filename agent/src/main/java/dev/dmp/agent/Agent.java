@@ -1,6 +1,8 @@
 package dev.dmp.agent;
 
 import dev.dmp.agent.api.HostOperations;
+import dev.dmp.agent.kernel.KernelAttacher;
+import dev.dmp.agent.kernel.NbdSysfs;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.metrics.VolumeMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -40,6 +42,7 @@ public class Agent {
     private final StatsJournal journal;
     private final VolumeRegistry registry;
     private final HostOperations operations;
+    private final KernelAttacher kernel;
     private final ChannelCredentials linkCredentials;
     private volatile NbdServer nbd;
     private volatile NbdServer nbdTcp;
@@ -53,6 +56,7 @@ public class Agent {
         this.registry = new VolumeRegistry(journal, new AllowedPaths(settings.allowedPaths()));
         registry.addListener(new VolumeMetrics(meters));
         this.operations = new HostOperations(this);
+        this.kernel = new KernelAttacher(new NbdSysfs(java.nio.file.Path.of("/sys")), settings.stateDir());
     }
 
     void start(@Observes StartupEvent event) {
@@ -60,6 +64,7 @@ public class Agent {
         DeltaStream deltas;
         try {
             Files.createDirectories(settings.stateDir());
+            kernel.clearStale();
             deltas = restore(checkpoint);
         } catch (IOException e) {
             throw new UncheckedIOException("dmp.agent.state-dir: cannot use " + settings.stateDir() + ": " + e.getMessage(), e);
@@ -109,7 +114,9 @@ public class Agent {
     }
 
     void stop(@Observes ShutdownEvent event) {
-        // I/O stops first, so the last checkpoint holds every request that was answered.
+        // I/O stops first, so the last checkpoint holds every request that was answered: the kernel's
+        // devices are detached (flushed), then the NBD listeners close.
+        kernel.close();
         try {
             if (nbd != null) {
                 nbd.close();
@@ -141,6 +148,10 @@ public class Agent {
         return journal;
     }
 
+    public KernelAttacher kernel() {
+        return kernel;
+    }
+
     public HostOperations operations() {
         return operations;
     }
@@ -160,13 +171,17 @@ public class Agent {
 
     /** The volume as the API shows it. */
     public dev.dmp.proto.v1.Volume describe(Volume volume) {
-        return dev.dmp.proto.v1.Volume.newBuilder()
+        var b = dev.dmp.proto.v1.Volume.newBuilder()
                 .setHost(settings.hostId())
                 .setName(volume.name())
                 .setBackend(volume.spec())
                 .setSizeBytes(volume.size())
                 .setNbdUri("nbd+unix:///" + volume.name() + "?socket=" + settings.nbdSocket())
-                .setReadOnly(volume.readOnly())
-                .build();
+                .setReadOnly(volume.readOnly());
+        kernel.find(volume.name()).ifPresent(a -> {
+            boolean live = !a.state().startsWith("failed") && !a.state().equals("detached");
+            b.setDevice(live ? a.path() : "").setBlockSize(live ? a.blockSize() : 0).setAttachment(a.state());
+        });
+        return b.build();
     }
 }

@@ -1,6 +1,7 @@
 package dev.dmp.agent.api;
 
 import dev.dmp.agent.Agent;
+import dev.dmp.agent.nbd.Export;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.agent.volume.VolumeException;
@@ -24,11 +25,25 @@ public final class HostOperations {
     }
 
     /** Creates the volume, or returns it when it exists with the same spec. */
-    public Volume create(String name, Backend spec, boolean readOnly) throws VolumeException {
-        return agent.registry().create(name, spec, readOnly);
+    /** Creates a volume, attached as /dev/nbdN too when {@code attach}; nothing is left when a step fails. */
+    public Volume create(String name, Backend spec, boolean readOnly, boolean attach) throws VolumeException {
+        boolean existed = agent.registry().get(name) != null;
+        Volume volume = agent.registry().create(name, spec, readOnly);
+        if (attach && !existed) {
+            try {
+                agent.kernel().attach(name, new Export(volume.name(), volume.backend(), volume.stats(), volume.readOnly()),
+                        volume.size());
+            } catch (VolumeException | RuntimeException e) {
+                agent.registry().delete(name);
+                throw e;
+            }
+        }
+        return volume;
     }
 
+    /** Detaches the volume's device (refused while mounted), then deletes it. */
     public void delete(String name) throws VolumeException {
+        agent.kernel().detach(name, false);
         agent.registry().delete(name);
     }
 

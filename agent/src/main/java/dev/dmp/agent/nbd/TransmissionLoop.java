@@ -39,6 +39,11 @@ public final class TransmissionLoop {
     private final BufferPool buffers;
     private final VolumeStats.Shard stats;
 
+    /** A loop with buffers of its own (a kernel attachment: one connection, not one of a listener's). */
+    public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
+        this(ch, export, workers, new BufferPool(8L << 20));
+    }
+
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
         this.buffers = buffers;
         this.ch = ch;

@@ -56,7 +56,7 @@ public class FleetOperations {
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
                     .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
-                            .setReadOnly(request.getReadOnly()));
+                            .setReadOnly(request.getReadOnly()).setKernel(request.getKernel()));
             return succeeded(agent.send(command)).thenApply(result -> {
                 fleet.volumeCreated(result.getVolume());
                 LOG.infof("volume %s/%s ready (%s)", request.getHost(), request.getName(), BackendSpecs.describe(backend));

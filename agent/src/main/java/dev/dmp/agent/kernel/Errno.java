@@ -1,0 +1,36 @@
+package dev.dmp.agent.kernel;
+
+/** The errno values the kernel attachment tells apart, with their names for messages (Linux values). */
+public final class Errno {
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int ENXIO = 6;
+    public static final int EACCES = 13;
+    public static final int EBUSY = 16;
+    public static final int ENODEV = 19;
+    public static final int EINVAL = 22;
+    public static final int ENOTTY = 25;
+    public static final int ETIMEDOUT = 110;
+
+    private Errno() {
+    }
+
+    /** "EBUSY (16)" for the known ones, "errno 71" for the rest. */
+    public static String name(int errno) {
+        String n = switch (errno) {
+            case EPERM -> "EPERM";
+            case ENOENT -> "ENOENT";
+            case EINTR -> "EINTR";
+            case ENXIO -> "ENXIO";
+            case EACCES -> "EACCES";
+            case EBUSY -> "EBUSY";
+            case ENODEV -> "ENODEV";
+            case EINVAL -> "EINVAL";
+            case ENOTTY -> "ENOTTY";
+            case ETIMEDOUT -> "ETIMEDOUT";
+            default -> null;
+        };
+        return n == null ? "errno " + errno : n + " (" + errno + ")";
+    }
+}

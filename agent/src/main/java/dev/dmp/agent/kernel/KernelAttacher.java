@@ -1,0 +1,227 @@
+package dev.dmp.agent.kernel;
+
+import dev.dmp.agent.nbd.Export;
+import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.volume.VolumeException;
+import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import org.jboss.logging.Logger;
+
+/**
+ * This agent's kernel attachments, by volume. Picks a free {@code /dev/nbdN} (never the same one for
+ * two volumes attached at once), records every attachment in {@code STATE_DIR/kernel-attachments} so
+ * that the next start can clear devices a killed agent left behind, and detaches them all on shutdown.
+ */
+public final class KernelAttacher implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(KernelAttacher.class);
+    /** The transmission flags the kernel understands; anything else the export advertises is withheld. */
+    static final int KERNEL_FLAGS = NbdProtocol.NBD_FLAG_HAS_FLAGS | NbdProtocol.NBD_FLAG_READ_ONLY
+            | NbdProtocol.NBD_FLAG_SEND_FLUSH | NbdProtocol.NBD_FLAG_SEND_FUA | NbdProtocol.NBD_FLAG_SEND_TRIM;
+    /** Seconds the kernel waits for a reply before it gives the connection up (NBD_SET_TIMEOUT). */
+    static final long TIMEOUT_SECONDS = 30;
+
+    private final NbdSysfs sysfs;
+    private final Path stateFile;
+    private final ConcurrentMap<String, Attachment> attachments = new ConcurrentHashMap<>();
+    /** Devices chosen and not yet released; guarded by this. */
+    private final Set<Integer> reserved = new HashSet<>();
+
+    public KernelAttacher(NbdSysfs sysfs, Path stateDir) {
+        this.sysfs = sysfs;
+        this.stateFile = stateDir.resolve("kernel-attachments");
+    }
+
+    /** Attaches the export as a free /dev/nbdN. Nothing is left configured when it fails. */
+    public Attachment attach(String volume, Export export, long size) throws VolumeException {
+        if (attachments.containsKey(volume)) {
+            throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + volume + "' is already attached");
+        }
+        if (!sysfs.driverPresent()) {
+            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "this host's kernel has no nbd driver "
+                    + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again");
+        }
+        int blockSize = BlockSize.forSize(size);
+        if (blockSize == 0) {
+            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "a kernel-attached volume's size must be a "
+                    + "multiple of 512 bytes; " + size + " is not");
+        }
+        int flags = export.transmissionFlags() & KERNEL_FLAGS;
+        List<Integer> tried = new ArrayList<>();
+        while (true) {
+            int n = reserveFree(tried);
+            try {
+                Attachment a = Attachment.start(volume, n, export, size, blockSize, flags, TIMEOUT_SECONDS, sysfs,
+                        this::ended);
+                attachments.put(volume, a);
+                record();
+                LOG.infof("volume %s attached as %s (%d bytes, block size %d, flags 0x%x)", volume, a.path(), size,
+                        blockSize, flags);
+                return a;
+            } catch (NbdIoctlException e) {
+                release(n);
+                tried.add(n);
+                if (e.errno() == Errno.EBUSY) {
+                    // Another program took this device between our look at sysfs and NBD_SET_SOCK: try the next.
+                    continue;
+                }
+                throw refused(volume, n, e);
+            }
+        }
+    }
+
+    private synchronized int reserveFree(List<Integer> tried) throws VolumeException {
+        List<Integer> all = sysfs.devices();
+        for (int n : all) {
+            if (!reserved.contains(n) && !tried.contains(n) && sysfs.free(n)) {
+                reserved.add(n);
+                return n;
+            }
+        }
+        throw new VolumeException(Status.Code.RESOURCE_EXHAUSTED, "no free nbd device: all " + all.size()
+                + " /dev/nbdN are in use; delete a kernel-attached volume, or reload the driver with more devices "
+                + "('modprobe nbd nbds_max=N' once none is in use)");
+    }
+
+    private synchronized void release(int n) {
+        reserved.remove(n);
+    }
+
+    private static VolumeException refused(String volume, int n, NbdIoctlException e) {
+        String what = "volume '" + volume + "': attaching /dev/nbd" + n + ": " + e.getMessage();
+        return switch (e.errno()) {
+            case Errno.EPERM, Errno.EACCES -> new VolumeException(Status.Code.PERMISSION_DENIED, what
+                    + "; attaching a kernel device needs root (CAP_SYS_ADMIN): run the agent as root");
+            case Errno.ENOENT, Errno.ENXIO, Errno.ENODEV -> new VolumeException(Status.Code.FAILED_PRECONDITION, what
+                    + "; the device node is missing: is the nbd driver loaded ('modprobe nbd') and /dev populated?");
+            default -> new VolumeException(Status.Code.FAILED_PRECONDITION, what);
+        };
+    }
+
+    /**
+     * Detaches the volume's device, if it has one. Unless {@code force}, a device something holds
+     * (a mounted file system) is refused with nothing changed.
+     */
+    public void detach(String volume, boolean force) throws VolumeException {
+        Attachment a = attachments.get(volume);
+        if (a == null) {
+            return;
+        }
+        if (!force && "attached".equals(a.state())) {
+            boolean busy;
+            try {
+                busy = NbdDevice.claimed(a.path());
+            } catch (NbdIoctlException e) {
+                busy = false;
+                LOG.warnf("%s: cannot tell whether it is in use: %s", a.path(), e.getMessage());
+            }
+            if (busy) {
+                throw new VolumeException(Status.Code.FAILED_PRECONDITION, "volume '" + volume + "' is in use on "
+                        + a.path() + " (mounted, or held by another device): unmount it first, or delete with force");
+            }
+        }
+        if (!a.detach()) {
+            LOG.errorf("%s: NBD_DO_IT did not return after detach; the device may stay bound", a.path());
+        }
+        attachments.remove(volume, a);
+    }
+
+    /** Called from an attachment's NBD_DO_IT thread once its device is released. */
+    private void ended(Attachment a) {
+        release(a.number());
+        record();
+    }
+
+    public Optional<Attachment> find(String volume) {
+        return Optional.ofNullable(attachments.get(volume));
+    }
+
+    /**
+     * Devices recorded by a previous run of this agent that still run with a dead NBD_DO_IT task (the
+     * agent was killed): each is disconnected and its socket cleared, so no device stays bound to a dead
+     * socket. Devices that another program has taken since are left alone.
+     */
+    public List<String> clearStale() {
+        List<String> cleared = new ArrayList<>();
+        if (sysfs.driverPresent()) {
+            // Load the native bindings now rather than in the first CreateVolume: under software
+            // emulation that takes tens of seconds, longer than the controller waits for an answer.
+            LibC.get();
+            NbdDevice.POSIX.getpid();
+        }
+        List<String> lines;
+        try {
+            lines = Files.exists(stateFile) ? Files.readAllLines(stateFile) : List.of();
+        } catch (IOException e) {
+            LOG.warnf("cannot read %s: %s", stateFile, e);
+            return cleared;
+        }
+        for (String line : lines) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length != 3 || !f[0].matches("/dev/nbd\\d+") || !f[2].matches("\\d+")) {
+                continue;
+            }
+            int n = Integer.parseInt(f[0].substring("/dev/nbd".length()));
+            long task = Long.parseLong(f[2]);
+            var now = sysfs.pid(n);
+            if (now.isEmpty()) {
+                LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
+            } else if (now.getAsLong() != task || Files.exists(Path.of("/proc/" + task))) {
+                LOG.infof("%s (volume %s of a previous run) is now run by task %d: left alone", f[0], f[1], now.getAsLong());
+            } else {
+                try (NbdDevice d = NbdDevice.open(f[0])) {
+                    try {
+                        d.disconnect();
+                    } catch (NbdIoctlException e) {
+                        LOG.debugf("%s: %s", f[0], e.getMessage());
+                    }
+                    d.clearSock();
+                    cleared.add(f[0]);
+                    LOG.warnf("%s was left attached by a previous run (volume %s, its task %d is dead): cleared",
+                            f[0], f[1], task);
+                } catch (NbdIoctlException e) {
+                    LOG.errorf("%s was left attached by a previous run (volume %s) and could not be cleared: %s",
+                            f[0], f[1], e.getMessage());
+                }
+            }
+        }
+        record();
+        return cleared;
+    }
+
+    /** Writes the attachments to the state file (atomically), so a killed agent's devices can be found. */
+    private synchronized void record() {
+        StringBuilder out = new StringBuilder();
+        attachments.values().stream().filter(a -> a.taskId() > 0 && !a.state().startsWith("failed")
+                && !a.state().equals("detached"))
+                .forEach(a -> out.append(a.path()).append(' ').append(a.volume()).append(' ').append(a.taskId()).append('\n'));
+        try {
+            Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
+            Files.writeString(tmp, out);
+            Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warnf("cannot write %s: %s", stateFile, e);
+        }
+    }
+
+    /** Detaches every device (agent shutdown): forced, since the agent is going away anyway. */
+    @Override
+    public void close() {
+        for (String volume : new ArrayList<>(attachments.keySet())) {
+            try {
+                detach(volume, true);
+            } catch (VolumeException e) {
+                LOG.warnf("%s", e.getMessage());
+            }
+        }
+    }
+}
