@@ -18,7 +18,7 @@ mkdir "$WORK/adir"
 
 state() {
   rpc ListVolumes '{}' | jq -c .
-  rpc ListHosts '{}' | jq -c .
+  rpc ListHosts '{}' | jq -c '.hosts |= map({id, online, volumeCount})'
   curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
   md5sum < "$DISK"
 }
@@ -35,7 +35,7 @@ bad_create() {
 }
 Z='"zero":{"sizeBytes":"1000000000"}'
 bad_create "missing file" '{"host":"node-a","name":"dmp3","file":{"path":"/nonexistent/disk.img"}}' \
-  "INVALID_ARGUMENT file backend: /nonexistent/disk.img does not exist"
+  "INVALID_ARGUMENT file backend: path /nonexistent/disk.img does not exist or cannot be resolved (NoSuchFileException)"
 bad_create "relative path" '{"host":"node-a","name":"dmp3","file":{"path":"disk.img"}}' \
   "INVALID_ARGUMENT file backend: path must be absolute, got 'disk.img'"
 bad_create "directory" "{\"host\":\"node-a\",\"name\":\"dmp3\",\"file\":{\"path\":\"$WORK/adir\"}}" \
@@ -56,12 +56,13 @@ bad_create "no host" "{\"name\":\"dmp3\",$Z}" "INVALID_ARGUMENT host is required
 bad_create "unknown host" "{\"host\":\"node-b\",\"name\":\"dmp3\",$Z}" \
   "NOT_FOUND no host 'node-b' has connected to this controller; ListHosts shows the known hosts"
 bad_create "no backend" '{"host":"node-a","name":"dmp3"}' \
-  'INVALID_ARGUMENT a backend is required: "zero":{"sizeBytes":"..."} or "file":{"path":"..."}'
+  'INVALID_ARGUMENT a backend is required: "zero":{"sizeBytes":"..."}, "file":{"path":"..."}, "memory":{"sizeBytes":"..."} or "nbd":{"uri":"nbd+unix:///EXPORT?socket=..."}'
 bad_create "zero size" '{"host":"node-a","name":"dmp3","zero":{"sizeBytes":"0"}}' \
   "INVALID_ARGUMENT zero.sizeBytes must be greater than 0"
-bad_create "duplicate name" "{\"host\":\"node-a\",\"name\":\"dmp1\",$Z}" "ALREADY_EXISTS volume 'dmp1' already exists"
+# The same spec again is not an error: CreateVolume is idempotent (issue 6) and answers the volume.
+expect_eq "the same CreateVolume again" "dmp1" "$(rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp1\",$Z}" | jq -r .volume.name)"
 bad_create "duplicate name, other backend" "{\"host\":\"node-a\",\"name\":\"dmp2\",\"file\":{\"path\":\"$WORK/empty.img\"}}" \
-  "ALREADY_EXISTS volume 'dmp2' already exists"
+  "ALREADY_EXISTS volume 'dmp2' already exists with another backend; delete it first or choose another name"
 
 log "other bad requests"
 expect_eq "QueryStats without scope" "INVALID_ARGUMENT scope is required: VOLUME, HOST or FLEET" "$(rpc_error QueryStats '{}')"
@@ -87,7 +88,7 @@ expect_text "agent /stat/volumes?volume=dmp2 after the read" "$(old_block dmp2 1
 log "a host whose agent is gone is offline: volume commands get FAILED_PRECONDITION"
 kill "$AGENT_PID"; wait "$AGENT_PID" || true
 wait_until 10 eval "rpc ListHosts '{}' | jq -e '.hosts[0].online == false'"
-expect_eq "ListHosts with node-a offline" '{"hosts":[{"id":"node-a","online":false,"volumeCount":2}]}' "$(rpc ListHosts '{}' | jq -c .)"
+expect_eq "ListHosts with node-a offline" '{"hosts":[{"id":"node-a","online":false,"volumeCount":2}]}' "$(rpc ListHosts '{}' | jq -c '.hosts |= map({id, online, volumeCount})')"
 expect_eq "CreateVolume on an offline host" \
   "FAILED_PRECONDITION host 'node-a' is offline: its agent is not connected; retry when it is back" \
   "$(rpc_error CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp3\",$Z}")"
@@ -109,5 +110,5 @@ bad_agent() {
 bad_agent "host id 'bad id!'" "dmp.agent.host-id: 'bad id!' is not a valid host id" -Ddmp.agent.host-id='bad id!'
 bad_agent "controller without port" "dmp.agent.controller: 'nohostport' is not host:port" -Ddmp.agent.controller=nohostport
 bad_agent "relative state dir" "dmp.agent.state-dir: 'state' must be an absolute path" -Ddmp.agent.state-dir=state
-bad_agent "state dir under a file" "dmp.agent.state-dir: cannot create $DISK/state" -Ddmp.agent.state-dir="$DISK/state"
+bad_agent "state dir under a file" "dmp.agent.state-dir: cannot use $DISK/state" -Ddmp.agent.state-dir="$DISK/state"
 log "PASS"

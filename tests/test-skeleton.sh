@@ -15,29 +15,30 @@ truncate -s 16M "$DISK"
 uri() { echo "nbd+unix:///$1?socket=$SOCK"; }
 agent_stat() { curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes${1:-}"; }
 controller_stat() { curl -sf "http://$CONTROLLER/stat/volumes"; }
-query() { rpc QueryStats "$1" | jq -cS '.rows[]'; }
+# The old view of each row (rows also carry the detailed counters, in-flight, generation and staleness).
+query() { rpc QueryStats "$1" | jq -cS '.rows[] | {host, volume, read, write, total}'; }
 zero_row() { stats_row "$1" "$2" 0 0 0 0 0 0 0 0 0; }
 
 log "hosts and volumes before any volume exists"
-expect_eq "ListHosts" '{"hosts":[{"id":"node-a","online":true,"volumeCount":0}]}' "$(rpc ListHosts '{}' | jq -c .)"
+expect_eq "ListHosts" '{"hosts":[{"id":"node-a","online":true,"volumeCount":0}]}' "$(rpc ListHosts '{}' | jq -c '.hosts |= map({id, online, volumeCount})')"
 expect_eq "ListVolumes" '{"volumes":[]}' "$(rpc ListVolumes '{}' | jq -c .)"
 
 log "CreateVolume: dmp1 on a 1 GB zero backend, dmp2 on a 16 MiB file"
-DMP1='{"host":"node-a","name":"dmp1","backend":{"zero":{"sizeBytes":"1000000000"}},"sizeBytes":"1000000000","nbdUri":"'$(uri dmp1)'"}'
-DMP2='{"host":"node-a","name":"dmp2","backend":{"file":{"path":"'$DISK'"}},"sizeBytes":"16777216","nbdUri":"'$(uri dmp2)'"}'
+DMP1='{"host":"node-a","name":"dmp1","backend":{"zero":{"sizeBytes":"1000000000"}},"sizeBytes":"1000000000","nbdUri":"'$(uri dmp1)'","readOnly":false,"device":"","blockSize":0,"attachment":""}'
+DMP2='{"host":"node-a","name":"dmp2","backend":{"file":{"path":"'$DISK'"}},"sizeBytes":"16777216","nbdUri":"'$(uri dmp2)'","readOnly":false,"device":"","blockSize":0,"attachment":""}'
 expect_eq "CreateVolume dmp1" "{\"volume\":$DMP1}" \
   "$(rpc CreateVolume '{"host":"node-a","name":"dmp1","zero":{"sizeBytes":"1000000000"}}' | jq -c .)"
 expect_eq "CreateVolume dmp2" "{\"volume\":$DMP2}" \
   "$(rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp2\",\"file\":{\"path\":\"$DISK\"}}" | jq -c .)"
 expect_eq "ListVolumes {}" "{\"volumes\":[$DMP1,$DMP2]}" "$(rpc ListVolumes '{}' | jq -c .)"
 expect_eq "ListVolumes host" "{\"volumes\":[$DMP1,$DMP2]}" "$(rpc ListVolumes '{"host":"node-a"}' | jq -c .)"
-expect_eq "ListHosts" '{"hosts":[{"id":"node-a","online":true,"volumeCount":2}]}' "$(rpc ListHosts '{}' | jq -c .)"
+expect_eq "ListHosts" '{"hosts":[{"id":"node-a","online":true,"volumeCount":2}]}' "$(rpc ListHosts '{}' | jq -c '.hosts |= map({id, online, volumeCount})')"
 
 log "nbdinfo sees both exports (it probes the content with a read, so the counters are reset after)"
 expect_eq "nbdinfo --list" "dmp1 dmp2" "$(nbdinfo --list --json "$(uri dmp1)" | jq -r '[.exports[]."export-name"] | join(" ")')"
 expect_eq "nbdinfo dmp1 size" 1000000000 "$(nbdinfo --size "$(uri dmp1)")"
 expect_eq "nbdinfo dmp2 size" 16777216 "$(nbdinfo --size "$(uri dmp2)")"
-expect_eq "ResetStats FLEET" '{"volumesReset":2}' "$(rpc ResetStats '{"scope":"FLEET"}' | jq -c .)"
+expect_eq "ResetStats FLEET" '{"volumesReset":2}' "$(rpc ResetStats '{"scope":"FLEET"}' | jq -c '{volumesReset}')"
 # The agent sends the reset's delta before its answer, so the controller is at zero already.
 expect_text "controller /stat/volumes after ResetStats" "$(old_block node-a/dmp1 0 0 0 0 0 0; old_block node-a/dmp2 0 0 0 0 0 0)" "$(controller_stat)"
 expect_text "agent /stat/volumes after ResetStats" "$(old_block dmp1 0 0 0 0 0 0; old_block dmp2 0 0 0 0 0 0)" "$(agent_stat)"
@@ -46,7 +47,7 @@ expect_text "agent /stat/volumes after ResetStats" "$(old_block dmp1 0 0 0 0 0 0
 buf curl --protocol grpc --http2-prior-knowledge --emit-defaults -d '{"scope":"FLEET"}' \
   "http://$CONTROLLER/dmp.v1.Controller/WatchStats" > "$WORK/watch.json" 2>"$WORK/watch.err" &
 _PIDS+=($!); WATCH_PID=$!
-watched() { jq -cS '.rows[]' "$WORK/watch.json" 2>/dev/null; }
+watched() { jq -cS '.rows[] | {host, volume, read, write, total}' "$WORK/watch.json" 2>/dev/null; }
 wait_until 10 eval '[ -n "$(watched)" ]'
 expect_text "WatchStats first message" "$(zero_row "" "")" "$(watched)"
 
@@ -126,17 +127,17 @@ expect_text "controller /stat/volumes after qemu-io" \
   "$(old_block node-a/dmp1 1 4096 2 34816 3 24576; old_block node-a/dmp2 1 4096 1 4096 2 4096)" "$(controller_stat)"
 
 log "ResetStats VOLUME resets that volume only"
-expect_eq "ResetStats VOLUME dmp1" '{"volumesReset":1}' "$(rpc ResetStats '{"scope":"VOLUME","host":"node-a","volume":"dmp1"}' | jq -c .)"
+expect_eq "ResetStats VOLUME dmp1" '{"volumesReset":1}' "$(rpc ResetStats '{"scope":"VOLUME","host":"node-a","volume":"dmp1"}' | jq -c '{volumesReset}')"
 expect_text "QueryStats VOLUME after ResetStats dmp1" \
   "$(zero_row node-a dmp1; stats_row node-a dmp2 1 4096 4096 1 4096 4096 2 8192 4096)" "$(query '{"scope":"VOLUME"}')"
 expect_text "agent /stat/volumes after ResetStats dmp1" "$(old_block dmp1 0 0 0 0 0 0; old_block dmp2 1 4096 1 4096 2 4096)" "$(agent_stat)"
-expect_eq "ResetStats HOST" '{"volumesReset":2}' "$(rpc ResetStats '{"scope":"HOST","host":"node-a"}' | jq -c .)"
+expect_eq "ResetStats HOST" '{"volumesReset":2}' "$(rpc ResetStats '{"scope":"HOST","host":"node-a"}' | jq -c '{volumesReset}')"
 expect_text "QueryStats FLEET after ResetStats HOST" "$(zero_row "" "")" "$(query '{"scope":"FLEET"}')"
 
 log "DeleteVolume dmp1"
 expect_eq "DeleteVolume dmp1" '{}' "$(rpc DeleteVolume '{"host":"node-a","name":"dmp1"}' | jq -c .)"
 expect_eq "ListVolumes after delete" "{\"volumes\":[$DMP2]}" "$(rpc ListVolumes '{}' | jq -c .)"
-expect_eq "ListHosts after delete" '{"hosts":[{"id":"node-a","online":true,"volumeCount":1}]}' "$(rpc ListHosts '{}' | jq -c .)"
+expect_eq "ListHosts after delete" '{"hosts":[{"id":"node-a","online":true,"volumeCount":1}]}' "$(rpc ListHosts '{}' | jq -c '.hosts |= map({id, online, volumeCount})')"
 expect_text "agent /stat/volumes after delete" "$(old_block dmp2 0 0 0 0 0 0)" "$(agent_stat)"
 expect_text "controller /stat/volumes after delete" "$(old_block node-a/dmp2 0 0 0 0 0 0)" "$(controller_stat)"
 expect_eq "nbdinfo --list after delete" "dmp2" "$(nbdinfo --list --json "$(uri dmp2)" | jq -r '[.exports[]."export-name"] | join(" ")')"

@@ -88,11 +88,15 @@ try {
   assert.equal(fleet.total.requests, '6');
   assert.equal(await page.locator('#tot-total-avg').textContent(), `${new Intl.NumberFormat('en-US').format(Number(fleet.total.avgSize))} B`);
   step(`fleet cards = API: total ${fleet.total.requests} requests, avg ${fleet.total.avgSize} B`);
-  for (const col of ['errors', 'p50', 'p99']) {
-    const v = volumeOf(await overview(), 'node-a', 'dmp1').stats.total;
+  // Errors and latency percentiles come from the row's per-operation counters (ops[]).
+  const ops = volumeOf(await overview(), 'node-a', 'dmp1').stats.ops;
+  const apiErrors = ops.reduce((n, o) => n + Number(o.errors), 0);
+  assert.equal(await cell('node-a', 'dmp1', 'errors').textContent(), String(apiErrors), 'errors = sum of ops[].errors');
+  for (const col of ['p50', 'p99']) {
     const shown = await cell('node-a', 'dmp1', col).textContent();
-    if (col === 'errors' ? v.errors == null : v.latency == null) assert.equal(shown, '—', `${col} without data`);
+    assert.match(shown, /^[0-9.,]+ (µs|ms|s)$/, `${col} shows a latency from the histograms`);
   }
+  step(`dmp1 errors ${apiErrors}, latency p50 ${await cell('node-a', 'dmp1', 'p50').textContent()}, p99 ${await cell('node-a', 'dmp1', 'p99').textContent()}`);
 
   // 2. Live: while paced I/O runs on node-b/dmp3, the page's counts and rates move without a reload.
   const before = digits(await page.locator('#tot-total-reqs').textContent());

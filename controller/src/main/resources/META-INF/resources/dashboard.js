@@ -36,15 +36,26 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 // Errors and latency percentiles come with the per-operation counters of issue 5: shown when the
 // API's stats rows carry total.errors and total.latency.{p50,p99} (seconds), '—' until then.
+// Errors and latency come from the detailed per-operation counters each stats row carries (ops[]).
 function errors(stats) {
-  const t = stats.total ?? {};
-  if (t.errors != null) return count(t.errors);
-  if (stats.read?.errors != null || stats.write?.errors != null) return count(num(stats.read?.errors) + num(stats.write?.errors));
-  return '—';
+  if (!Array.isArray(stats.ops)) return '—';
+  return count(stats.ops.reduce((n, o) => n + num(o.errors), 0));
 }
+// The latency below which a fraction q of all requests completed, from the log2 histograms
+// (element i counts latencies in [2^i, 2^(i+1)) ns): the bucket's upper bound, as the controller does.
 function latency(stats, p) {
-  const v = stats.total?.latency?.[p];
-  return v == null ? '—' : seconds(num(v));
+  if (!Array.isArray(stats.ops)) return '—';
+  const buckets = [];
+  for (const o of stats.ops) (o.latencyHistogram ?? []).forEach((c, i) => { buckets[i] = (buckets[i] ?? 0) + num(c); });
+  const total = buckets.reduce((a, b) => a + (b ?? 0), 0);
+  if (total === 0) return '—';
+  const rank = Math.max(1, Math.ceil({ p50: 0.5, p99: 0.99 }[p] * total));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i] ?? 0;
+    if (seen >= rank) return seconds(2 ** (i + 1) / 1e9);
+  }
+  return '—';
 }
 
 // ---- API ----
