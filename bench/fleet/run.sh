@@ -5,6 +5,7 @@
 #
 #   bench/fleet/run.sh                 # 100, 1000 and 5000 agents x 16 volumes
 #   AGENTS="100 1000" VOLUMES=16 WINDOW=30 WARMUP=15 HEAP=512m GC=SerialGC bench/fleet/run.sh
+#   CONTROLLER_JAR=/some/other/quarkus-run.jar bench/fleet/run.sh   # compare two builds
 #
 # The generator runs on the same machine and takes CPU from it: its own CPU is measured and shown
 # next to the controller's, which is read from /proc/PID/stat and so covers the controller alone.
@@ -18,7 +19,7 @@ WINDOW=${WINDOW:-30}
 WARMUP=${WARMUP:-15}
 HEAP=${HEAP:-512m}
 GC=${GC:-SerialGC}
-CONTROLLER_JAR=$ROOT/controller/target/quarkus-app/quarkus-run.jar
+CONTROLLER_JAR=${CONTROLLER_JAR:-$ROOT/controller/target/quarkus-app/quarkus-run.jar}
 BENCH_JAR=$ROOT/bench/fleet/target/dmp-bench-fleet.jar
 
 if [ ! -f "$CONTROLLER_JAR" ] || [ ! -f "$BENCH_JAR" ]; then
