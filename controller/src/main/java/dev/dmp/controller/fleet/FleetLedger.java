@@ -26,12 +26,15 @@ import java.util.TreeMap;
  */
 public final class FleetLedger {
 
+    /** The before-reset counts of a volume never reset: shared, never added to (most volumes; 4 KiB each). */
+    private static final CounterSet NEVER_RESET = CounterSet.empty();
+
     private static final class VolumeEntry {
         Volume volume;
         long generation;
         CounterSet sinceReset = CounterSet.empty();
         CounterSet lifetime = CounterSet.empty();
-        CounterSet beforeReset = CounterSet.empty();
+        CounterSet beforeReset = NEVER_RESET; // replaced, never added to
         long inFlight;
 
         VolumeEntry(Volume volume) {
@@ -213,11 +216,49 @@ public final class FleetLedger {
     }
 
     /** Copies of every volume's numbers, sorted by host then volume. */
-    public synchronized List<VolumeView> views() {
+    public List<VolumeView> views() {
+        return views("");
+    }
+
+    /**
+     * Copies of one host's volumes' numbers (every host's when {@code host} is empty), sorted by host
+     * then volume. Each copy is two CounterSets of a few KiB: a query about one host copies only its own.
+     */
+    public synchronized List<VolumeView> views(String host) {
         List<VolumeView> out = new ArrayList<>();
-        hosts.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeView(id, name, v.generation,
+        Map<String, HostEntry> selected = host.isEmpty() ? hosts
+                : hosts.containsKey(host) ? Map.of(host, hosts.get(host)) : Map.of();
+        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeView(id, name, v.generation,
                 v.sinceReset.copy(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
         return out;
+    }
+
+    /**
+     * Every volume's since-reset counts added up, with the in-flight levels, whether any of their hosts
+     * is stale and the oldest last-seen time (null when there are no volumes): the fleet row, summed in
+     * place instead of from copies of every volume (at 16,000 volumes those copies were 130 MB a query).
+     */
+    public synchronized Total total() {
+        CounterSet counts = CounterSet.empty();
+        long inFlight = 0;
+        boolean stale = false;
+        Instant lastSeen = null;
+        for (HostEntry h : hosts.values()) {
+            if (h.volumes.isEmpty()) {
+                continue;
+            }
+            for (VolumeEntry v : h.volumes.values()) {
+                counts.add(v.sinceReset);
+                inFlight += v.inFlight;
+            }
+            stale |= !h.online;
+            lastSeen = lastSeen == null || h.lastSeen.isBefore(lastSeen) ? h.lastSeen : lastSeen;
+        }
+        return new Total(counts, inFlight, stale, lastSeen);
+    }
+
+    /** The fleet's volumes added up; see {@link #total()}. */
+    public record Total(CounterSet counts, long inFlight, boolean stale, Instant lastSeen) {
     }
 
     /** The counts the volume's last reset closed (zero if it was never reset). */
@@ -258,7 +299,7 @@ public final class FleetLedger {
             e.generation = v.getGeneration();
             e.sinceReset = CounterSet.fromProto(v.getSinceResetList());
             e.lifetime = CounterSet.fromProto(v.getLifetimeList());
-            e.beforeReset = CounterSet.fromProto(v.getBeforeResetList());
+            e.beforeReset = v.getBeforeResetCount() == 0 ? NEVER_RESET : CounterSet.fromProto(v.getBeforeResetList());
             e.inFlight = v.getInFlight();
             h.volumes.put(v.getVolume().getName(), e);
         }

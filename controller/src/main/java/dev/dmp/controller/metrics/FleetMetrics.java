@@ -39,7 +39,7 @@ public class FleetMetrics {
     private final Fleet fleet;
     private final Map<String, List<Meter>> volumeMeters = new HashMap<>();
     private final Map<String, Meter> hostMeters = new HashMap<>();
-    private volatile Map<String, VolumeView> latest = Map.of();
+    private volatile Map<String, Values> latest = Map.of();
     private final Map<String, FleetLedger.HostInfo> hosts = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
 
@@ -66,10 +66,12 @@ public class FleetMetrics {
     /** Copies the ledger's numbers and brings the set of meters in line with it. */
     synchronized void sync() {
         Map<String, VolumeView> views = new HashMap<>();
+        Map<String, Values> values = new HashMap<>();
         for (VolumeView v : fleet.ledger().views()) {
             views.put(key(v.host(), v.volume()), v);
+            values.put(key(v.host(), v.volume()), Values.of(v));
         }
-        latest = views;
+        latest = values;
         for (FleetLedger.HostInfo h : fleet.ledger().hosts()) {
             if (hosts.put(h.id(), h) == null) {
                 Tags tags = Tags.of("host", h.id());
@@ -110,9 +112,9 @@ public class FleetMetrics {
         String k = key(host, volume);
         Tags tags = Tags.of("host", host, "volume", volume);
         List<Meter> m = new ArrayList<>();
-        m.add(Gauge.builder("dmp.volume.requests.in.flight", this, s -> value(s, k, VolumeView::inFlight))
+        m.add(Gauge.builder("dmp.volume.requests.in.flight", this, s -> value(s, k, Values::inFlight))
                 .description("Requests received and not yet answered, as last reported.").tags(tags).register(registry));
-        m.add(FunctionCounter.builder("dmp.volume.resets", this, s -> value(s, k, VolumeView::generation))
+        m.add(FunctionCounter.builder("dmp.volume.resets", this, s -> value(s, k, Values::generation))
                 .description("Resets of the volume's old-view counters.").tags(tags).register(registry));
         return m;
     }
@@ -121,22 +123,45 @@ public class FleetMetrics {
         String k = key(host, volume);
         Tags tags = Tags.of("host", host, "volume", volume, "op", OpNames.of(op));
         List<Meter> m = new ArrayList<>();
-        m.add(counter("dmp.volume.requests", "Requests completed successfully.", tags, k, v -> v.lifetime().requests(op)));
+        m.add(counter("dmp.volume.requests", "Requests completed successfully.", tags, k, v -> v.lifetime(op, 0)));
         m.add(counter("dmp.volume.bytes", "Bytes read, written or covered by successful requests.", tags, k,
-                v -> v.lifetime().bytes(op)));
-        m.add(counter("dmp.volume.errors", "Requests answered with an NBD error.", tags, k, v -> v.lifetime().errors(op)));
+                v -> v.lifetime(op, 1)));
+        m.add(counter("dmp.volume.errors", "Requests answered with an NBD error.", tags, k, v -> v.lifetime(op, 2)));
         // The ledger counts nanoseconds; Prometheus wants base units.
         m.add(counter("dmp.volume.request.time.seconds", "Total time from receiving requests to replying, in seconds.",
-                tags, k, v -> v.lifetime().latencyNs(op) / 1e9));
+                tags, k, v -> v.lifetime(op, 3) / 1e9));
         return m;
     }
 
-    private FunctionCounter counter(String name, String help, Tags tags, String k, ToDoubleFunction<VolumeView> f) {
+    private FunctionCounter counter(String name, String help, Tags tags, String k, ToDoubleFunction<Values> f) {
         return FunctionCounter.builder(name, this, s -> value(s, k, f)).description(help).tags(tags).register(registry);
     }
 
-    private static double value(FleetMetrics s, String k, ToDoubleFunction<VolumeView> f) {
-        VolumeView v = s.latest.get(k);
+    private static double value(FleetMetrics s, String k, ToDoubleFunction<Values> f) {
+        Values v = s.latest.get(k);
         return v == null ? Double.NaN : f.applyAsDouble(v);
+    }
+
+    /**
+     * What the meters read of a volume: generation, in-flight level and, per operation, lifetime
+     * requests, bytes, errors and latency. Kept instead of the ledger's copies (two 4 KiB CounterSets
+     * per volume, 130 MB at 16,000 volumes) because the histograms are not exported.
+     */
+    private record Values(long generation, long inFlight, long[] perOp) {
+        static Values of(VolumeView v) {
+            long[] a = new long[CounterSet.OPS * 4];
+            for (int op = 0; op < CounterSet.OPS; op++) {
+                a[op * 4] = v.lifetime().requests(op);
+                a[op * 4 + 1] = v.lifetime().bytes(op);
+                a[op * 4 + 2] = v.lifetime().errors(op);
+                a[op * 4 + 3] = v.lifetime().latencyNs(op);
+            }
+            return new Values(v.generation(), v.inFlight(), a);
+        }
+
+        /** field: 0 requests, 1 bytes, 2 errors, 3 latency in ns. */
+        long lifetime(int op, int field) {
+            return perOp[op * 4 + field];
+        }
     }
 }

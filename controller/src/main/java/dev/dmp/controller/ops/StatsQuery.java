@@ -3,6 +3,7 @@ package dev.dmp.controller.ops;
 import dev.dmp.proto.StatsRows;
 
 import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.controller.fleet.FleetLedger;
 import dev.dmp.controller.fleet.VolumeView;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.QueryStatsRequest;
@@ -53,9 +54,17 @@ public final class StatsQuery {
         if (!volume.isEmpty() && !fleet.hasVolume(host, volume)) {
             throw Status.NOT_FOUND.withDescription("host '" + host + "' has no volume '" + volume + "'").asException();
         }
-        List<VolumeView> views = fleet.ledger().views();
         QueryStatsResponse.Builder out = QueryStatsResponse.newBuilder();
-        Sum fleetSum = new Sum();
+        if (scope == Scope.FLEET) {
+            // Summed inside the ledger: copying every volume to add them up cost more than the sum.
+            FleetLedger.Total t = fleet.ledger().total();
+            StatsRow.Builder r = StatsRows.row("", "", t.counts()).setInFlight(t.inFlight()).setStale(t.stale());
+            if (t.lastSeen() != null) {
+                r.setLastSeen(StatsRows.timestamp(t.lastSeen()));
+            }
+            return out.addRows(r).build();
+        }
+        List<VolumeView> views = fleet.ledger().views(host);
         Sum hostSum = null;
         String current = null;
         for (VolumeView v : views) {
@@ -72,7 +81,6 @@ public final class StatsQuery {
             if (hostSum != null) {
                 hostSum.add(v);
             }
-            fleetSum.add(v);
             if (scope == Scope.VOLUME && (volume.isEmpty() || volume.equals(v.volume()))) {
                 out.addRows(StatsRows.row(v.host(), v.volume(), v.sinceReset()).setInFlight(v.inFlight())
                         .setGeneration(v.generation()).setStale(v.stale()).setLastSeen(StatsRows.timestamp(v.lastSeen())));
@@ -84,18 +92,16 @@ public final class StatsQuery {
             }
             addEmptyHosts(fleet, host, out);
         }
-        if (scope == Scope.FLEET) {
-            out.addRows(fleetSum.row(""));
-        }
         return out.build();
     }
 
     /** Hosts with no volumes still get their (zero) row, in host order. */
     private static void addEmptyHosts(Fleet fleet, String host, QueryStatsResponse.Builder out) {
         List<StatsRow> rows = new java.util.ArrayList<>(out.getRowsList());
+        java.util.Set<String> present = new java.util.HashSet<>();
+        rows.forEach(r -> present.add(r.getHost()));
         for (var h : fleet.hosts()) {
-            boolean present = rows.stream().anyMatch(r -> r.getHost().equals(h.getId()));
-            if (!present && (host.isEmpty() || host.equals(h.getId()))) {
+            if (!present.contains(h.getId()) && (host.isEmpty() || host.equals(h.getId()))) {
                 rows.add(StatsRows.row(h.getId(), "", CounterSet.empty()).setStale(!h.getOnline())
                         .setLastSeen(h.getLastSeen()).build());
             }

@@ -1,0 +1,53 @@
+package dev.dmp.bench.fleet;
+
+import java.io.IOException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The controller's heap use, from {@code jcmd PID GC.heap_info}: the sum of the "used" figures of the
+ * heap's top-level lines (Serial: DefNew + Tenured; G1: the garbage-first heap line).
+ */
+final class HeapProbe {
+    /** Top-level lines only ("DefNew total 116224K, used 27671K", "garbage-first heap total ..."); spaces have no "total". */
+    private static final Pattern USED = Pattern.compile("total \\d+K, used (\\d+)K");
+
+    private final String jcmd;
+    private final long pid;
+
+    HeapProbe(String jcmd, long pid) {
+        this.jcmd = jcmd;
+        this.pid = pid;
+    }
+
+    /** Heap used now, in MiB. */
+    double usedMiB() throws IOException, InterruptedException {
+        String out = run("GC.heap_info");
+        Matcher m = USED.matcher(out);
+        long kib = 0;
+        boolean found = false;
+        while (m.find()) {
+            kib += Long.parseLong(m.group(1));
+            found = true;
+        }
+        if (!found) {
+            throw new IOException("cannot read the heap from jcmd GC.heap_info:\n" + out);
+        }
+        return kib / 1024.0;
+    }
+
+    /** Heap used right after a full collection: the live set, in MiB. */
+    double usedAfterGcMiB() throws IOException, InterruptedException {
+        run("GC.run");
+        return usedMiB();
+    }
+
+    private String run(String command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IOException(jcmd + " " + pid + " " + command + " failed:\n" + out);
+        }
+        return out;
+    }
+}
