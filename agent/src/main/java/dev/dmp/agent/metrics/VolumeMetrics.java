@@ -20,10 +20,21 @@ import java.util.function.ToDoubleFunction;
  * counters). They read the volume's cumulative counters, which never go down: a reset shows as one
  * more in {@code dmp_volume_resets_total}, not as a drop, so Prometheus never mistakes it for a
  * restart or lost data.
+ *
+ * <p>A scrape reads some 26 meters per volume; adding the volume's shards up takes each connection's
+ * stats lock, which the I/O path also takes, so the sum is made once per volume and scrape
+ * ({@link #counts}) rather than once per meter.
  */
 public final class VolumeMetrics implements VolumeRegistry.Listener {
+    /** How long one sum of a volume's counters serves the meters that read it: well under any scrape interval. */
+    static final long SNAPSHOT_NANOS = 200_000_000L;
+
     private final MeterRegistry registry;
     private final Map<String, List<Meter>> meters = new ConcurrentHashMap<>();
+    private final Map<Volume, Snapshot> snapshots = new ConcurrentHashMap<>();
+
+    private record Snapshot(long takenNanos, CounterSet counts) {
+    }
 
     public VolumeMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -37,14 +48,14 @@ public final class VolumeMetrics implements VolumeRegistry.Listener {
             int o = op;
             Tags opTags = tags.and("op", OpNames.of(op));
             m.add(counter("dmp.volume.requests", "Requests completed successfully.", volume, opTags,
-                    v -> v.stats().cumulative().requests(o)));
+                    v -> counts(v).requests(o)));
             m.add(counter("dmp.volume.bytes", "Bytes read, written or covered by successful requests.", volume, opTags,
-                    v -> v.stats().cumulative().bytes(o)));
+                    v -> counts(v).bytes(o)));
             m.add(counter("dmp.volume.errors", "Requests answered with an NBD error.", volume, opTags,
-                    v -> v.stats().cumulative().errors(o)));
+                    v -> counts(v).errors(o)));
             // Nanoseconds are counted; Prometheus wants base units.
             m.add(counter("dmp.volume.request.time.seconds", "Total time from receiving requests to replying, in seconds.",
-                    volume, opTags, v -> v.stats().cumulative().latencyNs(o) / 1e9));
+                    volume, opTags, v -> counts(v).latencyNs(o) / 1e9));
         }
         m.add(Gauge.builder("dmp.volume.requests.in.flight", volume, v -> v.stats().inFlight())
                 .description("Requests received and not yet answered.").tags(tags).register(registry));
@@ -55,12 +66,24 @@ public final class VolumeMetrics implements VolumeRegistry.Listener {
         meters.put(volume.name(), m);
     }
 
+    /** The volume's cumulative counters, summed at most once per {@link #SNAPSHOT_NANOS}. */
+    private CounterSet counts(Volume volume) {
+        long now = System.nanoTime();
+        Snapshot s = snapshots.get(volume);
+        if (s == null || now - s.takenNanos() > SNAPSHOT_NANOS) {
+            s = new Snapshot(now, volume.stats().cumulative());
+            snapshots.put(volume, s);
+        }
+        return s.counts();
+    }
+
     private FunctionCounter counter(String name, String help, Volume volume, Tags tags, ToDoubleFunction<Volume> f) {
         return FunctionCounter.builder(name, volume, f).description(help).tags(tags).register(registry);
     }
 
     @Override
     public void deleted(Volume volume) {
+        snapshots.remove(volume);
         List<Meter> m = meters.remove(volume.name());
         if (m != null) {
             m.forEach(registry::remove);

@@ -174,8 +174,7 @@ public class Fleet {
                 .setOnline(h.online())
                 .setVolumeCount(h.volumeCount())
                 .setAgentVersion(h.agentVersion())
-                .setLastSeen(com.google.protobuf.Timestamp.newBuilder()
-                        .setSeconds(h.lastSeen().getEpochSecond()).setNanos(h.lastSeen().getNano()))
+                .setLastSeen(dev.dmp.proto.StatsRows.timestamp(h.lastSeen()))
                 .build()).toList();
     }
 

@@ -1,6 +1,5 @@
 package dev.dmp.controller.fleet;
 
-import com.google.protobuf.Timestamp;
 import dev.dmp.controller.store.LedgerStore;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Hello;
@@ -273,7 +272,7 @@ public final class FleetLedger {
                 .setHostId(host)
                 .setRunId(h.runId)
                 .setAppliedSeq(h.appliedSeq)
-                .setLastSeen(Timestamp.newBuilder().setSeconds(h.lastSeen.getEpochSecond()).setNanos(h.lastSeen.getNano()))
+                .setLastSeen(dev.dmp.proto.StatsRows.timestamp(h.lastSeen))
                 .setAgentVersion(h.agentVersion);
         for (Map.Entry<String, VolumeEntry> e : h.volumes.entrySet()) {
             VolumeEntry v = e.getValue();
