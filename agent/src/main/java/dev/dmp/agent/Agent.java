@@ -156,7 +156,7 @@ public class Agent {
         return operations;
     }
 
-    /** True once the NBD socket listens (and the volumes are restored, when persistence comes). */
+    /** True once the NBD socket listens; the checkpoint's volumes are restored before it opens. */
     public boolean ready() {
         return nbd != null;
     }

@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Where a volume's bytes go. A chain of backends serves a volume: a filter (such as the stats filter)
+ * Where a volume's bytes go. A chain of backends serves a volume: a filter
  * implements this interface and passes what it does not care about to the next one, as nbdkit's
  * filters do. Requests reach a backend already checked against {@link #size()} and against the
  * volume's read-only flag; implementations must be safe for concurrent calls.
