@@ -54,7 +54,10 @@ for t in tests/test-*.sh; do
   case $t in *"$PATTERN"*) ;; *) continue ;; esac
   echo "== $t"
   start=$(date +%s)
-  bash "$t"; rc=$?
+  # No script may hang CI: after DMP_SCRIPT_TIMEOUT seconds it gets SIGTERM (its cleanup stops what it
+  # started), 30 s later SIGKILL.
+  timeout -k 30 "${DMP_SCRIPT_TIMEOUT:-600}" bash "$t"; rc=$?
+  [ $rc = 124 ] && echo "TIMEOUT $t: still running after ${DMP_SCRIPT_TIMEOUT:-600}s"
   took=$(( $(date +%s) - start ))
   case $rc in
     0) pass=$((pass+1)); echo "PASS $t (${took}s)" ;;

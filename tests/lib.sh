@@ -15,10 +15,36 @@ TEST_NAME=$(basename "$0" .sh)
 # A private work dir per script run; kept under tests/artifacts/ when the script fails.
 WORK=$(mktemp -d "/tmp/dmp-$TEST_NAME.XXXXXX")
 _PIDS=()
+# _stop_all: SIGTERM to every process the script started, then a bounded wait. A process still alive
+# after DMP_STOP_TIMEOUT seconds (default 30) is a bug (a shutdown that hangs): its threads are printed
+# (jcmd, for a Java process), it is killed, and the script fails saying which one it was.
+_stop_all() {
+  local p deadline stuck=0
+  for p in "${_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  deadline=$(( $(date +%s) + ${DMP_STOP_TIMEOUT:-30} ))
+  for p in "${_PIDS[@]}"; do
+    while kill -0 "$p" 2>/dev/null; do
+      if [ "$(date +%s)" -ge $deadline ]; then
+        echo "FAIL $TEST_NAME: process $p did not stop within ${DMP_STOP_TIMEOUT:-30}s of SIGTERM:" \
+          "$(ps -o args= -p "$p" 2>/dev/null | cut -c1-160); its threads, then SIGKILL:" >&2
+        if [ "$(ps -o comm= -p "$p")" = java ]; then
+          timeout 20 "$JAVA_HOME/bin/jcmd" "$p" Thread.print 2>&1 | head -n 600 >&2 || true
+        fi
+        kill -KILL "$p" 2>/dev/null || true
+        stuck=1
+        break
+      fi
+      sleep 0.1
+    done
+    wait "$p" 2>/dev/null || true
+  done
+  return $stuck
+}
 _cleanup() {
   local rc=$?
-  for p in "${_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  trap - TERM INT
+  # A process that would not stop fails a script that had passed (or skipped).
+  if ! _stop_all && { [ $rc -eq 0 ] || [ $rc -eq 77 ]; }; then rc=1; fi
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     mkdir -p "$ROOT/tests/artifacts/$TEST_NAME"
     cp -r "$WORK"/. "$ROOT/tests/artifacts/$TEST_NAME/" 2>/dev/null || true
@@ -29,6 +55,8 @@ _cleanup() {
   exit $rc
 }
 trap _cleanup EXIT
+# test.sh bounds each script with timeout(1): its SIGTERM still runs the cleanup above.
+trap 'exit 143' TERM INT
 
 # In CI (DMP_REQUIRE_ALL=1) a missing tool is a failure: .ci/run installs every one.
 skip() {
