@@ -126,7 +126,7 @@ start_agent() {
 
 # rpc METHOD JSON: calls dmp.v1.Controller/METHOD with buf curl (gRPC reflection, as grpcurl would);
 # prints the JSON answer (zeroes included); returns non-zero with the status JSON on stderr on error.
-# With DMP_TOKEN set, every call carries it as a bearer token (reflection needs none).
+# With DMP_TOKEN set, every call carries it as a bearer token, reflection's too.
 rpc() {
   buf curl --protocol grpc --http2-prior-knowledge --emit-defaults "${_AUTH[@]}" -d "$2" "http://$CONTROLLER/dmp.v1.Controller/$1"
 }
@@ -137,7 +137,7 @@ agent_rpc() {
 }
 
 _AUTH=()
-if [ -n "${DMP_TOKEN:-}" ]; then _AUTH=(-H "authorization: Bearer $DMP_TOKEN"); fi
+if [ -n "${DMP_TOKEN:-}" ]; then _AUTH=(-H "authorization: Bearer $DMP_TOKEN" --reflect-header '*'); fi
 
 host_online() { rpc ListHosts '{}' | jq -e --arg h "$1" '.hosts[] | select(.id==$h and .online)' >/dev/null; }
 

@@ -2,6 +2,8 @@
 # The controller's dashboard at /, driven in headless chromium (Playwright) as a person would:
 # numbers equal the API's and the I/O sent, they move while I/O runs, host filter, reset, create,
 # delete, an offline host, desktop and phone screenshots (kept in tests/artifacts/test-dashboard/).
+# The controller requires a token: the page asks for it once, at the first change.
+DMP_TOKEN=dash-$RANDOM$RANDOM # lib.sh's rpc sends it
 . "$(dirname "$0")/lib.sh"
 requires nbdsh jq curl buf node chromium
 DRIVER=$TESTS_DIR/dashboard
@@ -9,10 +11,10 @@ DRIVER=$TESTS_DIR/dashboard
 ARTIFACTS=$ROOT/tests/artifacts/$TEST_NAME
 mkdir -p "$ARTIFACTS"
 
-start_controller
-start_agent node-b
+start_controller -Ddmp.auth.token="$DMP_TOKEN"
+start_agent node-b -Ddmp.auth.token="$DMP_TOKEN"
 AGENT_B_PID=$AGENT_PID; SOCK_B=$NBD_SOCK
-start_agent node-a
+start_agent node-a -Ddmp.auth.token="$DMP_TOKEN"
 SOCK_A=$NBD_SOCK
 
 truncate -s 16M "$WORK/disk.img"
@@ -33,7 +35,7 @@ end = time.time() + 8
 while time.time() < end:
     h.pwrite(b\"c\" * 4096, 0); h.pread(65536, 0); time.sleep(0.01)'"
 
-BASE=http://$CONTROLLER ARTIFACTS=$ARTIFACTS AGENT_B_PID=$AGENT_B_PID \
+BASE=http://$CONTROLLER ARTIFACTS=$ARTIFACTS AGENT_B_PID=$AGENT_B_PID TOKEN=$DMP_TOKEN \
   node "$DRIVER/drive.mjs" 2>&1 | tee "$WORK/drive.log"
 for f in desktop phone; do [ -s "$ARTIFACTS/$f.png" ] || fail "no $f screenshot"; done
 log "ok: screenshots in tests/artifacts/$TEST_NAME/"

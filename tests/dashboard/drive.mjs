@@ -1,7 +1,8 @@
 // Drives the dashboard as a person would, in Debian's chromium, and checks it against the API.
 // Run by tests/test-dashboard.sh, which starts controller and agents, creates volumes and does the
 // first I/O; env: BASE (controller URL), ARTIFACTS (screenshots), IO_CMD (a shell command doing
-// paced I/O on node-b/dmp3 for a few seconds), AGENT_B_PID (stopped near the end to see node-b offline).
+// paced I/O on node-b/dmp3 for a few seconds), AGENT_B_PID (stopped near the end to see node-b offline),
+// TOKEN (the controller's dmp.auth.token: the page must ask for it once, at the first change).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const { BASE, ARTIFACTS, IO_CMD, AGENT_B_PID } = process.env;
+const { BASE, ARTIFACTS, IO_CMD, AGENT_B_PID, TOKEN } = process.env;
 const step = (m) => console.log(`[drive] ${m}`);
 const digits = (text) => Number(text.replace(/[^0-9]/g, '')); // "8,192 B" -> 8192
 
-async function api(path, init) {
-  const res = await fetch(BASE + path, init);
+// Changes carry the token, as the page's do once it has been given.
+async function api(path, init = {}) {
+  const headers = { ...(init.headers ?? {}), authorization: `Bearer ${TOKEN}` };
+  const res = await fetch(BASE + path, { ...init, headers });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
 }
 const overview = async () => (await api('/api/overview')).body;
@@ -46,6 +49,9 @@ page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('console', (m) => {
   if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
 });
+// The page's token prompt: answered with the token; it must come once, at the first change.
+const prompts = [];
+page.on('dialog', async (d) => { prompts.push(`${d.type()}: ${d.message()}`); await d.accept(TOKEN); });
 page.on('request', (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith('data:')) problems.push(`external request: ${r.url()}`); });
 
 try {
@@ -176,7 +182,9 @@ try {
     assert.equal(await cell('node-a', 'dmp1', 'total-reqs').textContent(), '0');
   });
   assert.equal(volumeOf(await overview(), 'node-a', 'dmp2').stats.write.requests, '1');
+  assert.deepEqual(prompts, ['prompt: This controller requires its token (dmp.auth.token) to change anything:']);
   step('reset dmp1 from the page: 0 requests there and in the API; dmp2 still 1 write');
+  step(`the page asked for the token at this first change: "${prompts[0]}"`);
 
   // 5. Create from the page: the API's validation message, then a volume that appears everywhere.
   const form = page.locator('#create');
@@ -220,6 +228,7 @@ try {
     assert.equal(await page.locator('#volumes tr[data-volume="node-a/web1"]').count(), 0);
   });
   step('deleted node-a/web1 from the page');
+  assert.equal(prompts.length, 1, `the page asked for the token again: ${prompts}`);
 
   // 8. A host goes offline: the page says so, and a fleet reset shows the API's refusal.
   process.kill(Number(AGENT_B_PID));

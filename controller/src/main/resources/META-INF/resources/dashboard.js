@@ -59,12 +59,23 @@ function latency(stats, p) {
 }
 
 // ---- API ----
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
+// A controller with a token (dmp.auth.token) refuses changes without it (401) or with a wrong one
+// (403): the page asks for it once and keeps it for this tab only (sessionStorage).
+const TOKEN_KEY = 'dmp-token';
+async function api(method, path, body, asked = false) {
+  const headers = body ? { 'content-type': 'application/json' } : {};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  if ((res.status === 401 || res.status === 403) && !asked) {
+    const given = window.prompt(res.status === 401
+      ? 'This controller requires its token (dmp.auth.token) to change anything:'
+      : 'The token was wrong. The controller\'s token (dmp.auth.token):');
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given.trim());
+      return api(method, path, body, true);
+    }
+  }
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try { const e = await res.json(); message = e.message || e.code || message; } catch { /* not JSON */ }

@@ -26,4 +26,25 @@ public class TokenGuard {
     public BearerToken token() {
         return token;
     }
+
+    /**
+     * Why a call with this {@code authorization} header (null when absent) is refused, or null when it
+     * may go on. Every door of the app (gRPC, the HTTP calls that change something) answers with these
+     * words, so the operator reads the same fix whichever way they came.
+     */
+    public Refusal refusal(String authorization) {
+        return switch (token.check(authorization)) {
+            case NOT_REQUIRED, OK -> null;
+            case MISSING -> new Refusal(true,
+                    "this server requires a token: send the header 'authorization: Bearer <dmp.auth.token>'");
+            case WRONG -> new Refusal(false, "the bearer token is wrong: send the value of this server's dmp.auth.token");
+        };
+    }
+
+    /** A refused call: {@code missing} is no token at all (UNAUTHENTICATED, 401), else a wrong one (PERMISSION_DENIED, 403). */
+    public record Refusal(boolean missing, String message) {
+        public int httpStatus() {
+            return missing ? 401 : 403;
+        }
+    }
 }

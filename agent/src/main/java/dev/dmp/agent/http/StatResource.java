@@ -47,13 +47,9 @@ public class StatResource {
     @POST
     @Produces(MediaType.TEXT_PLAIN)
     public String reset(@QueryParam("volume") String name, @HeaderParam("Authorization") String authorization) {
-        switch (guard.token().check(authorization)) {
-            case MISSING -> throw new WebApplicationException(Response.status(401)
-                    .entity("this agent requires a token: send 'Authorization: Bearer <dmp.auth.token>'\n").build());
-            case WRONG -> throw new WebApplicationException(Response.status(403)
-                    .entity("the bearer token is wrong: send the value of this agent's dmp.auth.token\n").build());
-            default -> {
-            }
+        TokenGuard.Refusal refusal = guard.refusal(authorization);
+        if (refusal != null) {
+            throw new WebApplicationException(Response.status(refusal.httpStatus()).entity(refusal.message() + "\n").build());
         }
         List<String> names = select(name).stream().map(Volume::name).toList();
         int n = agent.journal().reset(names);

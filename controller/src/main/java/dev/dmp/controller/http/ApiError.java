@@ -33,6 +33,8 @@ public record ApiError(String code, String message) {
             case NOT_FOUND -> 404;
             case ALREADY_EXISTS -> 409;
             case FAILED_PRECONDITION -> 412;
+            case UNAUTHENTICATED -> 401;
+            case PERMISSION_DENIED -> 403;
             case UNAVAILABLE, DEADLINE_EXCEEDED -> 503;
             default -> 500;
         };
