@@ -117,4 +117,22 @@ nbdsh -u "nbd+unix:///vol1?socket=$SOCK" -c 'h.pwrite(b"x" * 4096, 0)' || fail "
 expect_eq "agent /stat/volumes after one 4 KiB write" \
   "$(printf 'vol1:\nread:\n  reqs: 0\n  avg size: 0\nwrite:\n  reqs: 1\n  avg size: 4096\ntotal:\n  reqs: 1\n  avg size: 4096')" \
   "$(curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes?volume=vol1")"
+# The agent's preStop hook as the kubelet runs it: the command from agent.yaml, in the image (which
+# has no shell), with the container's environment. It drains the agent: the write above reaches the
+# controller and is acknowledged, the NBD socket stops serving, and the agent reports not ready.
+prestop=$(grep -o 'command: \[.*PreStop"\]' "$ROOT/deploy/kubernetes/agent.yaml" | sed 's/^command: //')
+mapfile -t prestop < <(echo "$prestop" | jq -r '.[]')
+mapfile -t image_env < <(jq -r '.config.Env[]' "$WORK/agent-config.json")
+drained=$(env -i "${image_env[@]}" QUARKUS_HTTP_PORT="$AGENT_PORT" unshare --root="$WORK/agent-fs" --wd=/home/jboss \
+  "${prestop[@]}" 2>&1) || fail "preStop hook failed: $drained"
+case $drained in
+  "dmp agent: detached 0 devices; NBD connections closed; the controller acknowledged every count (delta "*")") ;;
+  *) fail "preStop hook said: $drained" ;;
+esac
+log "ok: preStop hook: $drained"
+expect_eq "controller has the write after the drain" 1 \
+  "$(rpc QueryStats '{"scope":"VOLUME","host":"image-node","volume":"vol1"}' | jq -r '.rows[0].write.requests')"
+expect_eq "agent ready after the drain" 503 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AGENT_PORT/q/health/ready")"
+nbdsh -u "nbd+unix:///vol1?socket=$SOCK" -c 'pass' 2>/dev/null && fail "the NBD socket still serves after the drain"
+log "ok: NBD socket closed after the drain"
 log "images build, run and serve: ok"

@@ -31,6 +31,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.util.List;
 import org.jboss.logging.Logger;
 
 /** The agent process: its volumes, the NBD server in front of them, and the link to the controller. */
@@ -48,6 +49,8 @@ public class Agent {
     private volatile NbdServer nbdTcp;
     private volatile StatsReporter reporter;
     private volatile ControllerLink link;
+    /** Set by {@link #drain}: the pod is going away; not ready, no new volumes. */
+    private volatile boolean draining;
 
     public Agent(AgentConfig config, MeterRegistry meters, TokenGuard guard, TlsConfigurationRegistry tls) {
         this.settings = AgentSettings.from(config);
@@ -117,16 +120,7 @@ public class Agent {
         // I/O stops first, so the last checkpoint holds every request that was answered: the kernel's
         // devices are detached (flushed), then the NBD listeners close.
         kernel.close();
-        try {
-            if (nbd != null) {
-                nbd.close();
-            }
-            if (nbdTcp != null) {
-                nbdTcp.close();
-            }
-        } catch (IOException e) {
-            LOG.warnf("closing the NBD server: %s", e);
-        }
+        closeNbd();
         if (reporter != null) {
             reporter.close();
         }
@@ -136,6 +130,50 @@ public class Agent {
         registry.close();
     }
 
+    private synchronized void closeNbd() {
+        try {
+            if (nbd != null) {
+                nbd.close();
+            }
+            if (nbdTcp != null) {
+                nbdTcp.close();
+                nbdTcp = null;
+            }
+        } catch (IOException e) {
+            LOG.warnf("closing the NBD server: %s", e);
+        }
+    }
+
+    /**
+     * What the pod's preStop hook asks before Kubernetes sends SIGTERM ({@code POST /lifecycle/drain}):
+     * detach every device while the agent is whole, end the NBD connections, and hand the last counts
+     * to the controller, waiting up to {@code ackWaitMillis} for its acknowledgement. The agent stays up
+     * (not ready) until SIGTERM, which then has nothing left to do. Returns what was done, in words.
+     */
+    public synchronized String drain(long ackWaitMillis) throws InterruptedException {
+        if (draining) {
+            return "already drained";
+        }
+        draining = true;
+        LOG.info("draining for shutdown: detaching devices, closing NBD connections, sending the last counts");
+        List<String> devices = kernel.detachAll();
+        closeNbd();
+        StringBuilder out = new StringBuilder();
+        out.append("detached ").append(devices.size()).append(devices.size() == 1 ? " device" : " devices")
+                .append(devices.isEmpty() ? "" : " " + String.join(" ", devices))
+                .append("; NBD connections closed; ");
+        reporter.tick();
+        if (link == null) {
+            out.append("standalone: counts saved in the checkpoint");
+        } else if (reporter.deltas().awaitAcked(ackWaitMillis)) {
+            out.append("the controller acknowledged every count (delta ").append(reporter.deltas().lastSeq()).append(')');
+        } else {
+            out.append("the controller did not acknowledge within ").append(ackWaitMillis / 1000)
+                    .append(" s; the unsent counts are in the checkpoint and go out when the agent starts again");
+        }
+        LOG.infof("drained: %s", out);
+        return out.toString();
+    }
     public AgentSettings settings() {
         return settings;
     }
@@ -156,9 +194,13 @@ public class Agent {
         return operations;
     }
 
-    /** True once the NBD socket listens; the checkpoint's volumes are restored before it opens. */
+    /** True once the NBD socket listens (the checkpoint's volumes are restored before it opens), until a drain. */
     public boolean ready() {
-        return nbd != null;
+        return nbd != null && !draining;
+    }
+
+    public boolean draining() {
+        return draining;
     }
 
     /** The volumes changed without the controller asking: tell it (when there is one). */

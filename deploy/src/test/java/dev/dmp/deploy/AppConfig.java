@@ -18,17 +18,20 @@ import java.util.TreeSet;
  */
 public record AppConfig(Properties properties, Set<String> keys) {
 
-    public static AppConfig of(Class<?> mapping, Path applicationProperties) throws IOException {
+    /** The keys of the app's {@code @ConfigMapping} interfaces (its own, and the shared ones it reads) and properties. */
+    public static AppConfig of(Path applicationProperties, Class<?>... mappings) throws IOException {
         Properties properties = new Properties();
         try (Reader r = Files.newBufferedReader(applicationProperties)) {
             properties.load(r);
         }
         Set<String> keys = new TreeSet<>(properties.stringPropertyNames());
-        String prefix = mapping.getAnnotation(ConfigMapping.class).prefix();
-        for (Method m : mapping.getDeclaredMethods()) {
-            if (m.getParameterCount() == 0 && !m.isDefault() && !m.isSynthetic()) {
-                WithName name = m.getAnnotation(WithName.class);
-                keys.add(prefix + "." + (name != null ? name.value() : kebab(m.getName())));
+        for (Class<?> mapping : mappings) {
+            String prefix = mapping.getAnnotation(ConfigMapping.class).prefix();
+            for (Method m : mapping.getDeclaredMethods()) {
+                if (m.getParameterCount() == 0 && !m.isDefault() && !m.isSynthetic()) {
+                    WithName name = m.getAnnotation(WithName.class);
+                    keys.add(prefix + "." + (name != null ? name.value() : kebab(m.getName())));
+                }
             }
         }
         return new AppConfig(properties, Set.copyOf(keys));

@@ -10,6 +10,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.dmp.agent.AgentConfig;
+import dev.dmp.agent.lifecycle.PreStop;
+import dev.dmp.auth.AuthConfig;
+import java.lang.reflect.Modifier;
 import dev.dmp.controller.ControllerConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -61,8 +64,9 @@ class ManifestsTest {
             HasMetadata typed = StrictModel.read(o.deepCopy());
             assertNull(objects.put(typed.getKind() + "/" + typed.getMetadata().getName(), typed), "duplicate object");
         }
-        agentApp = AppConfig.of(AgentConfig.class, ROOT.resolve("agent/src/main/resources/application.properties"));
-        controllerApp = AppConfig.of(ControllerConfig.class, ROOT.resolve("controller/src/main/resources/application.properties"));
+        agentApp = AppConfig.of(ROOT.resolve("agent/src/main/resources/application.properties"), AgentConfig.class, AuthConfig.class);
+        controllerApp = AppConfig.of(ROOT.resolve("controller/src/main/resources/application.properties"), ControllerConfig.class,
+                AuthConfig.class);
     }
 
     @Test
@@ -146,7 +150,7 @@ class ManifestsTest {
         assertHostMount(pod, agent, env.get("DMP_AGENT_STATE_DIR"));
         assertHostMount(pod, agent, socket.getParent().toString());
         assertEquals("/var/lib/dmp", env.get("DMP_AGENT_STATE_DIR"));
-        assertEquals(4, agent.getVolumeMounts().size(), "only the mounts above: " + agent.getVolumeMounts());
+        assertEquals(5, agent.getVolumeMounts().size(), "only the mounts above and the TLS Secret: " + agent.getVolumeMounts());
 
         assertEquals("spec.nodeName", agent.getEnv().stream().filter(e -> e.getName().equals("DMP_AGENT_HOST_ID"))
                 .findFirst().orElseThrow().getValueFrom().getFieldRef().getFieldPath(), "the host id is the node name");
@@ -172,9 +176,38 @@ class ManifestsTest {
         Container controller = container(get(Deployment.class, "dmp-controller").getSpec().getTemplate().getSpec(), "controller");
         assertEquals(Map.of("DMP_AGENT_HOST_ID", "dmp.agent.host-id", "DMP_AGENT_CONTROLLER", "dmp.agent.controller",
                 "DMP_AGENT_STATE_DIR", "dmp.agent.state-dir", "DMP_AGENT_NBD_SOCKET", "dmp.agent.nbd-socket",
-                "QUARKUS_HTTP_PORT", "quarkus.http.port"), keysOf(agent, agentApp));
-        assertEquals(Map.of("DMP_CONTROLLER_DATA_DIR", "dmp.controller.data-dir", "QUARKUS_HTTP_PORT", "quarkus.http.port"),
-                keysOf(controller, controllerApp));
+                "QUARKUS_HTTP_PORT", "quarkus.http.port", "DMP_AUTH_TOKEN", "dmp.auth.token"), keysOf(agent, agentApp));
+        assertEquals(Map.of("DMP_CONTROLLER_DATA_DIR", "dmp.controller.data-dir", "QUARKUS_HTTP_PORT", "quarkus.http.port",
+                "DMP_AUTH_TOKEN", "dmp.auth.token"), keysOf(controller, controllerApp));
+    }
+
+    @Test
+    void theTokenAndTlsComeFromOptionalSecrets() {
+        for (PodSpec pod : List.of(get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(),
+                get(Deployment.class, "dmp-controller").getSpec().getTemplate().getSpec())) {
+            Container c = pod.getContainers().get(0);
+            var token = c.getEnv().stream().filter(e -> e.getName().equals("DMP_AUTH_TOKEN")).findFirst().orElseThrow()
+                    .getValueFrom().getSecretKeyRef();
+            assertEquals("dmp-auth", token.getName());
+            assertEquals("token", token.getKey());
+            assertTrue(token.getOptional(), c.getName() + ": without the Secret the app starts (and warns)");
+            var tls = pod.getVolumes().stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow().getSecret();
+            assertEquals("dmp-tls", tls.getSecretName());
+            assertTrue(tls.getOptional(), c.getName() + ": TLS is optional");
+            assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("tls") && m.getMountPath().equals("/etc/dmp/tls")
+                    && m.getReadOnly()), c.getName() + ": the certificates at /etc/dmp/tls, read-only");
+        }
+    }
+
+    @Test
+    void thePreStopHookDrainsTheAgentWithinTheGracePeriod() throws Exception {
+        PodSpec pod = get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec();
+        List<String> command = container(pod, "agent").getLifecycle().getPreStop().getExec().getCommand();
+        assertEquals(List.of("java", "-cp", "/home/jboss/app/*", PreStop.class.getName()), command,
+                "the image has java but no shell; the class is in the agent's own jar");
+        assertTrue(Modifier.isStatic(PreStop.class.getMethod("main", String[].class).getModifiers()));
+        // The drain waits up to 20 s for the controller; SIGTERM's shutdown needs time after it.
+        assertTrue(pod.getTerminationGracePeriodSeconds() >= 20 + 30, "grace " + pod.getTerminationGracePeriodSeconds());
     }
 
     @Test

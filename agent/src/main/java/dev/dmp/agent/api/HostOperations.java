@@ -24,9 +24,15 @@ public final class HostOperations {
         this.agent = agent;
     }
 
-    /** Creates the volume, or returns it when it exists with the same spec. */
-    /** Creates a volume, attached as /dev/nbdN too when {@code attach}; nothing is left when a step fails. */
+    /**
+     * Creates a volume (or returns it when it exists with the same spec), attached as /dev/nbdN too when
+     * {@code attach}; nothing is left when a step fails. Refused once the agent drains for shutdown.
+     */
     public Volume create(String name, Backend spec, boolean readOnly, boolean attach) throws VolumeException {
+        if (agent.draining()) {
+            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "the agent on host '" + agent.settings().hostId()
+                    + "' is shutting down (drained by its preStop hook); create the volume when it is back");
+        }
         boolean existed = agent.registry().get(name) != null;
         Volume volume = agent.registry().create(name, spec, readOnly);
         if (attach && !existed) {

@@ -216,12 +216,21 @@ public final class KernelAttacher implements AutoCloseable {
     /** Detaches every device (agent shutdown): forced, since the agent is going away anyway. */
     @Override
     public void close() {
+        detachAll();
+    }
+
+    /** Detaches every device, forced; returns the devices that were detached. */
+    public List<String> detachAll() {
+        List<String> detached = new ArrayList<>();
         for (String volume : new ArrayList<>(attachments.keySet())) {
             try {
+                String path = attachments.get(volume).path();
                 detach(volume, true);
+                detached.add(path);
             } catch (VolumeException e) {
                 LOG.warnf("%s", e.getMessage());
             }
         }
+        return detached;
     }
 }

@@ -116,6 +116,20 @@ public final class DeltaStream {
     /** The controller applied everything up to {@code seq}. */
     public synchronized void ack(long seq) {
         unacked.keySet().removeIf(s -> s <= seq);
+        notifyAll();
+    }
+
+    /** Waits until the controller has acknowledged every delta, or the time is up; true if it has. */
+    public synchronized boolean awaitAcked(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        while (!unacked.isEmpty()) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                return false;
+            }
+            wait(left);
+        }
+        return true;
     }
 
     /** Every unacknowledged delta, for a checkpoint. */

@@ -41,6 +41,7 @@ public final class NbdServer implements AutoCloseable {
      */
     private final BufferPool buffers = new BufferPool(64L << 20);
     private final Thread acceptor;
+    private boolean closed;
 
     private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
         this.socketPath = socketPath;
@@ -142,8 +143,13 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
+    /** Idempotent: a drain (preStop) closes the server and the shutdown that follows closes it again. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         listener.close();
         for (SocketChannel ch : connections) {
             ch.close();
