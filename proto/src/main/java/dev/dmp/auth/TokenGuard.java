@@ -3,12 +3,15 @@ package dev.dmp.auth;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /** The app's bearer token, read once at start-up; warns when the door is open to anyone. */
 @ApplicationScoped
 public class TokenGuard {
     private static final Logger LOG = Logger.getLogger(TokenGuard.class);
+
+    private static final Set<String> READING = Set.of("GET", "HEAD", "OPTIONS");
 
     private final BearerToken token;
 
@@ -39,6 +42,14 @@ public class TokenGuard {
                     "this server requires a token: send the header 'authorization: Bearer <dmp.auth.token>'");
             case WRONG -> new Refusal(false, "the bearer token is wrong: send the value of this server's dmp.auth.token");
         };
+    }
+
+    /**
+     * The same for an HTTP request: one that only reads (GET, HEAD, OPTIONS) always goes on; one that
+     * changes something needs the token as a gRPC call does.
+     */
+    public Refusal refusal(String httpMethod, String authorization) {
+        return READING.contains(httpMethod) ? null : refusal(authorization);
     }
 
     /** A refused call: {@code missing} is no token at all (UNAUTHENTICATED, 401), else a wrong one (PERMISSION_DENIED, 403). */

@@ -6,7 +6,6 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Optional;
-import java.util.Set;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
@@ -14,8 +13,6 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
  * set, as every gRPC call does: 401 without it, 403 when wrong. Reading stays open.
  */
 public class ChangeGuard {
-    private static final Set<String> READING = Set.of("GET", "HEAD", "OPTIONS");
-
     private final TokenGuard guard;
 
     public ChangeGuard(TokenGuard guard) {
@@ -24,10 +21,7 @@ public class ChangeGuard {
 
     @ServerRequestFilter
     public Optional<Response> requireToken(ContainerRequestContext request) {
-        if (READING.contains(request.getMethod())) {
-            return Optional.empty();
-        }
-        TokenGuard.Refusal refusal = guard.refusal(request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        TokenGuard.Refusal refusal = guard.refusal(request.getMethod(), request.getHeaderString(HttpHeaders.AUTHORIZATION));
         return refusal == null ? Optional.empty()
                 : Optional.of(Response.status(refusal.httpStatus()).type(MediaType.TEXT_PLAIN).entity(refusal.message() + "\n").build());
     }

@@ -6,7 +6,6 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Optional;
-import java.util.Set;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
@@ -15,8 +14,6 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
  * controller and leave the other open. Reading stays open, as the agent's {@code GET /stat/volumes}.
  */
 public class MutationGuard {
-    private static final Set<String> READING = Set.of("GET", "HEAD", "OPTIONS");
-
     private final TokenGuard guard;
 
     public MutationGuard(TokenGuard guard) {
@@ -25,14 +22,9 @@ public class MutationGuard {
 
     @ServerRequestFilter
     public Optional<Response> requireToken(ContainerRequestContext request) {
-        if (READING.contains(request.getMethod())) {
-            return Optional.empty();
-        }
-        TokenGuard.Refusal refusal = guard.refusal(request.getHeaderString(HttpHeaders.AUTHORIZATION));
-        if (refusal == null) {
-            return Optional.empty();
-        }
-        return Optional.of(Response.status(refusal.httpStatus()).type(MediaType.APPLICATION_JSON)
-                .entity(new ApiError(refusal.missing() ? "UNAUTHENTICATED" : "PERMISSION_DENIED", refusal.message())).build());
+        TokenGuard.Refusal refusal = guard.refusal(request.getMethod(), request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        return refusal == null ? Optional.empty()
+                : Optional.of(Response.status(refusal.httpStatus()).type(MediaType.APPLICATION_JSON)
+                        .entity(new ApiError(refusal.missing() ? "UNAUTHENTICATED" : "PERMISSION_DENIED", refusal.message())).build());
     }
 }
