@@ -11,6 +11,7 @@ import io.grpc.Grpc;
 import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -159,8 +160,14 @@ public final class ControllerLink implements AutoCloseable {
             return;
         }
         try {
-            for (StatsDelta d : deltas.takeUnsent()) {
+            List<StatsDelta> unsent = deltas.takeUnsent();
+            for (StatsDelta d : unsent) {
                 stream.onNext(AgentMessage.newBuilder().setDelta(d).build());
+            }
+            if (unsent.isEmpty()) {
+                // Nothing counted this second: an empty message, so the controller's last_seen of an
+                // idle but connected host stays about a second old (docs/stats-protocol.md).
+                stream.onNext(AgentMessage.getDefaultInstance());
             }
         } catch (RuntimeException e) {
             LOG.debugf("controller %s: sending deltas failed: %s", target, e);

@@ -45,6 +45,7 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
                     case HELLO -> fleet.announced(session, message.getHello());
                     case DELTA -> fleet.delta(session, message.getDelta());
                     case RESULT -> fleet.result(session, message.getResult());
+                    case BODY_NOT_SET -> { } // the agent's heartbeat: being seen is all it says
                     default -> LOG.debugf("host %s: ignoring %s", session.hostId(), message.getBodyCase());
                 }
             }
