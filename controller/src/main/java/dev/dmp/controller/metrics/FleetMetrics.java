@@ -2,7 +2,6 @@ package dev.dmp.controller.metrics;
 
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.FleetLedger;
-import dev.dmp.controller.fleet.VolumeView;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OpNames;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -65,12 +64,21 @@ public class FleetMetrics {
 
     /** Copies the ledger's numbers and brings the set of meters in line with it. */
     synchronized void sync() {
-        Map<String, VolumeView> views = new HashMap<>();
         Map<String, Values> values = new HashMap<>();
-        for (VolumeView v : fleet.ledger().views()) {
-            views.put(key(v.host(), v.volume()), v);
-            values.put(key(v.host(), v.volume()), Values.of(v));
-        }
+        List<String[]> newOps = new ArrayList<>();
+        // Read in place under the ledger's lock: copying every volume's counters was most of this.
+        fleet.ledger().forEachVolume((host, volume, generation, lifetime, atReset, inFlight) -> {
+            String k = key(host, volume);
+            values.put(k, Values.of(generation, inFlight, lifetime));
+            if (!volumeMeters.containsKey(k)) {
+                newOps.add(new String[] {host, volume, null});
+            }
+            for (int op = 0; op < CounterSet.OPS; op++) {
+                if (counted(lifetime, op) && !volumeMeters.containsKey(k + "#" + op)) {
+                    newOps.add(new String[] {host, volume, Integer.toString(op)});
+                }
+            }
+        });
         latest = values;
         for (FleetLedger.HostInfo h : fleet.ledger().hosts()) {
             if (hosts.put(h.id(), h) == null) {
@@ -83,20 +91,18 @@ public class FleetMetrics {
                         .tags(tags).register(registry));
             }
         }
-        for (VolumeView v : views.values()) {
-            String k = key(v.host(), v.volume());
-            List<Meter> meters = volumeMeters.computeIfAbsent(k, x -> volumeLevelMeters(v.host(), v.volume()));
-            for (int op = 0; op < CounterSet.OPS; op++) {
-                String opKey = k + "#" + op;
-                if (!volumeMeters.containsKey(opKey) && counted(v.lifetime(), op)) {
-                    volumeMeters.put(opKey, opMeters(v.host(), v.volume(), op));
-                }
+        // Meters are registered outside the ledger's lock.
+        for (String[] m : newOps) {
+            String k = key(m[0], m[1]);
+            if (m[2] == null) {
+                volumeMeters.put(k, volumeLevelMeters(m[0], m[1]));
+            } else {
+                volumeMeters.put(k + "#" + m[2], opMeters(m[0], m[1], Integer.parseInt(m[2])));
             }
-            volumeMeters.put(k, meters);
         }
         volumeMeters.entrySet().removeIf(e -> {
             String volumeKey = e.getKey().contains("#") ? e.getKey().substring(0, e.getKey().indexOf('#')) : e.getKey();
-            if (views.containsKey(volumeKey)) {
+            if (values.containsKey(volumeKey)) {
                 return false;
             }
             e.getValue().forEach(registry::remove);
@@ -148,15 +154,15 @@ public class FleetMetrics {
      * per volume, 130 MB at 16,000 volumes) because the histograms are not exported.
      */
     private record Values(long generation, long inFlight, long[] perOp) {
-        static Values of(VolumeView v) {
+        static Values of(long generation, long inFlight, CounterSet lifetime) {
             long[] a = new long[CounterSet.OPS * 4];
             for (int op = 0; op < CounterSet.OPS; op++) {
-                a[op * 4] = v.lifetime().requests(op);
-                a[op * 4 + 1] = v.lifetime().bytes(op);
-                a[op * 4 + 2] = v.lifetime().errors(op);
-                a[op * 4 + 3] = v.lifetime().latencyNs(op);
+                a[op * 4] = lifetime.requests(op);
+                a[op * 4 + 1] = lifetime.bytes(op);
+                a[op * 4 + 2] = lifetime.errors(op);
+                a[op * 4 + 3] = lifetime.latencyNs(op);
             }
-            return new Values(v.generation(), v.inFlight(), a);
+            return new Values(generation, inFlight, a);
         }
 
         /** field: 0 requests, 1 bytes, 2 errors, 3 latency in ns. */

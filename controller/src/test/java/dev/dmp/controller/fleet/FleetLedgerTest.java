@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class FleetLedgerTest {
@@ -70,6 +71,17 @@ class FleetLedgerTest {
     private VolumeView view(String host, String volume) {
         return ledger.views().stream().filter(v -> v.host().equals(host) && v.volume().equals(volume)).findFirst()
                 .orElseThrow();
+    }
+
+    /**
+     * The fleet total the ledger keeps as it goes (deltas, resets, new runs, removed volumes) is the sum
+     * of its volumes, exactly, after every test here.
+     */
+    @AfterEach
+    void theRunningFleetTotalIsTheSumOfTheVolumes() {
+        CounterSet sum = CounterSet.empty();
+        ledger.views().forEach(v -> sum.add(v.sinceReset()));
+        assertEquals(sum, ledger.total().counts());
     }
 
     @Test
