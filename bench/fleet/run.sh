@@ -6,6 +6,7 @@
 #   bench/fleet/run.sh                 # 100, 1000 and 5000 agents x 16 volumes
 #   AGENTS="100 1000" VOLUMES=16 WINDOW=30 WARMUP=15 HEAP=512m GC=SerialGC bench/fleet/run.sh
 #   CONTROLLER_JAR=/some/other/quarkus-run.jar bench/fleet/run.sh   # compare two builds
+#   CONTROLLER_OPTS="-XX:StartFlightRecording=filename=/tmp/c.jfr,settings=profile" bench/fleet/run.sh  # profile
 #
 # The generator runs on the same machine and takes CPU from it: its own CPU is measured and shown
 # next to the controller's, which is read from /proc/PID/stat and so covers the controller alone.
@@ -19,6 +20,7 @@ WINDOW=${WINDOW:-30}
 WARMUP=${WARMUP:-15}
 HEAP=${HEAP:-512m}
 GC=${GC:-SerialGC}
+CONTROLLER_OPTS=${CONTROLLER_OPTS:-}
 CONTROLLER_JAR=${CONTROLLER_JAR:-$ROOT/controller/target/quarkus-app/quarkus-run.jar}
 BENCH_JAR=$ROOT/bench/fleet/target/dmp-bench-fleet.jar
 
@@ -40,7 +42,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 for n in $AGENTS; do
   port=$(free_port)
   mkdir -p "$WORK/data-$n"
-  "$JAVA" -Xmx"$HEAP" -XX:+Use"$GC" -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 \
+  # shellcheck disable=SC2086 # CONTROLLER_OPTS is a list of JVM options
+  "$JAVA" -Xmx"$HEAP" -XX:+Use"$GC" $CONTROLLER_OPTS -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 \
     -Ddmp.controller.data-dir="$WORK/data-$n" -Dquarkus.log.level=WARN \
     -jar "$CONTROLLER_JAR" > "$WORK/controller-$n.log" 2>&1 &
   CONTROLLER_PID=$!

@@ -81,6 +81,13 @@ public final class CounterSet {
         }
     }
 
+    /** this -= o, element by element: takes back counts that were {@link #add}ed. */
+    public void subtract(CounterSet o) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] -= o.v[i];
+        }
+    }
+
     public CounterSet copy() {
         return new CounterSet(v.clone());
     }

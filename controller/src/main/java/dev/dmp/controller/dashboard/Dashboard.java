@@ -5,6 +5,8 @@ import dev.dmp.proto.CounterSet;
 
 import dev.dmp.controller.ops.FleetOperations;
 import dev.dmp.proto.v1.Host;
+import dev.dmp.proto.v1.QueryStatsRequest;
+import dev.dmp.proto.v1.Scope;
 import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
 import io.grpc.Status;
@@ -30,9 +32,9 @@ public class Dashboard {
         requireKnown(scope);
         FleetSnapshot s = history.latest();
         Map<String, StatsRow> hostRows = new HashMap<>();
-        s.hosts().forEach(r -> hostRows.put(r.getHost(), r));
+        rows(Scope.HOST).forEach(r -> hostRows.put(r.getHost(), r));
         Map<VolumeKey, StatsRow> volumeRows = new HashMap<>();
-        s.volumes().forEach(r -> volumeRows.put(new VolumeKey(r.getHost(), r.getVolume()), r));
+        rows(Scope.VOLUME).forEach(r -> volumeRows.put(new VolumeKey(r.getHost(), r.getVolume()), r));
 
         List<HostView> hosts = new ArrayList<>();
         for (Host h : ops.listHosts()) {
@@ -45,7 +47,7 @@ public class Dashboard {
             volumes.add(new VolumeView(v, volumeRows.getOrDefault(key, zero(v.getHost(), v.getName())),
                     s.rates().getOrDefault(key, Rate.ZERO)));
         }
-        FleetView fleet = new FleetView(s.fleet(), s.rate(ChartScope.FLEET));
+        FleetView fleet = new FleetView(rows(Scope.FLEET).get(0), s.rate(ChartScope.FLEET));
         RatePoint chart = history.ring().last(scope).orElse(new RatePoint(s.sample().atMillis(), Rate.ZERO));
         return new Overview(s.sample().atMillis(), fleet, hosts, volumes, chart);
     }
@@ -54,6 +56,11 @@ public class Dashboard {
     public List<RatePoint> history(ChartScope scope) throws StatusException {
         requireKnown(scope);
         return history.ring().series(scope);
+    }
+
+    /** The stats rows of a scope as QueryStats answers them now. */
+    private List<StatsRow> rows(Scope scope) throws StatusException {
+        return ops.queryStats(QueryStatsRequest.newBuilder().setScope(scope).build()).getRowsList();
     }
 
     private void requireKnown(ChartScope scope) throws StatusException {

@@ -7,17 +7,28 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Predicate;
 
 /**
- * The last samples of the fleet's counts (oldest first, at most {@code capacity}) and the rates
- * between them. Counters only go up except at a reset; a volume whose counts went down between two
- * samples was reset, so what it counted since is its new count (its whole current count). A volume
- * missing from the earlier sample is new and counted from zero.
+ * The last samples of the fleet's counts (at most {@code capacity}) and the rates between them.
+ * Counters only go up except at a reset; a volume whose counts went down between two samples was
+ * reset, so what it counted since is its new count (its whole current count). A volume missing from
+ * the earlier sample is new and counted from zero.
+ *
+ * <p>Only the newest sample is kept whole; of the others the ring keeps what each step between two
+ * samples added: per volume as floats (charts and rates need no more than their 24-bit precision),
+ * per host and for the fleet exactly. At 16,000 volumes and 300 steps that is 80 MB instead of the
+ * 400 MB that full samples with their keys took.
  */
 public final class StatsRing {
+    private static final int F = StatsSample.FIELDS;
+
+    /** What the volumes counted between two successive samples, the second taken at {@code atMillis}. */
+    private record Step(long atMillis, long millis, VolumeIndex index, float[] volumes, long[] hosts, long[] fleet) {
+    }
+
     private final int capacity;
-    private final ArrayDeque<StatsSample> samples = new ArrayDeque<>();
+    private final ArrayDeque<Step> steps = new ArrayDeque<>();
+    private StatsSample newest;
 
     public StatsRing(int capacity) {
         if (capacity < 2) {
@@ -27,94 +38,114 @@ public final class StatsRing {
     }
 
     public synchronized void add(StatsSample sample) {
-        if (samples.size() == capacity) {
-            samples.removeFirst();
+        if (newest != null) {
+            if (steps.size() == capacity - 1) {
+                steps.removeFirst();
+            }
+            steps.addLast(step(newest, sample));
         }
-        samples.addLast(sample);
+        newest = sample;
+    }
+
+    private static Step step(StatsSample before, StatsSample after) {
+        VolumeIndex index = after.index();
+        boolean sameIndex = before.index() == index;
+        float[] volumes = new float[index.size() * F];
+        long[] hosts = new long[index.hosts() * F];
+        long[] fleet = new long[F];
+        long[] inc = new long[F];
+        for (int i = 0; i < index.size(); i++) {
+            int j = sameIndex ? i : before.index().position(index.key(i));
+            boolean reset = false;
+            for (int f = 0; f < F; f++) {
+                reset |= j >= 0 && after.get(i, f) < before.get(j, f);
+            }
+            for (int f = 0; f < F; f++) {
+                inc[f] = j < 0 || reset ? after.get(i, f) : after.get(i, f) - before.get(j, f);
+                volumes[i * F + f] = inc[f];
+                hosts[index.hostOf(i) * F + f] += inc[f];
+                fleet[f] += inc[f];
+            }
+        }
+        return new Step(after.atMillis(), after.atMillis() - before.atMillis(), index, volumes, hosts, fleet);
     }
 
     public synchronized Optional<StatsSample> latest() {
-        return Optional.ofNullable(samples.peekLast());
+        return Optional.ofNullable(newest);
     }
 
     /** One point per pair of successive samples: the rate of the volumes in scope between them. */
-    public synchronized List<RatePoint> series(Predicate<VolumeKey> scope) {
-        List<RatePoint> out = new ArrayList<>(samples.size());
-        StatsSample previous = null;
-        for (StatsSample s : samples) {
-            if (previous != null) {
-                out.add(new RatePoint(s.atMillis(), rate(previous, s, scope)));
-            }
-            previous = s;
+    public synchronized List<RatePoint> series(ChartScope scope) {
+        List<RatePoint> out = new ArrayList<>(steps.size());
+        for (Step s : steps) {
+            out.add(point(s, scope));
         }
         return out;
     }
 
     /** The newest point of {@link #series}, if the ring has two samples. */
-    public synchronized Optional<RatePoint> last(Predicate<VolumeKey> scope) {
-        if (samples.size() < 2) {
-            return Optional.empty();
+    public synchronized Optional<RatePoint> last(ChartScope scope) {
+        return steps.isEmpty() ? Optional.empty() : Optional.of(point(steps.getLast(), scope));
+    }
+
+    private static RatePoint point(Step s, ChartScope scope) {
+        double[] sum = new double[F];
+        if (scope.host().isEmpty()) {
+            for (int f = 0; f < F; f++) {
+                sum[f] = s.fleet[f];
+            }
+        } else if (scope.volume().isEmpty()) {
+            int h = s.index.hostPosition(scope.host());
+            for (int f = 0; h >= 0 && f < F; f++) {
+                sum[f] = s.hosts[h * F + f];
+            }
+        } else {
+            int i = s.index.position(new VolumeKey(scope.host(), scope.volume()));
+            for (int f = 0; i >= 0 && f < F; f++) {
+                sum[f] = s.volumes[i * F + f];
+            }
         }
-        Iterator<StatsSample> newestFirst = samples.descendingIterator();
-        StatsSample after = newestFirst.next();
-        StatsSample before = newestFirst.next();
-        return Optional.of(new RatePoint(after.atMillis(), rate(before, after, scope)));
+        return new RatePoint(s.atMillis, perSecond(sum, s.millis));
     }
 
     /**
      * Each volume's rate over the last {@code seconds} samples (fewer when the ring has fewer); empty
      * until the ring has two samples. Rates add up, so a host's or the fleet's is the sum of these.
+     * Resets inside the window count right: each step is reset-aware, and this sums the steps.
      */
     public synchronized Map<VolumeKey, Rate> recent(int seconds) {
         Map<VolumeKey, Rate> out = new HashMap<>();
-        if (samples.size() < 2) {
+        if (steps.isEmpty()) {
             return out;
         }
-        List<StatsSample> all = List.copyOf(samples);
-        int from = Math.max(0, all.size() - 1 - seconds);
-        StatsSample last = all.get(all.size() - 1);
-        long millis = last.atMillis() - all.get(from).atMillis();
-        for (VolumeKey k : last.volumes().keySet()) {
-            // Resets inside the window: sum the steps, each reset-aware, rather than last minus first.
-            Counts sum = Counts.ZERO;
-            for (int i = from + 1; i < all.size(); i++) {
-                sum = sum.plus(increase(all.get(i - 1).counts(k), all.get(i).counts(k)));
+        List<Step> window = new ArrayList<>();
+        long millis = 0;
+        for (Iterator<Step> it = steps.descendingIterator(); it.hasNext() && window.size() < seconds;) {
+            Step s = it.next();
+            window.add(s);
+            millis += s.millis;
+        }
+        VolumeIndex index = steps.getLast().index;
+        double[] sum = new double[F];
+        for (int i = 0; i < index.size(); i++) {
+            java.util.Arrays.fill(sum, 0);
+            for (Step s : window) {
+                int j = s.index == index ? i : s.index.position(index.key(i));
+                for (int f = 0; j >= 0 && f < F; f++) {
+                    sum[f] += s.volumes[j * F + f];
+                }
             }
-            out.put(k, perSecond(sum, millis));
+            out.put(index.key(i), perSecond(sum, millis));
         }
         return out;
     }
 
-    static Rate rate(StatsSample before, StatsSample after, Predicate<VolumeKey> scope) {
-        return perSecond(increase(before, after, scope), after.atMillis() - before.atMillis());
-    }
-
-    private static Rate perSecond(Counts c, long millis) {
+    /** Counts per field (Counts' order) as a Rate over {@code millis}. */
+    private static Rate perSecond(double[] c, long millis) {
         if (millis <= 0) {
             return Rate.ZERO;
         }
         double secs = millis / 1000.0;
-        return new Rate(c.readRequests() / secs, c.writeRequests() / secs, c.readBytes() / secs, c.writeBytes() / secs);
-    }
-
-    /** What the volumes in scope counted between two samples. */
-    static Counts increase(StatsSample before, StatsSample after, Predicate<VolumeKey> scope) {
-        Counts sum = Counts.ZERO;
-        for (VolumeKey k : after.volumes().keySet()) {
-            if (scope.test(k)) {
-                sum = sum.plus(increase(before.counts(k), after.counts(k)));
-            }
-        }
-        return sum;
-    }
-
-    static Counts increase(Counts before, Counts after) {
-        boolean reset = after.readRequests() < before.readRequests() || after.writeRequests() < before.writeRequests()
-                || after.readBytes() < before.readBytes() || after.writeBytes() < before.writeBytes();
-        if (reset) {
-            return after;
-        }
-        return new Counts(after.readRequests() - before.readRequests(), after.readBytes() - before.readBytes(),
-                after.writeRequests() - before.writeRequests(), after.writeBytes() - before.writeBytes());
+        return new Rate(c[0] / secs, c[2] / secs, c[1] / secs, c[3] / secs);
     }
 }

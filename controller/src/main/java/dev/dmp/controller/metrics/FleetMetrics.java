@@ -2,44 +2,39 @@ package dev.dmp.controller.metrics;
 
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.FleetLedger;
-import dev.dmp.controller.fleet.VolumeView;
-import dev.dmp.proto.CounterSet;
-import dev.dmp.proto.OpNames;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToDoubleFunction;
+import org.jboss.logging.Logger;
 
 /**
- * The controller's metrics, per host and volume, named the node_exporter way. Counters read the
- * ledger's lifetime counts, which no reset lowers (resets show in dmp_volume_resets_total). The
- * meters follow the ledger: every {@link #SYNC_SECONDS} the latest numbers are copied out once and
- * meters are added for new volumes (and for an operation once it has counted something, to keep the
- * series few) and removed for volumes that are gone.
+ * The controller's metrics, per host and volume, named the node_exporter way. Per volume, a
+ * {@link VolumeCollector} reads the ledger at each scrape (counters read the lifetime counts, which no
+ * reset lowers; resets show in dmp_volume_resets_total). Per host, two gauges follow the ledger's
+ * hosts: every {@link #SYNC_SECONDS} meters are added for new hosts.
  */
 @ApplicationScoped
 public class FleetMetrics {
     static final long SYNC_SECONDS = 2;
+    private static final Logger LOG = Logger.getLogger(FleetMetrics.class);
 
     private final MeterRegistry registry;
     private final Fleet fleet;
-    private final Map<String, List<Meter>> volumeMeters = new HashMap<>();
     private final Map<String, Meter> hostMeters = new HashMap<>();
-    private volatile Map<String, Values> latest = Map.of();
     private final Map<String, FleetLedger.HostInfo> hosts = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
 
@@ -49,8 +44,25 @@ public class FleetMetrics {
     }
 
     void start(@Observes StartupEvent event) {
+        Optional<PrometheusMeterRegistry> prometheus = prometheus(registry);
+        if (prometheus.isPresent()) {
+            prometheus.get().getPrometheusRegistry().register(new VolumeCollector(fleet.ledger()));
+        } else {
+            LOG.warn("no Prometheus registry: per-volume metrics are not exported");
+        }
         timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fleet-metrics").daemon().factory());
         timer.scheduleWithFixedDelay(this::sync, 0, SYNC_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** The Prometheus registry: the one given, or one inside it when it is a composite (Quarkus' global registry). */
+    static Optional<PrometheusMeterRegistry> prometheus(MeterRegistry r) {
+        if (r instanceof PrometheusMeterRegistry p) {
+            return Optional.of(p);
+        }
+        if (r instanceof CompositeMeterRegistry c) {
+            return c.getRegistries().stream().map(FleetMetrics::prometheus).flatMap(Optional::stream).findFirst();
+        }
+        return Optional.empty();
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -59,19 +71,8 @@ public class FleetMetrics {
         }
     }
 
-    private static String key(String host, String volume) {
-        return host + "/" + volume;
-    }
-
-    /** Copies the ledger's numbers and brings the set of meters in line with it. */
+    /** Adds the gauges of hosts seen for the first time. */
     synchronized void sync() {
-        Map<String, VolumeView> views = new HashMap<>();
-        Map<String, Values> values = new HashMap<>();
-        for (VolumeView v : fleet.ledger().views()) {
-            views.put(key(v.host(), v.volume()), v);
-            values.put(key(v.host(), v.volume()), Values.of(v));
-        }
-        latest = values;
         for (FleetLedger.HostInfo h : fleet.ledger().hosts()) {
             if (hosts.put(h.id(), h) == null) {
                 Tags tags = Tags.of("host", h.id());
@@ -82,86 +83,6 @@ public class FleetMetrics {
                         .description("When the controller last heard from the host's agent, in seconds since the epoch.")
                         .tags(tags).register(registry));
             }
-        }
-        for (VolumeView v : views.values()) {
-            String k = key(v.host(), v.volume());
-            List<Meter> meters = volumeMeters.computeIfAbsent(k, x -> volumeLevelMeters(v.host(), v.volume()));
-            for (int op = 0; op < CounterSet.OPS; op++) {
-                String opKey = k + "#" + op;
-                if (!volumeMeters.containsKey(opKey) && counted(v.lifetime(), op)) {
-                    volumeMeters.put(opKey, opMeters(v.host(), v.volume(), op));
-                }
-            }
-            volumeMeters.put(k, meters);
-        }
-        volumeMeters.entrySet().removeIf(e -> {
-            String volumeKey = e.getKey().contains("#") ? e.getKey().substring(0, e.getKey().indexOf('#')) : e.getKey();
-            if (views.containsKey(volumeKey)) {
-                return false;
-            }
-            e.getValue().forEach(registry::remove);
-            return true;
-        });
-    }
-
-    private static boolean counted(CounterSet c, int op) {
-        return c.requests(op) + c.errors(op) > 0;
-    }
-
-    private List<Meter> volumeLevelMeters(String host, String volume) {
-        String k = key(host, volume);
-        Tags tags = Tags.of("host", host, "volume", volume);
-        List<Meter> m = new ArrayList<>();
-        m.add(Gauge.builder("dmp.volume.requests.in.flight", this, s -> value(s, k, Values::inFlight))
-                .description("Requests received and not yet answered, as last reported.").tags(tags).register(registry));
-        m.add(FunctionCounter.builder("dmp.volume.resets", this, s -> value(s, k, Values::generation))
-                .description("Resets of the volume's old-view counters.").tags(tags).register(registry));
-        return m;
-    }
-
-    private List<Meter> opMeters(String host, String volume, int op) {
-        String k = key(host, volume);
-        Tags tags = Tags.of("host", host, "volume", volume, "op", OpNames.of(op));
-        List<Meter> m = new ArrayList<>();
-        m.add(counter("dmp.volume.requests", "Requests completed successfully.", tags, k, v -> v.lifetime(op, 0)));
-        m.add(counter("dmp.volume.bytes", "Bytes read, written or covered by successful requests.", tags, k,
-                v -> v.lifetime(op, 1)));
-        m.add(counter("dmp.volume.errors", "Requests answered with an NBD error.", tags, k, v -> v.lifetime(op, 2)));
-        // The ledger counts nanoseconds; Prometheus wants base units.
-        m.add(counter("dmp.volume.request.time.seconds", "Total time from receiving requests to replying, in seconds.",
-                tags, k, v -> v.lifetime(op, 3) / 1e9));
-        return m;
-    }
-
-    private FunctionCounter counter(String name, String help, Tags tags, String k, ToDoubleFunction<Values> f) {
-        return FunctionCounter.builder(name, this, s -> value(s, k, f)).description(help).tags(tags).register(registry);
-    }
-
-    private static double value(FleetMetrics s, String k, ToDoubleFunction<Values> f) {
-        Values v = s.latest.get(k);
-        return v == null ? Double.NaN : f.applyAsDouble(v);
-    }
-
-    /**
-     * What the meters read of a volume: generation, in-flight level and, per operation, lifetime
-     * requests, bytes, errors and latency. Kept instead of the ledger's copies (two 4 KiB CounterSets
-     * per volume, 130 MB at 16,000 volumes) because the histograms are not exported.
-     */
-    private record Values(long generation, long inFlight, long[] perOp) {
-        static Values of(VolumeView v) {
-            long[] a = new long[CounterSet.OPS * 4];
-            for (int op = 0; op < CounterSet.OPS; op++) {
-                a[op * 4] = v.lifetime().requests(op);
-                a[op * 4 + 1] = v.lifetime().bytes(op);
-                a[op * 4 + 2] = v.lifetime().errors(op);
-                a[op * 4 + 3] = v.lifetime().latencyNs(op);
-            }
-            return new Values(v.generation(), v.inFlight(), a);
-        }
-
-        /** field: 0 requests, 1 bytes, 2 errors, 3 latency in ns. */
-        long lifetime(int op, int field) {
-            return perOp[op * 4 + field];
         }
     }
 }

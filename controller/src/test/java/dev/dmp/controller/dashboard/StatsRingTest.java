@@ -81,7 +81,7 @@ class StatsRingTest {
         Map<VolumeKey, Rate> recent = ring.recent(5);
         assertEquals(new Rate(2, 0, 200, 0), recent.get(A1));
         assertEquals(new Rate(0, 3, 0, 300), recent.get(A2)); // new in the window: counted from zero
-        FleetSnapshot s = new FleetSnapshot(ring.latest().orElseThrow(), List.of(), List.of(), null, recent);
+        FleetSnapshot s = new FleetSnapshot(ring.latest().orElseThrow(), recent);
         assertEquals(new Rate(2, 3, 200, 300), s.rate(new ChartScope("a", "")));
         assertEquals(new Rate(7, 3, 700, 300), s.rate(ChartScope.FLEET));
     }

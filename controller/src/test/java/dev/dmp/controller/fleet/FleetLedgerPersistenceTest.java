@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.controller.fleet.FleetLedgerTest.Old;
 import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.HostRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +35,7 @@ class FleetLedgerPersistenceTest {
     void whatWasCommittedSurvivesAReopen() throws Exception {
         Instant seen = T0.plusSeconds(5);
         List<VolumeView> before;
+        CounterSet total;
         try (LedgerStore store = LedgerStore.open(dir.resolve("data"))) {
             assertTrue(Files.exists(store.file()));
             FleetLedger ledger = new FleetLedger(store);
@@ -46,6 +48,7 @@ class FleetLedgerPersistenceTest {
             assertTrue(ledger.apply("node-b", "run-7", delta(1, writes("dmp1", 0, 1, 1)), seen));
             ledger.commit();
             before = ledger.views();
+            total = ledger.total().counts();
             assertEquals(3, before.size());
         }
 
@@ -61,6 +64,7 @@ class FleetLedgerPersistenceTest {
             FleetLedger reopened = new FleetLedger(store);
             assertEquals(offline(before), reopened.views());
             assertEquals(new Old(0, 0, 4, 16384), Old.of(reopened.beforeReset("node-a", "dmp1")));
+            assertEquals(total, reopened.total().counts(), "the fleet total is rebuilt from the records");
             assertEquals(List.of(new FleetLedger.HostInfo("node-a", false, seen, "test", 2),
                     new FleetLedger.HostInfo("node-b", false, seen, "test", 1)), reopened.hosts());
             assertEquals(before.stream().map(v -> v.host() + "/" + v.volume()).toList(),

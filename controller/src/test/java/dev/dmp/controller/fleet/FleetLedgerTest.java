@@ -15,10 +15,11 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class FleetLedgerTest {
-    static final Instant T0 = Instant.parse("2026-11-25T12:00:00.123456789Z");
+public class FleetLedgerTest {
+    public static final Instant T0 = Instant.parse("2026-11-25T12:00:00.123456789Z");
     private final FleetLedger ledger = new FleetLedger(null);
 
     /** The old view of a volume's counts: what these tests are about. */
@@ -30,7 +31,7 @@ class FleetLedgerTest {
         }
     }
 
-    static Hello hello(String host, String run, String... volumes) {
+    public static Hello hello(String host, String run, String... volumes) {
         Hello.Builder h = Hello.newBuilder().setHostId(host).setRunId(run).setAgentVersion("test");
         for (String v : volumes) {
             h.addVolumes(Volume.newBuilder().setHost(host).setName(v));
@@ -38,7 +39,7 @@ class FleetLedgerTest {
         return h.build();
     }
 
-    static StatsDelta delta(long seq, VolumeDelta... volumes) {
+    public static StatsDelta delta(long seq, VolumeDelta... volumes) {
         return StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build();
     }
 
@@ -51,12 +52,12 @@ class FleetLedgerTest {
         return c;
     }
 
-    static VolumeDelta writes(String volume, long generation, long requests, long bytes) {
+    public static VolumeDelta writes(String volume, long generation, long requests, long bytes) {
         return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
                 .addAllOps(counts(WRITE, requests, bytes).toProto()).build();
     }
 
-    static VolumeDelta reads(String volume, long generation, long requests, long bytes) {
+    public static VolumeDelta reads(String volume, long generation, long requests, long bytes) {
         return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
                 .addAllOps(counts(READ, requests, bytes).toProto()).build();
     }
@@ -70,6 +71,17 @@ class FleetLedgerTest {
     private VolumeView view(String host, String volume) {
         return ledger.views().stream().filter(v -> v.host().equals(host) && v.volume().equals(volume)).findFirst()
                 .orElseThrow();
+    }
+
+    /**
+     * The fleet total the ledger keeps as it goes (deltas, resets, new runs, removed volumes) is the sum
+     * of its volumes, exactly, after every test here.
+     */
+    @AfterEach
+    void theRunningFleetTotalIsTheSumOfTheVolumes() {
+        CounterSet sum = CounterSet.empty();
+        ledger.views().forEach(v -> sum.add(v.sinceReset()));
+        assertEquals(sum, ledger.total().counts());
     }
 
     @Test
