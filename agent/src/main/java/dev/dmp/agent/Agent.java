@@ -46,6 +46,7 @@ public class Agent {
     private final ChannelCredentials linkCredentials;
     private volatile NbdServer nbd;
     private volatile NbdServer nbdTcp;
+    private volatile NbdServer nbdUncounted;
     private volatile StatsReporter reporter;
     private volatile ControllerLink link;
 
@@ -81,6 +82,16 @@ public class Agent {
             } catch (IOException e) {
                 throw new UncheckedIOException("dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + address + ": " + e.getMessage(), e);
             }
+        }
+        if (settings.benchmarkUncountedSocket() != null) {
+            try {
+                nbdUncounted = NbdServer.start(settings.benchmarkUncountedSocket(), new VolumeExports(registry), false);
+            } catch (IOException e) {
+                throw new UncheckedIOException("dmp.agent.benchmark-uncounted-socket: cannot listen on "
+                        + settings.benchmarkUncountedSocket() + ": " + e.getMessage(), e);
+            }
+            LOG.warnf("dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
+                    settings.benchmarkUncountedSocket());
         }
         reporter = new StatsReporter(registry, journal, deltas, checkpoint);
         if (settings.standalone()) {
@@ -123,6 +134,9 @@ public class Agent {
             }
             if (nbdTcp != null) {
                 nbdTcp.close();
+            }
+            if (nbdUncounted != null) {
+                nbdUncounted.close();
             }
         } catch (IOException e) {
             LOG.warnf("closing the NBD server: %s", e);
