@@ -26,6 +26,12 @@ import org.jboss.logging.Logger;
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class);
+    /**
+     * Connections the kernel queues before they are accepted. Java's default (50) made libnbd clients
+     * that open hundreds of connections at once fail with EAGAIN ("server backlog overflowed") on the
+     * unix socket; the kernel caps this at net.core.somaxconn.
+     */
+    static final int BACKLOG = 1024;
 
     /** The unix socket, or null for a TCP listener. */
     private final Path socketPath;
@@ -70,7 +76,7 @@ public final class NbdServer implements AutoCloseable {
         Files.deleteIfExists(socketPath);
         ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            listener.bind(UnixDomainSocketAddress.of(socketPath));
+            listener.bind(UnixDomainSocketAddress.of(socketPath), BACKLOG);
             // Owner and group only: whoever can connect can read and write every volume.
             Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw----"));
         } catch (IOException e) {
@@ -88,7 +94,7 @@ public final class NbdServer implements AutoCloseable {
     public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog) throws IOException {
         ServerSocketChannel listener = ServerSocketChannel.open(family(address));
         try {
-            listener.bind(address);
+            listener.bind(address, BACKLOG);
         } catch (IOException e) {
             listener.close();
             throw e;
