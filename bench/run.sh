@@ -5,7 +5,7 @@
 # operation. "dmp-uncounted" is the same agent and volume through its benchmark-only uncounted socket
 # (dmp.agent.benchmark-uncounted-socket): the summary compares counting on versus off.
 # Usage: bench/run.sh [SECONDS_PER_TEST (default 10)] [SIZE_MIB (default 1024)] [ROUNDS (default 1)]
-# With several rounds every figure is the median of the rounds (servers still alternate per workload).
+# With several rounds every figure is the median of the rounds; each round starts with the next server.
 # Needs the packaged apps (mvn package), fio with the nbd engine, nbdcopy, nbdkit, qemu-nbd.
 # Method and results: docs/benchmarks.md. On 2 cores, client and server share the machine: compare
 # CPU per operation, and run on an otherwise quiet machine.
@@ -13,7 +13,7 @@
 . "$TESTS_DIR/lib-nbd.sh"
 requires fio nbdcopy nbdkit qemu-nbd jq buf
 T=${1:-10} MIB=${2:-1024} ROUNDS=${3:-1}
-DIR=$WORK; [ -d /dev/shm ] && DIR=$(mktemp -d /dev/shm/dmp-bench.XXXXXX) && trap 'rm -rf "$DIR"; _cleanup' EXIT
+DIR=$WORK; [ -d /dev/shm ] && DIR=$(mktemp -d /dev/shm/dmp-bench.XXXXXX) && trap 'rc_=$?; rm -rf "$DIR"; set +e; (exit $rc_); _cleanup' EXIT  # keeps the exit code for _cleanup
 head -c $((MIB << 20)) /dev/urandom > "$DIR/disk.img"
 nbd_setup -Ddmp.agent.allowed-paths="$DIR" -Ddmp.agent.benchmark-uncounted-socket="$DIR/uncounted.sock"
 create_volume bench "\"file\":{\"path\":\"$DIR/disk.img\"}"
@@ -36,10 +36,13 @@ measure() { local s=$1 t0; shift; t0=$(ticks "${PID[$s]}"); "$@"; CPU_S=$(echo "
 RAW=$WORK/raw.txt; : > "$RAW"
 echo "# dmp bench: ${MIB} MiB file on $DIR, ${T}s per fio test, $ROUNDS round(s), $(nproc) CPUs, $(fio --version), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 for round in $(seq "$ROUNDS"); do
+  # Each round starts with a different server, so that no server is always the first (JIT still warming,
+  # caches as the previous server left them).
+  read -ra ORDER <<< "$SERVERS"; ORDER=("${ORDER[@]:$(( (round - 1) % ${#ORDER[@]} ))}" "${ORDER[@]:0:$(( (round - 1) % ${#ORDER[@]} ))}")
   for spec in seqread-1M-qd8:read:1M:8 seqwrite-1M-qd8:write:1M:8 randread-4k-qd1:randread:4k:1 \
               randread-4k-qd16:randread:4k:16 randwrite-4k-qd16:randwrite:4k:16; do
     IFS=: read -r name rw bs qd <<< "$spec"
-    for s in $SERVERS; do
+    for s in "${ORDER[@]}"; do
       measure "$s" fio --name="$name" --ioengine=nbd --uri="${URI[$s]}" --rw="$rw" --bs="$bs" --iodepth="$qd" \
         --numjobs=1 --time_based --runtime="$T" --ramp_time=2 --norandommap --randrepeat=0 \
         --output-format=json --output="$WORK/$name-$s.json" > /dev/null
@@ -53,7 +56,7 @@ for round in $(seq "$ROUNDS"); do
     done
   done
   # nbdcopy: write the file in through each server (not timed), then read it out to null: and time that.
-  for s in $SERVERS; do
+  for s in "${ORDER[@]}"; do
     nbdcopy --request-size=1048576 "$DIR/disk.img" "${URI[$s]}"
     start=$(date +%s.%N)
     measure "$s" nbdcopy --request-size=1048576 "${URI[$s]}" null:

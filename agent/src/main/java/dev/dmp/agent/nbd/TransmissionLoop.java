@@ -33,7 +33,7 @@ public final class TransmissionLoop {
     /**
      * The largest request the reader serves itself when nothing else is in flight. Above it, copying
      * the data costs more than a hand-off to a worker, and serving inline would stop the reader from
-     * taking in the next request meanwhile (a sequential 1 MiB writer at depth 8 then ran at 0.6x nbdkit).
+     * taking in the next request (of a sequential writer at depth 8, say) while it copies.
      */
     static final int INLINE_MAX = 64 << 10;
 
