@@ -1,61 +1,97 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): the same fio (nbd engine) and nbdcopy workloads against dmp, 'nbdkit file'
 # and 'qemu-nbd' serving the same backing file over unix sockets, servers visited round-robin per
-# workload. Prints MB/s, IOPS, the ratio dmp/nbdkit, and each server's CPU per GiB / per operation.
-# Usage: bench/run.sh [SECONDS_PER_TEST (default 10)] [SIZE_MIB (default 1024)]
+# workload. Prints MB/s, IOPS, mean latency, the ratio dmp/nbdkit, and each server's CPU per GiB / per
+# operation. "dmp-uncounted" is the same agent and volume through its benchmark-only uncounted socket
+# (dmp.agent.benchmark-uncounted-socket): the summary compares counting on versus off.
+# Usage: bench/run.sh [SECONDS_PER_TEST (default 10)] [SIZE_MIB (default 1024)] [ROUNDS (default 1)]
+# With several rounds every figure is the median of the rounds; each round starts with the next server.
 # Needs the packaged apps (mvn package), fio with the nbd engine, nbdcopy, nbdkit, qemu-nbd.
 # Method and results: docs/benchmarks.md. On 2 cores, client and server share the machine: compare
 # CPU per operation, and run on an otherwise quiet machine.
 . "$(dirname "$0")/../tests/lib.sh"
 . "$TESTS_DIR/lib-nbd.sh"
 requires fio nbdcopy nbdkit qemu-nbd jq buf
-T=${1:-10} MIB=${2:-1024}
-DIR=$WORK; [ -d /dev/shm ] && DIR=$(mktemp -d /dev/shm/dmp-bench.XXXXXX) && trap 'rm -rf "$DIR"; _cleanup' EXIT
+T=${1:-10} MIB=${2:-1024} ROUNDS=${3:-1}
+DIR=$WORK; [ -d /dev/shm ] && DIR=$(mktemp -d /dev/shm/dmp-bench.XXXXXX) && trap 'rc_=$?; rm -rf "$DIR"; set +e; (exit $rc_); _cleanup' EXIT  # keeps the exit code for _cleanup
 head -c $((MIB << 20)) /dev/urandom > "$DIR/disk.img"
-nbd_setup -Ddmp.agent.allowed-paths="$DIR"
+nbd_setup -Ddmp.agent.allowed-paths="$DIR" -Ddmp.agent.benchmark-uncounted-socket="$DIR/uncounted.sock"
 create_volume bench "\"file\":{\"path\":\"$DIR/disk.img\"}"
 nbdkit -f --exit-with-parent -U "$DIR/nbdkit.sock" file "$DIR/disk.img" & NBDKIT_PID=$!; _PIDS+=($!)
 qemu-nbd -f raw -t -x '' --shared=16 -k "$DIR/qemu.sock" "$DIR/disk.img" & QEMU_PID=$!; _PIDS+=($!)
 wait_until 10 test -S "$DIR/nbdkit.sock"
 wait_until 10 test -S "$DIR/qemu.sock"
-declare -A URI=([dmp]="$(uri bench)" [nbdkit]="nbd+unix:///?socket=$DIR/nbdkit.sock" [qemu-nbd]="nbd+unix:///?socket=$DIR/qemu.sock")
-declare -A PID=([dmp]=$AGENT_PID [nbdkit]=$NBDKIT_PID [qemu-nbd]=$QEMU_PID)
-SERVERS="dmp nbdkit qemu-nbd"
+wait_until 10 test -S "$DIR/uncounted.sock"
+declare -A URI=([dmp]="$(uri bench)" [dmp-uncounted]="nbd+unix:///bench?socket=$DIR/uncounted.sock" [nbdkit]="nbd+unix:///?socket=$DIR/nbdkit.sock" [qemu-nbd]="nbd+unix:///?socket=$DIR/qemu.sock")
+declare -A PID=([dmp]=$AGENT_PID [dmp-uncounted]=$AGENT_PID [nbdkit]=$NBDKIT_PID [qemu-nbd]=$QEMU_PID)
+SERVERS="dmp dmp-uncounted nbdkit qemu-nbd"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
 # measure SERVER CMD...: runs CMD, sets CPU_S (server CPU seconds during it).
 measure() { local s=$1 t0; shift; t0=$(ticks "${PID[$s]}"); "$@"; CPU_S=$(echo "($(ticks "${PID[$s]}") - $t0) / $HZ" | bc -l); }
 
-echo "# dmp bench: ${MIB} MiB file on $DIR, ${T}s per fio test, $(nproc) CPUs, $(fio --version), $(date -u +%FT%TZ)"
-printf "| %-22s | %-8s | %9s | %9s | %8s | %14s |\n" test server MB/s IOPS "x nbdkit" "server CPU"
-printf "|%s|%s|%s|%s|%s|%s|\n" "------------------------" "----------" "-----------" "-----------" "----------" "----------------"
-for spec in seqread-1M-qd8:read:1M:8 seqwrite-1M-qd8:write:1M:8 randread-4k-qd1:randread:4k:1 \
-            randread-4k-qd16:randread:4k:16 randwrite-4k-qd16:randwrite:4k:16; do
-  IFS=: read -r name rw bs qd <<< "$spec"
-  declare -A MBS=() IOPS=() CPU=()
-  for s in $SERVERS; do
-    measure "$s" fio --name="$name" --ioengine=nbd --uri="${URI[$s]}" --rw="$rw" --bs="$bs" --iodepth="$qd" \
-      --numjobs=1 --time_based --runtime="$T" --ramp_time=2 --norandommap --randrepeat=0 \
-      --output-format=json --output="$WORK/$name-$s.json" > /dev/null
-    read -r MBS[$s] IOPS[$s] ops < <(jq -r '.jobs[0] | "\((.read.bw_bytes + .write.bw_bytes) / 1e6) \(.read.iops + .write.iops) \(.read.total_ios + .write.total_ios)"' "$WORK/$name-$s.json")
-    # CPU over the whole run (ramp included) divided by the I/Os fio counted after the ramp: an upper bound.
-    if [ "$bs" = 1M ]; then cpu=$(printf "%.0f ms/GiB" "$(echo "$CPU_S * 1000 * 1024 / ($ops + 0.000001)" | bc -l)")
-    else cpu=$(printf "%.1f us/op" "$(echo "$CPU_S * 1000000 / ($ops + 0.000001)" | bc -l)"); fi
-    CPU[$s]=$cpu
+
+# One line per measurement in $RAW: test server round MB/s IOPS mean-latency-us CPU-us-per-op
+RAW=$WORK/raw.txt; : > "$RAW"
+echo "# dmp bench: ${MIB} MiB file on $DIR, ${T}s per fio test, $ROUNDS round(s), $(nproc) CPUs, $(fio --version), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+for round in $(seq "$ROUNDS"); do
+  # Each round starts with a different server, so that no server is always the first (JIT still warming,
+  # caches as the previous server left them).
+  read -ra ORDER <<< "$SERVERS"; ORDER=("${ORDER[@]:$(( (round - 1) % ${#ORDER[@]} ))}" "${ORDER[@]:0:$(( (round - 1) % ${#ORDER[@]} ))}")
+  for spec in seqread-1M-qd8:read:1M:8 seqwrite-1M-qd8:write:1M:8 randread-4k-qd1:randread:4k:1 \
+              randread-4k-qd16:randread:4k:16 randwrite-4k-qd16:randwrite:4k:16; do
+    IFS=: read -r name rw bs qd <<< "$spec"
+    for s in "${ORDER[@]}"; do
+      measure "$s" fio --name="$name" --ioengine=nbd --uri="${URI[$s]}" --rw="$rw" --bs="$bs" --iodepth="$qd" \
+        --numjobs=1 --time_based --runtime="$T" --ramp_time=2 --norandommap --randrepeat=0 \
+        --output-format=json --output="$WORK/$name-$s.json" > /dev/null
+      # CPU over the whole run (ramp included) divided by the I/Os fio counted after the ramp: an upper
+      # bound, equally so for every server. Latency: fio's mean from submission to completion.
+      jq -r --arg t "$name" --arg s "$s" --arg r "$round" --arg cpu "$CPU_S" '.jobs[0] |
+        (.read.total_ios + .write.total_ios) as $ops |
+        "\($t) \($s) \($r) \((.read.bw_bytes + .write.bw_bytes) / 1e6) \(.read.iops + .write.iops)" +
+        " \((.read.lat_ns.mean + .write.lat_ns.mean) / 1000) \(($cpu | tonumber) * 1e6 / ($ops + 1e-9))"' \
+        "$WORK/$name-$s.json" >> "$RAW"
+    done
   done
-  for s in $SERVERS; do
-    printf "| %-22s | %-8s | %9.1f | %9.0f | %8.2f | %14s |\n" "$name" "$s" "${MBS[$s]}" "${IOPS[$s]}" \
-      "$(echo "${MBS[$s]} / ${MBS[nbdkit]}" | bc -l)" "${CPU[$s]}"
+  # nbdcopy: write the file in through each server (not timed), then read it out to null: and time that.
+  for s in "${ORDER[@]}"; do
+    nbdcopy --request-size=1048576 "$DIR/disk.img" "${URI[$s]}"
+    start=$(date +%s.%N)
+    measure "$s" nbdcopy --request-size=1048576 "${URI[$s]}" null:
+    secs=$(echo "$(date +%s.%N) - $start" | bc -l)
+    echo "nbdcopy-read-${MIB}M $s $round $(echo "$MIB * 1048576 / 1000000 / $secs" | bc -l) $MIB - $(echo "$CPU_S * 1000000 / $MIB" | bc -l)" >> "$RAW"
   done
 done
 
-# nbdcopy: write the file in through each server (not timed), then read it out to null: and time that.
-for s in $SERVERS; do
-  nbdcopy --request-size=1048576 "$DIR/disk.img" "${URI[$s]}"
-  start=$(date +%s.%N)
-  measure "$s" nbdcopy --request-size=1048576 "${URI[$s]}" null:
-  secs=$(echo "$(date +%s.%N) - $start" | bc -l)
-  printf "| %-22s | %-8s | %9.1f | %9s | %8s | %14s |\n" "nbdcopy-read-${MIB}M" "$s" "$(echo "$MIB * 1048576 / 1000000 / $secs" | bc -l)" "" "" \
-    "$(printf "%.0f ms/GiB" "$(echo "$CPU_S * 1000 * 1024 / $MIB" | bc -l)")"
-done
+# The tables: per test and server the median over rounds; then dmp against nbdkit and against itself uncounted.
+python3 - "$RAW" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    t, s, _, mbs, iops, lat, cpu = line.split()
+    rows.setdefault((t, s), []).append((float(mbs), float(iops), None if lat == "-" else float(lat), float(cpu)))
+med = {k: tuple(None if v[0][i] is None else statistics.median(x[i] for x in v) for i in range(4)) for k, v in rows.items()}
+tests = list(dict.fromkeys(t for t, _ in rows)); servers = list(dict.fromkeys(s for _, s in rows))
+def cpu(t, c):  # c: us per operation (per MiB for nbdcopy); shown per GiB for 1 MiB requests
+    return f"{c * 1024 / 1000:.0f} ms/GiB" if "1M" in t or t.startswith("nbdcopy") else f"{c:.1f} us/op"
+print("| test | server | MB/s | IOPS | mean latency | x nbdkit | server CPU |")
+print("|---|---|---|---|---|---|---|")
+for t in tests:
+    for s in servers:
+        mbs, iops, lat, c = med[(t, s)]
+        print(f"| {t} | {s} | {mbs:.1f} | {'' if t.startswith('nbdcopy') else f'{iops:.0f}'} | "
+              f"{'' if lat is None else f'{lat:.0f} us'} | {mbs / med[(t, 'nbdkit')][0]:.2f} | {cpu(t, c)} |")
+print()
+print("| test | dmp / nbdkit throughput | dmp / nbdkit latency | dmp / nbdkit CPU per op | counting on / off throughput | counting on / off CPU per op |")
+print("|---|---|---|---|---|---|")
+for t in tests:
+    d, k, u = med[(t, "dmp")], med[(t, "nbdkit")], med[(t, "dmp-uncounted")]
+    lat = "" if d[2] is None else f"{d[2] / k[2]:.2f}"
+    print(f"| {t} | {d[0] / k[0]:.2f} | {lat} | {d[3] / k[3]:.2f} | {d[0] / u[0]:.3f} | {d[3] / u[3]:.3f} |")
+print()
+print("Targets (issue 3): throughput >= 1.0 (sequential 1 MiB, random 4 KiB at depth 16); latency <= 1.25 at depth 1;")
+print("CPU per op <= 1.1; counting on / off throughput >= 0.97.")
+PY
+echo "# raw figures (test server round MB/s IOPS latency-us CPU-us-per-op): $(tr '\n' ';' < "$RAW")" | head -c 20000

@@ -47,6 +47,7 @@ public class Agent {
     private final ChannelCredentials linkCredentials;
     private volatile NbdServer nbd;
     private volatile NbdServer nbdTcp;
+    private volatile NbdServer nbdUncounted;
     private volatile StatsReporter reporter;
     private volatile ControllerLink link;
     /** Set by {@link #drain}: the pod is going away; not ready, no new volumes. */
@@ -84,6 +85,16 @@ public class Agent {
             } catch (IOException e) {
                 throw new UncheckedIOException("dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + address + ": " + e.getMessage(), e);
             }
+        }
+        if (settings.benchmarkUncountedSocket() != null) {
+            try {
+                nbdUncounted = NbdServer.start(settings.benchmarkUncountedSocket(), new VolumeExports(registry), false);
+            } catch (IOException e) {
+                throw new UncheckedIOException("dmp.agent.benchmark-uncounted-socket: cannot listen on "
+                        + settings.benchmarkUncountedSocket() + ": " + e.getMessage(), e);
+            }
+            LOG.warnf("dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
+                    settings.benchmarkUncountedSocket());
         }
         reporter = new StatsReporter(registry, journal, deltas, checkpoint);
         if (settings.standalone()) {
@@ -137,7 +148,9 @@ public class Agent {
             }
             if (nbdTcp != null) {
                 nbdTcp.close();
-                nbdTcp = null;
+            }
+            if (nbdUncounted != null) {
+                nbdUncounted.close();
             }
         } catch (IOException e) {
             LOG.warnf("closing the NBD server: %s", e);

@@ -46,4 +46,11 @@ public interface AgentConfig {
     /** The address the TCP listener binds to (an IP literal). Loopback unless deliberately opened up. */
     @WithDefault("127.0.0.1")
     String nbdBind();
+
+    /**
+     * A benchmark switch, never for use: a second unix socket serving the same volumes with counting
+     * off, so that bench/run.sh can measure counting on versus off in one agent. Absent (the default):
+     * no such socket, and every request is counted.
+     */
+    Optional<String> benchmarkUncountedSocket();
 }

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * value stops start-up with a message an operator can act on.
  */
 public record AgentSettings(String hostId, String controller, Path stateDir, Path nbdSocket, List<Path> allowedPaths,
-        int nbdPort, InetAddress nbdBind) {
+        int nbdPort, InetAddress nbdBind, Path benchmarkUncountedSocket) {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
@@ -53,7 +53,14 @@ public record AgentSettings(String hostId, String controller, Path stateDir, Pat
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("dmp.agent.nbd-port: " + port + " is not a TCP port (1-65535, or 0 for no TCP listener)");
         }
-        return new AgentSettings(hostId, controller, stateDir, socket, List.copyOf(allowed), port, bindAddress(config.nbdBind()));
+        Path uncounted = config.benchmarkUncountedSocket().filter(s -> !s.isBlank())
+                .map(s -> absolute("dmp.agent.benchmark-uncounted-socket", s.trim())).orElse(null);
+        if (uncounted != null && uncounted.equals(socket)) {
+            throw new IllegalArgumentException("dmp.agent.benchmark-uncounted-socket: '" + uncounted
+                    + "' is the counted socket (dmp.agent.nbd-socket); give another path, or leave it empty");
+        }
+        return new AgentSettings(hostId, controller, stateDir, socket, List.copyOf(allowed), port, bindAddress(config.nbdBind()),
+                uncounted);
     }
 
     private static InetAddress bindAddress(String value) {

@@ -13,8 +13,12 @@ import org.junit.jupiter.api.Test;
 
 class AgentSettingsTest {
 
-    private record Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket)
-            implements AgentConfig {
+    private record Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket,
+            Optional<String> benchmarkUncountedSocket) implements AgentConfig {
+        Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket) {
+            this(hostId, controller, stateDir, nbdSocket, Optional.empty());
+        }
+
         @Override
         public Optional<List<String>> allowedPaths() {
             return Optional.empty();
@@ -58,6 +62,7 @@ class AgentSettingsTest {
         assertEquals(Path.of("/var/lib/dmp"), s.stateDir());
         assertEquals(Path.of("/run/dmp/nbd.sock"), s.nbdSocket());
         assertEquals(0, s.nbdPort(), "no TCP listener unless dmp.agent.nbd-port is set");
+        assertEquals(null, s.benchmarkUncountedSocket(), "counting is on everywhere unless the benchmark switch is set");
         assertFalse(s.standalone());
         assertEquals("[::1]:9000", AgentSettings.from(config("n1", "[::1]:9000")).controller());
     }
@@ -96,5 +101,17 @@ class AgentSettingsTest {
                 problem(new Config(Optional.of("n"), Optional.empty(), "state", "/run/dmp/nbd.sock")));
         assertEquals("dmp.agent.nbd-socket: 'run/nbd.sock' must be an absolute path",
                 problem(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp", "run/nbd.sock")));
+    }
+
+    @Test
+    void uncountedSocketIsABenchmarkSwitchBesideTheCountedOne() {
+        AgentSettings s = AgentSettings.from(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp", "/run/dmp/nbd.sock",
+                Optional.of("/run/dmp/uncounted.sock")));
+        assertEquals(Path.of("/run/dmp/uncounted.sock"), s.benchmarkUncountedSocket());
+        assertEquals("dmp.agent.benchmark-uncounted-socket: '/run/dmp/nbd.sock' is the counted socket (dmp.agent.nbd-socket);"
+                + " give another path, or leave it empty", problem(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp",
+                "/run/dmp/nbd.sock", Optional.of("/run/dmp/./nbd.sock"))));
+        assertEquals("dmp.agent.benchmark-uncounted-socket: 'u.sock' must be an absolute path", problem(new Config(Optional.of("n"),
+                Optional.empty(), "/var/lib/dmp", "/run/dmp/nbd.sock", Optional.of("u.sock"))));
     }
 }

@@ -26,6 +26,12 @@ import org.jboss.logging.Logger;
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class);
+    /**
+     * Connections the kernel queues before they are accepted. Java's default (50) made libnbd clients
+     * that open hundreds of connections at once fail with EAGAIN ("server backlog overflowed") on the
+     * unix socket; the kernel caps this at net.core.somaxconn.
+     */
+    static final int BACKLOG = 1024;
 
     /** The unix socket, or null for a TCP listener. */
     private final Path socketPath;
@@ -42,8 +48,11 @@ public final class NbdServer implements AutoCloseable {
     private final BufferPool buffers = new BufferPool(64L << 20);
     private final Thread acceptor;
     private boolean closed;
+    /** False only for the benchmark's uncounted listener. */
+    private final boolean counting;
 
-    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
+    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener, boolean counting) {
+        this.counting = counting;
         this.socketPath = socketPath;
         this.where = where;
         this.catalog = catalog;
@@ -53,6 +62,14 @@ public final class NbdServer implements AutoCloseable {
 
     /** Binds the socket (replacing a stale one left by a previous run) and starts accepting. */
     public static NbdServer start(Path socketPath, ExportCatalog catalog) throws IOException {
+        return start(socketPath, catalog, true);
+    }
+
+    /**
+     * A listener whose connections count nothing when {@code counting} is false: a benchmark switch
+     * ({@code dmp.agent.benchmark-uncounted-socket}) to measure what counting costs, never for use.
+     */
+    public static NbdServer start(Path socketPath, ExportCatalog catalog, boolean counting) throws IOException {
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
             Files.createDirectories(dir);
@@ -60,14 +77,15 @@ public final class NbdServer implements AutoCloseable {
         Files.deleteIfExists(socketPath);
         ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            listener.bind(UnixDomainSocketAddress.of(socketPath));
+            listener.bind(UnixDomainSocketAddress.of(socketPath), BACKLOG);
             // Owner and group only: whoever can connect can read and write every volume.
             Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw----"));
         } catch (IOException e) {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, listener);
+        NbdServer server = new NbdServer(socketPath, (counting ? "" : "uncounted ") + "unix socket " + socketPath,
+                catalog, listener, counting);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -77,12 +95,12 @@ public final class NbdServer implements AutoCloseable {
     public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog) throws IOException {
         ServerSocketChannel listener = ServerSocketChannel.open(family(address));
         try {
-            listener.bind(address);
+            listener.bind(address, BACKLOG);
         } catch (IOException e) {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener);
+        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener, true);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -128,7 +146,7 @@ public final class NbdServer implements AutoCloseable {
             }
             who += " to " + export.name();
             LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers, buffers).run();
+            new TransmissionLoop(ch, export, workers, buffers, counting).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());

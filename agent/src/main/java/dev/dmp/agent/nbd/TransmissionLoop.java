@@ -20,7 +20,9 @@ import org.jboss.logging.Logger;
  * slow request does not hold up the others. Replies are written whole under a lock.
  *
  * <p>Each request is counted when its reply is sent, in this connection's own stats shard: that is
- * where its NBD error and its time from receipt to reply are known.
+ * where its NBD error and its time from receipt to reply are known. A loop built with counting off
+ * (only the benchmark's uncounted listener, {@code dmp.agent.benchmark-uncounted-socket}) neither
+ * reads the clock nor touches a shard, so the benchmark can show what counting costs.
  */
 public final class TransmissionLoop {
     private static final Logger LOG = Logger.getLogger(TransmissionLoop.class);
@@ -28,6 +30,12 @@ public final class TransmissionLoop {
     /** Requests in flight per connection; the reader waits for a slot before reading a payload. */
     static final int MAX_IN_FLIGHT = 64;
     private static final int HEADER = SimpleReply.SIZE;
+    /**
+     * The largest request the reader serves itself when nothing else is in flight. Above it, copying
+     * the data costs more than a hand-off to a worker, and serving inline would stop the reader from
+     * taking in the next request (of a sequential writer at depth 8, say) while it copies.
+     */
+    static final int INLINE_MAX = 64 << 10;
 
     private final ByteChannel ch;
     private final Export export;
@@ -37,6 +45,7 @@ public final class TransmissionLoop {
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final ReentrantLock replyLock = new ReentrantLock();
     private final BufferPool buffers;
+    /** This connection's counters; null when counting is off (benchmark only). */
     private final VolumeStats.Shard stats;
 
     /** A loop with buffers of its own (a kernel attachment: one connection, not one of a listener's). */
@@ -45,13 +54,18 @@ public final class TransmissionLoop {
     }
 
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
+        this(ch, export, workers, buffers, true);
+    }
+
+    /** {@code counting} false only for the benchmark of counting on versus off. */
+    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting) {
         this.buffers = buffers;
         this.ch = ch;
         this.export = export;
         this.backend = export.backend();
         this.readOnly = export.refusesWrites();
         this.workers = workers;
-        this.stats = export.stats().openShard();
+        this.stats = counting ? export.stats().openShard() : null;
     }
 
     /** The stats operation of a command, or -1 for commands that are not counted. */
@@ -80,15 +94,17 @@ public final class TransmissionLoop {
                 if (request.type() == NBD_CMD_DISC) {
                     return;
                 }
-                Received received = new Received(request, System.nanoTime());
-                if (op(request.type()) >= 0) {
+                Received received = new Received(request, stats == null ? 0 : System.nanoTime());
+                if (stats != null && op(request.type()) >= 0) {
                     stats.started();
                 }
                 dispatch(received);
             }
         } finally {
             slots.acquireUninterruptibly(MAX_IN_FLIGHT);
-            stats.close();
+            if (stats != null) {
+                stats.close();
+            }
         }
     }
 
@@ -124,9 +140,9 @@ public final class TransmissionLoop {
         if (payload == null) {
             slots.acquireUninterruptibly();
         }
-        if (slots.availablePermits() == MAX_IN_FLIGHT - 1) {
-            // Nothing else in flight (queue depth 1): serving here saves a thread hand-off per request;
-            // a request that arrives meanwhile waits for this one only.
+        if (slots.availablePermits() == MAX_IN_FLIGHT - 1 && r.length() <= INLINE_MAX) {
+            // Nothing else in flight (queue depth 1) and a small request: serving here saves a thread
+            // hand-off per request; a request that arrives meanwhile waits for this one only.
             serve(r, payload);
         } else {
             ByteBuffer data = payload;
@@ -257,7 +273,7 @@ public final class TransmissionLoop {
     /** Records an answered request in this connection's shard (uncounted commands are skipped). */
     private void counted(Received r, int error) {
         int op = op(r.type());
-        if (op >= 0) {
+        if (op >= 0 && stats != null) {
             stats.completed(op, r.length(), error, System.nanoTime() - r.receivedNanos());
         }
     }

@@ -271,4 +271,38 @@ class TransmissionLoopTest {
         assertNull(loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
         assertFalse(loop.isCompletedExceptionally());
     }
+
+    @Test
+    void anUncountedLoopServesButCountsNothing() throws Exception {
+        VolumeStats uncounted = new VolumeStats();
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            listener.bind(UnixDomainSocketAddress.of(dir.resolve("uncounted.sock")));
+            try (SocketChannel c = SocketChannel.open(listener.getLocalAddress()); SocketChannel srv = listener.accept()) {
+                var l = CompletableFuture.runAsync(() -> {
+                    try {
+                        new TransmissionLoop(srv, new Export("mem", backend, uncounted), workers, new BufferPool(8L << 20), false).run();
+                    } catch (IOException | NbdProtocolException e) {
+                        throw new RuntimeException(e);
+                    }
+                }, workers);
+                byte[] data = pattern(4096, 5);
+                Channels.writeFully(c, ByteBuffer.wrap(hex("25609513 0000 0001 0000000000000051 0000000000000000 00001000")));
+                Channels.writeFully(c, ByteBuffer.wrap(data));
+                ByteBuffer reply = ByteBuffer.allocate(16);
+                Channels.readFully(c, reply);
+                assertEquals("67446698000000000000000000000051", Wire.hex(reply.array()));
+                Channels.writeFully(c, ByteBuffer.wrap(hex("25609513 0000 0000 0000000000000052 0000000000000000 00001000")));
+                ByteBuffer read = ByteBuffer.allocate(16 + 4096);
+                Channels.readFully(c, read);
+                assertEquals("67446698000000000000000000000052", Wire.hex(Arrays.copyOfRange(read.array(), 0, 16)));
+                assertArrayEquals(data, Arrays.copyOfRange(read.array(), 16, 16 + 4096));
+                Channels.writeFully(c, ByteBuffer.wrap(hex("25609513 0000 0002 00000000000000ff 0000000000000000 00000000")));
+                l.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            }
+        }
+        assertEquals(0, uncounted.cumulative().requests(CounterSet.WRITE));
+        assertEquals(0, uncounted.cumulative().requests(CounterSet.READ));
+        assertEquals(0, uncounted.inFlight());
+        endWithDisc();
+    }
 }
