@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, the old run.sh reborn: builds dmp if needed, starts a controller and an agent on this
 # machine, creates volume dmp1 (1 GB zero backend) and dmp2 (64 MiB file backend), writes 4 KiB and
-# reads 4 KiB of each through qemu-io (a real NBD client), prints the counts in the old
+# reads 4 KiB of each through qemu-io (a real NBD client); as root on a kernel with the nbd driver,
+# dmp1 is attached as /dev/nbdN and dd does its I/O with O_DIRECT instead. Prints the counts in the old
 # /sys/module/dmp/stat/volumes format as the controller sees them, and says where to look next.
 #
 #   ./run.sh          keeps controller and agent running in the foreground; Ctrl-C stops both
@@ -12,6 +13,7 @@
 #   DMP_AGENT_PORT      [7070]  agent's HTTP port (/stat/volumes)
 #   DMP_HOST_ID         [the host name]  the agent's host id (dmp.agent.host-id)
 #   DMP_RUN_DIR         [./.run]  everything this script makes: NBD socket, state, dmp2's file, logs
+#   DMP_START_TIMEOUT   [60]  seconds each app may take to start
 # Both apps listen on 127.0.0.1 only.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -21,7 +23,7 @@ ONCE=0
 case "${1:-}" in
   --once) ONCE=1 ;;
   "") ;;
-  -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "run.sh: unknown argument '$1' (use --once, or nothing)" >&2; exit 2 ;;
 esac
 
@@ -100,7 +102,7 @@ say "starting the controller on $CONTROLLER (log: $RUN_DIR/controller.log)"
   -Ddmp.controller.data-dir="$RUN_DIR/controller-data" -jar "$CONTROLLER_JAR" \
   > "$RUN_DIR/controller.log" 2>&1 &
 CONTROLLER_PID=$!
-wait_for 60 "controller start-up" curl -sf "http://$CONTROLLER/stat/volumes"
+wait_for "${DMP_START_TIMEOUT:-60}" "controller start-up" curl -sf "http://$CONTROLLER/stat/volumes"
 
 say "starting the agent '$HOST_ID' on 127.0.0.1:$AGENT_PORT, NBD socket $SOCK (log: $RUN_DIR/agent.log)"
 "$JAVA" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$AGENT_PORT" \
@@ -108,20 +110,25 @@ say "starting the agent '$HOST_ID' on 127.0.0.1:$AGENT_PORT, NBD socket $SOCK (l
   -Ddmp.agent.nbd-socket="$SOCK" -Ddmp.agent.state-dir="$RUN_DIR/state" -Ddmp.agent.allowed-paths="$RUN_DIR" \
   -jar "$AGENT_JAR" > "$RUN_DIR/agent.log" 2>&1 &
 AGENT_PID=$!
-wait_for 60 "agent start-up" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
+wait_for "${DMP_START_TIMEOUT:-60}" "agent start-up" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
 
 rpc() { buf curl --protocol grpc --http2-prior-knowledge --emit-defaults -d "$2" "http://$CONTROLLER/dmp.v1.Controller/$1"; }
 online() { rpc ListHosts '{}' | jq -e --arg h "$HOST_ID" '.hosts[] | select(.id == $h and .online)'; }
-wait_for 30 "the agent's link to the controller" online
+wait_for "${DMP_START_TIMEOUT:-30}" "the agent's link to the controller" online
 
 # --- volumes and I/O ----------------------------------------------------------------------------
 rm -f "$DISK" && truncate -s 64M "$DISK"
 create() {
   local out
   out=$(rpc CreateVolume "$1" 2>&1) || die "CreateVolume $1 failed: $out"
-  say "created $(jq -r '.volume | "\(.name): \(.sizeBytes) bytes, \(.nbdUri)"' <<<"$out")"
+  say "created $(jq -r '.volume | "\(.name): \(.sizeBytes) bytes, \(.nbdUri)\(if .device != "" then ", attached as " + .device else "" end)"' <<<"$out")"
 }
-create "{\"host\":\"$HOST_ID\",\"name\":\"dmp1\",\"zero\":{\"sizeBytes\":\"1000000000\"}}"
+# As root on a kernel with the nbd driver, dmp1 is also a block device /dev/nbdN, as the old module's
+# was (docs/kernel.md); anywhere else it is served on the NBD socket only.
+KERNEL=false
+if [ "$(id -u)" = 0 ] && modprobe nbd 2>/dev/null && [ -e /sys/block/nbd0 ]; then KERNEL=true
+else say "this host's kernel has no nbd driver (or this is not root): dmp1 is not attached as /dev/nbdN; qemu-io is its client over the NBD socket"; fi
+create "{\"host\":\"$HOST_ID\",\"name\":\"dmp1\",\"kernel\":$KERNEL,\"zero\":{\"sizeBytes\":\"1000000000\"}}"
 create "{\"host\":\"$HOST_ID\",\"name\":\"dmp2\",\"file\":{\"path\":\"$DISK\"}}"
 
 io() { # io VOLUME PATTERN_WRITTEN PATTERN_READ
@@ -130,8 +137,21 @@ io() { # io VOLUME PATTERN_WRITTEN PATTERN_READ
     || die "qemu-io on $1 failed: $out"
   case $out in *"verification failed"*) die "qemu-io on $1: $out" ;; esac
 }
-say "qemu-io: write 4 KiB and read 4 KiB on dmp1 (zero: reads back zeroes) and on dmp2 (file)"
-io dmp1 0xab 0
+if [ $KERNEL = true ]; then
+  DEV1=$(rpc ListVolumes "{\"host\":\"$HOST_ID\"}" | jq -r '.volumes[] | select(.name == "dmp1") | .device')
+  [ -n "$DEV1" ] || die "dmp1 was created with kernel:true but shows no device"
+  # The kernel reads the new device's partition table (and udev probes it): those reads are not ours,
+  # so the counters are reset once they are done, as the old run.sh did after insmod.
+  blockdev --getsize64 "$DEV1" >/dev/null; command -v udevadm >/dev/null && udevadm settle
+  rpc ResetStats "{\"scope\":\"VOLUME\",\"host\":\"$HOST_ID\",\"volume\":\"dmp1\"}" >/dev/null || die "ResetStats dmp1 failed"
+  say "dd: write 4 KiB to $DEV1 (oflag=direct) and read 4 KiB back (iflag=direct); qemu-io on dmp2 (file)"
+  head -c 4096 /dev/urandom >"$RUN_DIR/block"
+  dd if="$RUN_DIR/block" of="$DEV1" bs=4096 count=1 oflag=direct status=none || die "dd to $DEV1 failed"
+  dd if="$DEV1" of=/dev/null bs=4096 count=1 iflag=direct status=none || die "dd from $DEV1 failed"
+else
+  say "qemu-io: write 4 KiB and read 4 KiB on dmp1 (zero: reads back zeroes) and on dmp2 (file)"
+  io dmp1 0xab 0
+fi
 io dmp2 0xab 0xab
 
 # The counts reach the controller with the agent's next delta (within a second).

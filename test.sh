@@ -11,7 +11,7 @@ dmp_pick_jdk || exit 1
 . scripts/tools.sh
 # What the build needs, then what the end-to-end scripts use (a script whose client is missing skips).
 dmp_need_tools mvn python3 || exit 1
-dmp_need_tools curl jq buf nbdinfo nbdsh nbdcopy qemu-io qemu-img || echo "(the scripts that need them will skip)"
+dmp_need_tools curl jq buf nbdinfo nbdsh nbdcopy qemu-io qemu-img fio qemu-system-x86_64 busybox depmod xz mkfs.ext4 || echo "(the scripts that need them will skip)"
 BUILD=1
 [ "${1:-}" = -k ] && { BUILD=0; shift; }
 PATTERN=${1:-}
@@ -54,10 +54,12 @@ for t in tests/test-*.sh; do
   case $t in *"$PATTERN"*) ;; *) continue ;; esac
   echo "== $t"
   start=$(date +%s)
-  # No script may hang CI: after DMP_SCRIPT_TIMEOUT seconds it gets SIGTERM (its cleanup stops what it
-  # started), 30 s later SIGKILL.
-  timeout -k 30 "${DMP_SCRIPT_TIMEOUT:-600}" bash "$t"; rc=$?
-  [ $rc = 124 ] && echo "TIMEOUT $t: still running after ${DMP_SCRIPT_TIMEOUT:-600}s"
+  # No script may hang CI: after DMP_SCRIPT_TIMEOUT seconds (600, or what a '# timeout: N' line at the
+  # script's top says) it gets SIGTERM (its cleanup stops what it started), 30 s later SIGKILL.
+  limit=${DMP_SCRIPT_TIMEOUT:-$(sed -n '2,20s/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)}
+  limit=${limit:-600}
+  timeout -k 30 "$limit" bash "$t"; rc=$?
+  [ $rc = 124 ] && echo "TIMEOUT $t: still running after ${limit}s"
   took=$(( $(date +%s) - start ))
   case $rc in
     0) pass=$((pass+1)); echo "PASS $t (${took}s)" ;;

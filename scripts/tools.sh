@@ -8,6 +8,9 @@ declare -A DMP_APT=(
   [nbdinfo]=libnbd-bin [nbdsh]=python3-libnbd [nbdcopy]=libnbd-bin
   [qemu-io]=qemu-utils [qemu-img]=qemu-utils [qemu-nbd]=qemu-utils
   [fio]=fio [nbdkit]=nbdkit [nbd-client]=nbd-client
+  # tests/test-kernel.sh and its VM runner tests/vm/run.sh (Debian's kernel under qemu)
+  [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static [depmod]=kmod [xz]=xz-utils
+  [mkfs.ext4]=e2fsprogs [blockdev]=util-linux
 )
 # buf curl speaks gRPC with server reflection like grpcurl, which Debian 12 does not package.
 DMP_BUF_NPM=@bufbuild/buf@1.75.0

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/vm/run.sh 'shell command'   (dmp's VM runner for the kernel tests; docs/kernel.md)
 #
-# For hosts whose kernel has no nbd driver (or no module loading): tests/vm/test-kernel.sh re-runs
+# For hosts whose kernel has no nbd driver (or no module loading): tests/test-kernel.sh re-runs
 # itself through this script. Everything it needs is here and in ~/.cache/dmp-vm; it depends on
 # nothing else in or outside the repository at run time.
 #

@@ -13,6 +13,7 @@ import dev.dmp.agent.link.LinkCredentials;
 import dev.dmp.auth.TokenGuard;
 import io.grpc.ChannelCredentials;
 import io.quarkus.tls.TlsConfigurationRegistry;
+import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.NbdServer;
 import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.proto.CounterSet;
@@ -96,7 +97,7 @@ public class Agent {
             LOG.warnf("dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
                     settings.benchmarkUncountedSocket());
         }
-        reporter = new StatsReporter(registry, journal, deltas, checkpoint);
+        reporter = new StatsReporter(registry, journal, deltas, checkpoint, kernel::wanted);
         if (settings.standalone()) {
             LOG.infof("agent %s is standalone (dmp.agent.controller is empty)", settings.hostId());
         } else {
@@ -115,8 +116,12 @@ public class Agent {
         for (VolumeState v : saved.getVolumesList()) {
             String name = v.getSpec().getName();
             try {
-                registry.restore(name, v.getSpec().getBackend(), v.getSpec().getReadOnly(), new StatsJournal.VolumeCheckpoint(name,
-                        v.getGeneration(), CounterSet.fromProto(v.getCumulativeList()), CounterSet.fromProto(v.getBaselineList())));
+                Volume volume = registry.restore(name, v.getSpec().getBackend(), v.getSpec().getReadOnly(),
+                        new StatsJournal.VolumeCheckpoint(name, v.getGeneration(), CounterSet.fromProto(v.getCumulativeList()),
+                                CounterSet.fromProto(v.getBaselineList())));
+                if (v.getSpec().getKernel()) {
+                    kernel.reattach(name, new Export(name, volume.backend(), volume.stats(), volume.readOnly()), volume.size());
+                }
             } catch (VolumeException e) {
                 LOG.errorf("volume %s from the checkpoint cannot be served again: %s", name, e.getMessage());
             }
@@ -216,11 +221,15 @@ public class Agent {
         return draining;
     }
 
-    /** The volumes changed without the controller asking: tell it (when there is one). */
+    /** The volumes changed without the controller asking: save the checkpoint and tell the controller (when there is one). */
     public void volumesChanged() {
         ControllerLink l = link;
         if (l != null) {
             l.announce();
+        } else if (reporter != null) {
+            // Standalone: the checkpoint still follows at once, so a killed agent restarts with this volume.
+            reporter.volumesChanged();
+            reporter.tick();
         }
     }
 
@@ -237,6 +246,7 @@ public class Agent {
             boolean live = !a.state().startsWith("failed") && !a.state().equals("detached");
             b.setDevice(live ? a.path() : "").setBlockSize(live ? a.blockSize() : 0).setAttachment(a.state());
         });
+        kernel.refusal(volume.name()).ifPresent(b::setAttachment);
         return b.build();
     }
 }

@@ -66,20 +66,20 @@ public final class Attachment {
             device.setSizeBlocks(size / blockSize);
             device.setFlags(flags);
             device.setTimeout(timeoutSeconds);
-            if (NbdDevice.POSIX.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-                throw new NbdIoctlException("socketpair", NbdDevice.POSIX.errno());
+            if (LibC.get().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+                throw new NbdIoctlException("socketpair", LibC.errno());
             }
             try {
                 device.setSock(pair[0]);
             } finally {
                 // The kernel took its own reference to the socket (or refused it): our descriptor can go.
-                NbdDevice.POSIX.close(pair[0]);
+                LibC.get().close(pair[0]);
             }
             handedOver = true;
         } finally {
             if (!handedOver) {
                 if (pair[1] > 0) {
-                    NbdDevice.POSIX.close(pair[1]);
+                    LibC.get().close(pair[1]);
                 }
                 device.close();
             }

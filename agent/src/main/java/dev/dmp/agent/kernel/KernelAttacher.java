@@ -33,6 +33,13 @@ public final class KernelAttacher implements AutoCloseable {
     private final NbdSysfs sysfs;
     private final Path stateFile;
     private final ConcurrentMap<String, Attachment> attachments = new ConcurrentHashMap<>();
+    /** Volumes of the checkpoint that asked for a device and could not get one at start: the reason. */
+    private final ConcurrentMap<String, String> notReattached = new ConcurrentHashMap<>();
+    /**
+     * Volumes whose device went because the agent stops (preStop drain or SIGTERM), not because it was
+     * deleted: they still want one, so the last checkpoint says so and the next start attaches them again.
+     */
+    private final Set<String> detachedForShutdown = ConcurrentHashMap.newKeySet();
     /** Devices chosen and not yet released; guarded by this. */
     private final Set<Integer> reserved = new HashSet<>();
 
@@ -79,6 +86,32 @@ public final class KernelAttacher implements AutoCloseable {
         }
     }
 
+    /**
+     * Attaches again, at start, a volume of the checkpoint that was created with {@code kernel: true}.
+     * A refusal (no driver, no free device...) does not stop the agent: the volume is served on its
+     * socket only, the reason is logged and shown as its attachment state, and the next start tries again.
+     */
+    public void reattach(String volume, Export export, long size) {
+        try {
+            Attachment a = attach(volume, export, size);
+            LOG.infof("volume %s from the checkpoint attached again as %s", volume, a.path());
+        } catch (VolumeException e) {
+            String why = "failed: not attached again at start: " + e.getMessage();
+            notReattached.put(volume, why);
+            LOG.errorf("volume %s from the checkpoint asked for a kernel device: %s", volume, why);
+        }
+    }
+
+    /** True when the volume asked for a device (attached, failed since, or refused at start): the checkpoint keeps it. */
+    public boolean wanted(String volume) {
+        return attachments.containsKey(volume) || notReattached.containsKey(volume) || detachedForShutdown.contains(volume);
+    }
+
+    /** The reason a volume of the checkpoint was not attached again at start, if it was not. */
+    public Optional<String> refusal(String volume) {
+        return Optional.ofNullable(notReattached.get(volume));
+    }
+
     private synchronized int reserveFree(List<Integer> tried) throws VolumeException {
         List<Integer> all = sysfs.devices();
         for (int n : all) {
@@ -112,6 +145,7 @@ public final class KernelAttacher implements AutoCloseable {
      * (a mounted file system) is refused with nothing changed.
      */
     public void detach(String volume, boolean force) throws VolumeException {
+        notReattached.remove(volume);
         Attachment a = attachments.get(volume);
         if (a == null) {
             return;
@@ -156,7 +190,6 @@ public final class KernelAttacher implements AutoCloseable {
             // Load the native bindings now rather than in the first CreateVolume: under software
             // emulation that takes tens of seconds, longer than the controller waits for an answer.
             LibC.get();
-            NbdDevice.POSIX.getpid();
         }
         List<String> lines;
         try {
@@ -219,12 +252,13 @@ public final class KernelAttacher implements AutoCloseable {
         detachAll();
     }
 
-    /** Detaches every device, forced; returns the devices that were detached. */
+    /** Detaches every device, forced, as the agent stops; returns the devices that were detached. */
     public List<String> detachAll() {
         List<String> detached = new ArrayList<>();
         for (String volume : new ArrayList<>(attachments.keySet())) {
             try {
                 String path = attachments.get(volume).path();
+                detachedForShutdown.add(volume);
                 detach(volume, true);
                 detached.add(path);
             } catch (VolumeException e) {

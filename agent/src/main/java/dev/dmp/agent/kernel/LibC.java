@@ -7,12 +7,24 @@ import jnr.ffi.annotations.SaveError;
 import jnr.ffi.annotations.Variadic;
 
 /**
- * The few libc calls the kernel attachment needs that jnr-posix does not bind: {@code ioctl} (variadic:
- * two fixed arguments, then the argument the request takes) and byte-level {@code read}, {@code write},
- * {@code shutdown} on a socket the JDK did not create. Every call saves errno, read with {@link #errno()}.
+ * The few libc calls the kernel attachment needs: {@code open}, {@code close}, {@code socketpair},
+ * {@code ioctl} (variadic: two fixed arguments, then the argument the request takes) and byte-level
+ * {@code read}, {@code write}, {@code shutdown} on a socket the JDK did not create. Every call saves
+ * errno, read with {@link #errno()}. Seven functions, not jnr-posix's whole POSIX: jnr-ffi generates
+ * the binding's bytecode at first use, and for jnr-posix's hundreds of functions that took minutes of
+ * the agent's start under software emulation (tests/vm).
  */
 public interface LibC {
     int SHUT_RDWR = 2;
+
+    @SaveError
+    int open(String path, int flags, int mode);
+
+    @SaveError
+    int close(int fd);
+
+    @SaveError
+    int socketpair(int domain, int type, int protocol, @Out int[] sv);
 
     @SaveError
     @Variadic(fixedCount = 2)

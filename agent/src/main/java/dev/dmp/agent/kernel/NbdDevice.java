@@ -1,8 +1,5 @@
 package dev.dmp.agent.kernel;
 
-import jnr.posix.POSIX;
-import jnr.posix.POSIXFactory;
-
 /**
  * An open {@code /dev/nbdN} and the ioctls of the kernel's classic (ioctl) nbd interface, under their C
  * names from {@code <linux/nbd.h>}: {@code _IO(0xab, n)}. Closing it drops the configuration reference
@@ -24,8 +21,6 @@ public final class NbdDevice implements AutoCloseable {
     private static final int O_EXCL = 0200;
     private static final int O_CLOEXEC = 02000000;
 
-    static final POSIX POSIX = POSIXFactory.getNativePOSIX();
-
     private final String path;
     private final int fd;
 
@@ -36,9 +31,9 @@ public final class NbdDevice implements AutoCloseable {
 
     /** Opens the device read-write. */
     public static NbdDevice open(String path) throws NbdIoctlException {
-        int fd = POSIX.open(path, O_RDWR | O_CLOEXEC, 0);
+        int fd = LibC.get().open(path, O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
-            throw new NbdIoctlException("open " + path, POSIX.errno());
+            throw new NbdIoctlException("open " + path, LibC.errno());
         }
         return new NbdDevice(path, fd);
     }
@@ -48,12 +43,12 @@ public final class NbdDevice implements AutoCloseable {
      * holder): an exclusive open then fails with EBUSY. A plain open by a program is not detected.
      */
     public static boolean claimed(String path) throws NbdIoctlException {
-        int fd = POSIX.open(path, O_RDONLY | O_EXCL | O_CLOEXEC, 0);
+        int fd = LibC.get().open(path, O_RDONLY | O_EXCL | O_CLOEXEC, 0);
         if (fd >= 0) {
-            POSIX.close(fd);
+            LibC.get().close(fd);
             return false;
         }
-        int errno = POSIX.errno();
+        int errno = LibC.errno();
         if (errno == Errno.EBUSY) {
             return true;
         }
@@ -114,6 +109,6 @@ public final class NbdDevice implements AutoCloseable {
 
     @Override
     public void close() {
-        POSIX.close(fd);
+        LibC.get().close(fd);
     }
 }

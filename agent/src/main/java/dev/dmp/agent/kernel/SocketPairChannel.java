@@ -76,7 +76,7 @@ final class SocketPairChannel implements ByteChannel {
         if (open) {
             open = false;
             shutdown();
-            NbdDevice.POSIX.close(fd);
+            LibC.get().close(fd);
         }
     }
 }

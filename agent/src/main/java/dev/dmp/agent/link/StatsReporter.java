@@ -9,6 +9,7 @@ import dev.dmp.proto.v1.CreateVolume;
 import dev.dmp.proto.v1.VolumeState;
 import java.io.IOException;
 import java.util.List;
+import java.util.function.Predicate;
 import org.jboss.logging.Logger;
 
 /**
@@ -27,12 +28,16 @@ public final class StatsReporter implements AutoCloseable {
     private final StatsJournal journal;
     private final DeltaStream deltas;
     private final CheckpointFile checkpoint;
+    private final Predicate<String> kernel;
     private final Thread thread;
     private volatile Runnable sender = () -> { };
     private volatile boolean running = true;
     private boolean volumesChanged = true;
 
-    public StatsReporter(VolumeRegistry registry, StatsJournal journal, DeltaStream deltas, CheckpointFile checkpoint) {
+    /** {@code kernel} tells which volumes asked for a kernel device, so that the next start attaches them again. */
+    public StatsReporter(VolumeRegistry registry, StatsJournal journal, DeltaStream deltas, CheckpointFile checkpoint,
+            Predicate<String> kernel) {
+        this.kernel = kernel;
         this.registry = registry;
         this.journal = journal;
         this.deltas = deltas;
@@ -103,7 +108,7 @@ public final class StatsReporter implements AutoCloseable {
             }
             cp.addVolumes(VolumeState.newBuilder()
                     .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec())
-                            .setReadOnly(volume.readOnly()))
+                            .setReadOnly(volume.readOnly()).setKernel(kernel.test(v.volume())))
                     .setGeneration(v.generation())
                     .addAllCumulative(v.reported().toProto())
                     .addAllBaseline(v.baseline().toProto()));
