@@ -40,11 +40,14 @@ _stop_all() {
   done
   return $stuck
 }
+_NETNS=()
 _cleanup() {
   local rc=$?
   trap - TERM INT
   # A process that would not stop fails a script that had passed (or skipped).
   if ! _stop_all && { [ $rc -eq 0 ] || [ $rc -eq 77 ]; }; then rc=1; fi
+  local n
+  for n in "${_NETNS[@]}"; do ip link del "${n#*:}" 2>/dev/null || true; ip netns del "${n%%:*}" 2>/dev/null || true; done
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     mkdir -p "$ROOT/tests/artifacts/$TEST_NAME"
     cp -r "$WORK"/. "$ROOT/tests/artifacts/$TEST_NAME/" 2>/dev/null || true
@@ -95,15 +98,26 @@ start_controller() {
   CONTROLLER_PORT=${CONTROLLER_PORT:-$(free_port)}
   CONTROLLER=127.0.0.1:$CONTROLLER_PORT
   mkdir -p "$WORK/controller-data"
-  "$JAVA" -Dquarkus.http.port="$CONTROLLER_PORT" -Dquarkus.http.host=127.0.0.1 \
-    -Ddmp.controller.data-dir="$WORK/controller-data" "$@" \
-    -jar "$CONTROLLER_JAR" >> "$WORK/controller.log" 2>&1 &
+  env QUARKUS_HTTP_PORT="$CONTROLLER_PORT" QUARKUS_HTTP_HOST=127.0.0.1 DMP_CONTROLLER_DATA_DIR="$WORK/controller-data" \
+    $(_token_env "$@") "$JAVA" "$@" -jar "$CONTROLLER_JAR" >> "$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!; _PIDS+=("$CONTROLLER_PID")
   wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://$CONTROLLER/stat/volumes"
 }
 
 # DMP_START_TIMEOUT (seconds, default 60) bounds the wait for an app to start; the kernel tests raise it
 # because Java under software emulation (tests/vm) starts far slower.
+
+# The apps are configured as the Kubernetes manifests configure the pods: by environment variables of
+# the same names (deploy/kubernetes; tests/test-stats-fleet.sh checks that every name the manifests
+# set is set here). Extra -D options given to start_* override them.
+AGENT_ENV_NAMES="QUARKUS_HTTP_PORT QUARKUS_HTTP_HOST DMP_AGENT_HOST_ID DMP_AGENT_CONTROLLER DMP_AGENT_STATE_DIR DMP_AGENT_NBD_SOCKET DMP_AGENT_ALLOWED_PATHS DMP_AUTH_TOKEN"
+CONTROLLER_ENV_NAMES="QUARKUS_HTTP_PORT QUARKUS_HTTP_HOST DMP_CONTROLLER_DATA_DIR DMP_AUTH_TOKEN"
+
+# _token_env ARGS...: "DMP_AUTH_TOKEN=$DMP_TOKEN" when DMP_TOKEN is set and the app's extra options
+# do not set the token themselves (as -Ddmp.auth.token or -Ddmp.auth.token-file).
+_token_env() {
+  if [ -n "${DMP_TOKEN:-}" ] && [[ " $* " != *" -Ddmp.auth.token"* ]]; then echo "DMP_AUTH_TOKEN=$DMP_TOKEN"; fi
+}
 
 # start_agent HOST_ID [extra -D options...]: the agent's socket is $WORK/HOST_ID/nbd.sock and its
 # state dir $WORK/HOST_ID/state. Sets AGENT_PORT, AGENT_PID, NBD_SOCK for the last agent started.
@@ -113,15 +127,49 @@ start_agent() {
   mkdir -p "$WORK/$host/state"
   AGENT_PORT=$(free_port)
   NBD_SOCK=$WORK/$host/nbd.sock
-  ${AGENT_EXEC:-} "$JAVA" -Dquarkus.http.port="$AGENT_PORT" -Dquarkus.http.host=127.0.0.1 \
-    -Ddmp.agent.host-id="$host" -Ddmp.agent.controller="${CONTROLLER:-}" \
-    -Ddmp.agent.state-dir="$WORK/$host/state" -Ddmp.agent.nbd-socket="$NBD_SOCK" \
-    -Ddmp.agent.allowed-paths="$WORK" "$@" \
-    -jar "$AGENT_JAR" >> "$WORK/agent-$host.log" 2>&1 &
+  ${AGENT_EXEC:-} env QUARKUS_HTTP_PORT="$AGENT_PORT" QUARKUS_HTTP_HOST=127.0.0.1 DMP_AGENT_HOST_ID="$host" \
+    DMP_AGENT_CONTROLLER="${CONTROLLER:-}" DMP_AGENT_STATE_DIR="$WORK/$host/state" DMP_AGENT_NBD_SOCKET="$NBD_SOCK" \
+    DMP_AGENT_ALLOWED_PATHS="$WORK" $(_token_env "$@") "$JAVA" "$@" -jar "$AGENT_JAR" >> "$WORK/agent-$host.log" 2>&1 &
   AGENT_PID=$!; _PIDS+=("$AGENT_PID")
   wait_until "${DMP_START_TIMEOUT:-60}" ${AGENT_EXEC:-} curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
   wait_until 10 test -S "$NBD_SOCK"
   if [ -n "${CONTROLLER:-}" ]; then wait_until 30 host_online "$host"; fi
+}
+
+# netns_add INDEX: a network namespace of this script's own, with a veth pair to the script's side:
+# 10.213.77.(4*INDEX+1) here, .(4*INDEX+2) inside (a /30 per namespace, used nowhere else). Sets
+# NETNS (run in it with "ip netns exec $NETNS CMD"), NETNS_HOST_IF and NETNS_HOST_IP (the address of
+# this side, which processes inside dial). Removed by the EXIT trap. Needs root and ip.
+netns_add() {
+  local i=$1 ns_if=dmp$$n$1 ns_ip=10.213.77.$((4 * $1 + 2))
+  NETNS=dmp-$$-$i NETNS_HOST_IF=dmp$$h$i NETNS_HOST_IP=10.213.77.$((4 * i + 1))
+  ip netns add "$NETNS"
+  _NETNS+=("$NETNS:$NETNS_HOST_IF")
+  ip link add "$NETNS_HOST_IF" type veth peer name "$ns_if"
+  ip link set "$ns_if" netns "$NETNS"
+  ip addr add "$NETNS_HOST_IP/30" dev "$NETNS_HOST_IF"; ip link set "$NETNS_HOST_IF" up
+  ip netns exec "$NETNS" ip addr add "$ns_ip/30" dev "$ns_if"
+  ip netns exec "$NETNS" ip link set "$ns_if" up
+  ip netns exec "$NETNS" ip link set lo up
+}
+
+# manifest_env agent|controller: the environment variable names the Kubernetes manifests give that
+# container (its env and its ConfigMaps), one per line, sorted. Needs Debian's python3-yaml.
+manifest_env() {
+  /usr/bin/python3 - "$ROOT/deploy/kubernetes" "$1" <<'PY'
+import glob, sys, yaml
+base, app = sys.argv[1], sys.argv[2]
+docs = [d for f in sorted(glob.glob(base + "/*.yaml")) if not f.endswith("kustomization.yaml")
+        for d in yaml.safe_load_all(open(f)) if d]
+maps = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
+kind = {"agent": "DaemonSet", "controller": "Deployment"}[app]
+pod = next(d for d in docs if d["kind"] == kind)["spec"]["template"]["spec"]
+c = next(c for c in pod["containers"] if c["name"] == app)
+names = {e["name"] for e in c.get("env", [])}
+for src in c.get("envFrom", []):
+    names |= set(maps[src["configMapRef"]["name"]])
+print("\n".join(sorted(names)))
+PY
 }
 
 # rpc METHOD JSON: calls dmp.v1.Controller/METHOD with buf curl (gRPC reflection, as grpcurl would);

@@ -3,14 +3,29 @@
 # each, ground-truth loads on all six at once; in the middle the controller is killed with SIGKILL and
 # restarted, and one volume is reset. Then every volume, host and the fleet equals the truth exactly,
 # and for the reset volume the counts ResetStats closed plus the counts after it equal the truth.
+# Set up as the Kubernetes manifests set up the pods: each agent in a network namespace of its own
+# (its own "node", dialling the controller across a veth), every app configured by the environment
+# variables the manifests set (checked below), a shared token as from the Secret dmp-auth.
+DMP_TOKEN=fleet-$RANDOM$RANDOM
 . "$(dirname "$0")/lib.sh"
-requires buf jq curl
+requires buf jq curl ip
 needs_libnbd_python
+[ "$(id -u)" = 0 ] || skip "needs root for ip netns"
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || skip "needs Debian's python3-yaml to read the manifests (see .ci/run)"
+for app in agent controller; do
+  names=AGENT_ENV_NAMES; [ $app = controller ] && names=CONTROLLER_ENV_NAMES
+  for name in $(manifest_env $app); do
+    case " ${!names} " in *" $name "*) ;; *) fail "the manifests give the $app $name; this test's $app does not get it" ;; esac
+  done
+  log "ok: the $app gets every variable the manifests set: $(manifest_env $app | tr '\n' ' ')"
+done
 
-start_controller
+start_controller -Dquarkus.http.host=0.0.0.0
 declare -A SOCK
+i=0
 for h in node-a node-b node-c; do
-  start_agent "$h"
+  netns_add $((i += 1))
+  AGENT_EXEC="ip netns exec $NETNS" CONTROLLER=$NETNS_HOST_IP:$CONTROLLER_PORT start_agent "$h"
   SOCK[$h]=$NBD_SOCK
   truncate -s 16M "$WORK/$h.img"
   rpc CreateVolume "{\"host\":\"$h\",\"name\":\"zero1\",\"zero\":{\"sizeBytes\":\"67108864\"}}" >/dev/null
@@ -31,7 +46,7 @@ counted_some() { [ "$(stats_of FLEET | awk '{print $3}')" -ge 300 ]; }
 wait_until 30 counted_some
 log "killing the controller with SIGKILL mid-I/O"
 kill -9 "$CONTROLLER_PID"; wait "$CONTROLLER_PID" 2>/dev/null || true
-start_controller
+start_controller -Dquarkus.http.host=0.0.0.0
 for h in node-a node-b node-c; do wait_until 30 host_online "$h"; done
 log "controller back; resetting node-b/zero1 while its load runs"
 BEFORE=$(rpc ResetStats '{"scope":"VOLUME","host":"node-b","volume":"zero1"}' \

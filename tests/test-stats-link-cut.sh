@@ -8,24 +8,11 @@ requires buf jq curl ip
 needs_libnbd_python
 [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
 
-NS=dmp-cut-$$
-HOST_IF=dmpc$$h; NS_IF=dmpc$$n
-# A /30 of the project's own, used only inside this test's namespace pair.
-HOST_IP=10.213.77.1; NS_IP=10.213.77.2
-cleanup_ns() { ip link del "$HOST_IF" 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; }
-trap 'rc=$?; cleanup_ns; (exit $rc); _cleanup' EXIT
-ip netns add "$NS"
-ip link add "$HOST_IF" type veth peer name "$NS_IF"
-ip link set "$NS_IF" netns "$NS"
-ip addr add "$HOST_IP/30" dev "$HOST_IF"; ip link set "$HOST_IF" up
-ip netns exec "$NS" ip addr add "$NS_IP/30" dev "$NS_IF"
-ip netns exec "$NS" ip link set "$NS_IF" up
-ip netns exec "$NS" ip link set lo up
-
+netns_add 0
 # The controller listens on every address of the test's side; the agent dials it across the veth.
 start_controller -Dquarkus.http.host=0.0.0.0
-CONTROLLER_FOR_AGENT=$HOST_IP:$CONTROLLER_PORT
-AGENT_EXEC="ip netns exec $NS" CONTROLLER=$CONTROLLER_FOR_AGENT start_agent node-a
+CONTROLLER_FOR_AGENT=$NETNS_HOST_IP:$CONTROLLER_PORT
+AGENT_EXEC="ip netns exec $NETNS" CONTROLLER=$CONTROLLER_FOR_AGENT start_agent node-a
 wait_until 30 host_online node-a
 truncate -s 16M "$WORK/a.img"
 rpc CreateVolume '{"host":"node-a","name":"zero1","zero":{"sizeBytes":"67108864"}}' >/dev/null
@@ -39,13 +26,13 @@ counted() { [ "$(stats_of HOST node-a | awk '{print $3}')" -ge "$1" ]; }
 wait_until 30 counted 200
 before_cut=$(stats_of HOST node-a)
 log "cutting the link for 30 s (counted so far: $before_cut)"
-ip link set "$HOST_IF" down
+ip link set "$NETNS_HOST_IF" down
 cut_start=$(date +%s)
 end=$(( cut_start + 30 ))
 while [ "$(date +%s)" -lt $end ]; do sleep 1; done
 stuck=$(stats_of HOST node-a)
 log "after the 30 s cut the controller shows $stuck"
-ip link set "$HOST_IF" up
+ip link set "$NETNS_HOST_IF" up
 log "link restored"
 load_wait z >/dev/null; load_wait f >/dev/null
 exact() { [ "$(stats_of VOLUME node-a "$1")" = "$2" ]; }
