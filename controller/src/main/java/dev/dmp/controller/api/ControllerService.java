@@ -105,7 +105,7 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
         var task = watchTimer.scheduleAtFixedRate(() -> {
             try {
                 QueryStatsResponse counts = ops.queryStats(request);
-                boolean changed = !counts.getRowsList().equals(last[0].getRowsList());
+                boolean changed = !StatsRates.sameCounts(counts, last[0]);
                 // Send when the counts changed, and once more when they stop (so rates drop to zero).
                 if ((changed || StatsRates.moving(last[0])) && !call.isCancelled()) {
                     long t = System.nanoTime();

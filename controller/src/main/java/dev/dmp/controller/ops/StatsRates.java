@@ -33,6 +33,22 @@ public final class StatsRates {
         return out.build();
     }
 
+    /**
+     * True when the two answers hold the same rows but for {@code last_seen}: agents' heartbeats move
+     * it every second, which is no news for a watcher (going stale still is).
+     */
+    public static boolean sameCounts(QueryStatsResponse a, QueryStatsResponse b) {
+        if (a.getRowsCount() != b.getRowsCount()) {
+            return false;
+        }
+        for (int i = 0; i < a.getRowsCount(); i++) {
+            if (!a.getRows(i).toBuilder().clearLastSeen().build().equals(b.getRows(i).toBuilder().clearLastSeen().build())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** True when any rate is not zero. */
     public static boolean moving(QueryStatsResponse response) {
         return response.getRatesList().stream().anyMatch(r -> r.getReadRequestsPerSecond() != 0 || r.getWriteRequestsPerSecond() != 0);

@@ -32,6 +32,17 @@ class StatsRatesTest {
     }
 
     @Test
+    void aNewerLastSeenAloneIsNoChangeForAWatcherButStaleIs() {
+        QueryStatsResponse before = rows(2, 8192, 1, 4096);
+        QueryStatsResponse heartbeat = before.toBuilder().setRows(0, before.getRows(0).toBuilder()
+                .setLastSeen(com.google.protobuf.Timestamp.newBuilder().setSeconds(1_796_000_000))).build();
+        assertTrue(StatsRates.sameCounts(before, heartbeat));
+        assertFalse(StatsRates.sameCounts(before, rows(2, 8192, 2, 8192)), "one more write");
+        assertFalse(StatsRates.sameCounts(before, before.toBuilder().setRows(0, before.getRows(0).toBuilder().setStale(true)).build()));
+        assertFalse(StatsRates.sameCounts(before, QueryStatsResponse.getDefaultInstance()), "a row went");
+    }
+
+    @Test
     void aResetOrANewRowGivesZeroRates() {
         QueryStatsResponse afterReset = StatsRates.between(rows(10, 40960, 0, 0), rows(1, 4096, 0, 0), 1.0);
         assertEquals(0.0, afterReset.getRates(0).getReadRequestsPerSecond());
