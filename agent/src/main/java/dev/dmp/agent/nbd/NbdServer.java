@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
@@ -39,6 +40,8 @@ public final class NbdServer implements AutoCloseable {
     private final ExportCatalog catalog;
     private final ServerSocketChannel listener;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    /** How long {@link #close} lets requests in flight finish before it interrupts them. */
+    private static final long DRAIN_SECONDS = 5;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong connectionIds = new AtomicLong();
     /**
@@ -172,7 +175,19 @@ public final class NbdServer implements AutoCloseable {
         for (SocketChannel ch : connections) {
             ch.close();
         }
-        workers.close();
+        // Requests still running get a few seconds to answer; then they are interrupted, so a shutdown
+        // never waits for ever on a backend that stopped answering (an upstream NBD server going down
+        // at the same time waits for us to close our connection to it: neither would move).
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
+                LOG.warnf("NBD server on %s: requests still running after %d s; interrupting them", where, DRAIN_SECONDS);
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            workers.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         if (socketPath != null) {
             Files.deleteIfExists(socketPath);
         }
