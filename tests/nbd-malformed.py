@@ -93,7 +93,10 @@ expect_closed(s, "bad request magic")
 # 6. A WRITE claiming 4 GiB - 1 bytes (over the 32 MiB maximum): closed, nothing allocated or written.
 s, size = open_export(FILE_VOL)
 request(s, WRITE, 0, 0xFFFFFFFF)
-s.sendall(b"\xff" * 65536)
+try:
+    s.sendall(b"\xff" * 65536)
+except (BrokenPipeError, ConnectionResetError):
+    pass  # the server may close on the header alone, before this payload is sent: that is right too
 expect_closed(s, "WRITE over the maximum length")
 
 # 7. A truncated request header, then EOF.
