@@ -138,8 +138,19 @@ try {
   assert.ok(points >= 2, `the chart has ${points} points with writes`);
   const scrollTablesLeft = () => page.evaluate(() => document.querySelectorAll('.scroll').forEach((e) => { e.scrollLeft = 0; }));
   await scrollTablesLeft();
+  // A 1280px laptop screen shows every column, the row's buttons included, without scrolling.
+  const clipped = await page.evaluate(() => [...document.querySelectorAll('.scroll')]
+    .map((e) => {
+      const t = e.querySelector('table');
+      t.style.width = 'max-content'; // its natural width, not the 100% of its box
+      const need = t.offsetWidth;
+      t.style.width = '';
+      return { id: t.id, need, have: e.clientWidth };
+    }));
+  assert.deepEqual(clipped.filter((t) => t.need > t.have), [], 'tables wider than their box at 1280px');
+  const slack = Math.min(...clipped.map((t) => t.have - t.need));
   await page.screenshot({ path: `${ARTIFACTS}/desktop.png`, fullPage: true });
-  step(`desktop screenshot; chart has ${points} points with writes`);
+  step(`desktop screenshot (1280px: every table fits, ${slack}px to spare); chart has ${points} points with writes`);
 
   // 3. A click on a host filters the volumes to it; a second click shows them all again.
   await page.locator('#hosts tr[data-host="node-b"]').click();
@@ -181,6 +192,7 @@ try {
     assert.equal(v.stats.total.requests, '0');
     assert.equal(await cell('node-a', 'dmp1', 'total-reqs').textContent(), '0');
   });
+  assert.equal(await page.locator('#toast.ok').textContent(), 'Reset 1 volume.');
   assert.equal(volumeOf(await overview(), 'node-a', 'dmp2').stats.write.requests, '1');
   assert.deepEqual(prompts, ['prompt: This controller requires its token (dmp.auth.token) to change anything:']);
   step('reset dmp1 from the page: 0 requests there and in the API; dmp2 still 1 write');

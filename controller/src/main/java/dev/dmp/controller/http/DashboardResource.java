@@ -101,7 +101,7 @@ public class DashboardResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public CompletionStage<Response> resetStats(String body) throws InvalidProtocolBufferException {
         ResetStatsRequest request = parse(body, ResetStatsRequest.newBuilder()).build();
-        return answer(ops.resetStats(request), n -> Response.ok(Map.of("volumesReset", n)).build());
+        return answer(ops.resetStats(request), before -> Response.ok(Map.of("volumesReset", before.size())).build());
     }
 
     private static <B extends Message.Builder> B parse(String body, B builder) throws InvalidProtocolBufferException {
