@@ -242,6 +242,23 @@ try {
   step('deleted node-a/web1 from the page');
   assert.equal(prompts.length, 1, `the page asked for the token again: ${prompts}`);
 
+  // 7b. Reset one host from the page: its volumes start again from zero, the other host's keep theirs.
+  await page.locator('#hosts tr[data-host="node-b"]').click();
+  await eventually('scope is host node-b', 5, async () => assert.equal(await page.locator('#scope-name').textContent(), 'host node-b'));
+  await page.locator('#reset-scope').click();
+  await page.locator('#confirm[open]').waitFor();
+  assert.match(await page.locator('#confirm-text').textContent(), /host node-b/);
+  await page.locator('#confirm-ok').click();
+  await eventually('node-b reset in the toast, the API and the table', 10, async () => {
+    assert.equal(await page.locator('#toast.ok').textContent(), 'Reset 1 volume.');
+    assert.equal(volumeOf(await overview(), 'node-b', 'dmp3').stats.total.requests, '0');
+    assert.equal(await cell('node-b', 'dmp3', 'total-reqs').textContent(), '0');
+  });
+  assert.equal(volumeOf(await overview(), 'node-a', 'dmp2').stats.write.requests, '1');
+  await page.locator('#hosts tr[data-host="node-b"]').click();
+  await eventually('back to the fleet', 5, async () => assert.equal(await page.locator('#scope-name').textContent(), 'the fleet'));
+  step('reset host node-b from the page: dmp3 at 0 requests there and in the API; node-a/dmp2 still 1 write');
+
   // 8. A host goes offline: the page says so, and a fleet reset shows the API's refusal.
   process.kill(Number(AGENT_B_PID));
   await eventually('node-b offline', 15, async () =>
