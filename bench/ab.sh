@@ -64,7 +64,11 @@ for n in dict.fromkeys(k[0] for k in d):
             v=d[(n,s)]; row.append(f"{s}: {st.median(x[0] for x in v):8.1f} MB/s cpu {st.median(x[1] for x in v):8.1f} [{' '.join('%.1f'%x[1] for x in v)}]")
     print(n, ' | '.join(row))
     a=[x[1] for x in d[(n,names[0])]]
-    for o in names[1:]+['K']:
+    for o in names[1:]+['nbdkit']:
         b=[x[1] for x in d[(n,o)]]
         print(f"   {o}/{names[0]} cpu per round: {' '.join('%.3f'%(y/x) for x,y in zip(a,b))}  median {st.median(y/x for x,y in zip(a,b)):.3f}")
+    k=[x[1] for x in d[(n,'nbdkit')]]
+    for o in names:
+        b=[x[1] for x in d[(n,o)]]
+        print(f"   {o}/nbdkit cpu per round: {' '.join('%.3f'%(y/x) for x,y in zip(k,b))}  median {st.median(y/x for x,y in zip(k,b)):.3f}")
 PY
