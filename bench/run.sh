@@ -6,6 +6,9 @@
 # (dmp.agent.benchmark-uncounted-socket): the summary compares counting on versus off.
 # Usage: bench/run.sh [SECONDS_PER_TEST (default 10)] [SIZE_MIB (default 1024)] [ROUNDS (default 1)]
 # With several rounds every figure is the median of the rounds; each round starts with the next server.
+# Per workload and round dmp and dmp-uncounted run twice, as back-to-back pairs in opposite orders
+# (A B ... B A): the summary gives counting on/off per pair with its spread, and the noise (the same
+# server twice). 6 fio runs per workload per round: about 4-5 minutes a round at 5 s, 512 MiB.
 # Needs the packaged apps (mvn package), fio with the nbd engine, nbdcopy, nbdkit, qemu-nbd.
 # Method and results: docs/benchmarks.md. On 2 cores, client and server share the machine: compare
 # CPU per operation, and run on an otherwise quiet machine.
@@ -37,18 +40,27 @@ RAW=$WORK/raw.txt; : > "$RAW"
 echo "# dmp bench: ${MIB} MiB file on $DIR, ${T}s per fio test, $ROUNDS round(s), $(nproc) CPUs, $(fio --version), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 for round in $(seq "$ROUNDS"); do
   # Each round starts with a different server, so that no server is always the first (JIT still warming,
-  # caches as the previous server left them).
-  read -ra ORDER <<< "$SERVERS"; ORDER=("${ORDER[@]:$(( (round - 1) % ${#ORDER[@]} ))}" "${ORDER[@]:0:$(( (round - 1) % ${#ORDER[@]} ))}")
+  # caches as the previous server left them). dmp and dmp-uncounted are visited as an A/B pair, back to
+  # back, and again at the end of each workload in the other order (A B ... B A): each round gives two
+  # on/off pairs whose order effects cancel, and each of the two servers twice (the noise, same server).
+  PAIR=(dmp dmp-uncounted); [ $((round % 2)) = 0 ] && PAIR=(dmp-uncounted dmp)
+  UNITS=(pair nbdkit qemu-nbd); k=$(( (round - 1) % ${#UNITS[@]} ))
+  ORDER=()
+  for u in "${UNITS[@]:$k}" "${UNITS[@]:0:$k}"; do
+    if [ "$u" = pair ]; then ORDER+=("${PAIR[0]}:1" "${PAIR[1]}:1"); else ORDER+=("$u:1"); fi
+  done
+  ORDER+=("${PAIR[1]}:2" "${PAIR[0]}:2")
   for spec in seqread-1M-qd8:read:1M:8 seqwrite-1M-qd8:write:1M:8 randread-4k-qd1:randread:4k:1 \
               randread-4k-qd16:randread:4k:16 randwrite-4k-qd16:randwrite:4k:16; do
     IFS=: read -r name rw bs qd <<< "$spec"
-    for s in "${ORDER[@]}"; do
+    for sv in "${ORDER[@]}"; do
+      s=${sv%:*} visit=${sv#*:}
       measure "$s" fio --name="$name" --ioengine=nbd --uri="${URI[$s]}" --rw="$rw" --bs="$bs" --iodepth="$qd" \
         --numjobs=1 --time_based --runtime="$T" --ramp_time=2 --norandommap --randrepeat=0 \
         --output-format=json --output="$WORK/$name-$s.json" > /dev/null
       # CPU over the whole run (ramp included) divided by the I/Os fio counted after the ramp: an upper
       # bound, equally so for every server. Latency: fio's mean from submission to completion.
-      jq -r --arg t "$name" --arg s "$s" --arg r "$round" --arg cpu "$CPU_S" '.jobs[0] |
+      jq -r --arg t "$name" --arg s "$s" --arg r "$round.$visit" --arg cpu "$CPU_S" '.jobs[0] |
         (.read.total_ios + .write.total_ios) as $ops |
         "\($t) \($s) \($r) \((.read.bw_bytes + .write.bw_bytes) / 1e6) \(.read.iops + .write.iops)" +
         " \((.read.lat_ns.mean + .write.lat_ns.mean) / 1000) \(($cpu | tonumber) * 1e6 / ($ops + 1e-9))"' \
@@ -56,24 +68,29 @@ for round in $(seq "$ROUNDS"); do
     done
   done
   # nbdcopy: write the file in through each server (not timed), then read it out to null: and time that.
-  for s in "${ORDER[@]}"; do
-    nbdcopy --request-size=1048576 "$DIR/disk.img" "${URI[$s]}"
+  for sv in "${ORDER[@]}"; do
+    s=${sv%:*} visit=${sv#*:}
+    [ "$visit" = 1 ] && nbdcopy --request-size=1048576 "$DIR/disk.img" "${URI[$s]}"
     start=$(date +%s.%N)
     measure "$s" nbdcopy --request-size=1048576 "${URI[$s]}" null:
     secs=$(echo "$(date +%s.%N) - $start" | bc -l)
-    echo "nbdcopy-read-${MIB}M $s $round $(echo "$MIB * 1048576 / 1000000 / $secs" | bc -l) $MIB - $(echo "$CPU_S * 1000000 / $MIB" | bc -l)" >> "$RAW"
+    echo "nbdcopy-read-${MIB}M $s $round.$visit $(echo "$MIB * 1048576 / 1000000 / $secs" | bc -l) $MIB - $(echo "$CPU_S * 1000000 / $MIB" | bc -l)" >> "$RAW"
   done
 done
+echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The tables: per test and server the median over rounds; then dmp against nbdkit and against itself uncounted.
 python3 - "$RAW" <<'PY'
 import statistics, sys
-rows = {}
+rows, runs = {}, {}
 for line in open(sys.argv[1]):
-    t, s, _, mbs, iops, lat, cpu = line.split()
-    rows.setdefault((t, s), []).append((float(mbs), float(iops), None if lat == "-" else float(lat), float(cpu)))
+    t, s, rv, mbs, iops, lat, cpu = line.split()
+    v = (float(mbs), float(iops), None if lat == "-" else float(lat), float(cpu))
+    rows.setdefault((t, s), []).append(v)
+    runs[(t, s, rv)] = v
 med = {k: tuple(None if v[0][i] is None else statistics.median(x[i] for x in v) for i in range(4)) for k, v in rows.items()}
 tests = list(dict.fromkeys(t for t, _ in rows)); servers = list(dict.fromkeys(s for _, s in rows))
+rounds = sorted({rv.split(".")[0] for _, _, rv in runs}, key=int)
 def cpu(t, c):  # c: us per operation (per MiB for nbdcopy); shown per GiB for 1 MiB requests
     return f"{c * 1024 / 1000:.0f} ms/GiB" if "1M" in t or t.startswith("nbdcopy") else f"{c:.1f} us/op"
 print("| test | server | MB/s | IOPS | mean latency | x nbdkit | server CPU |")
@@ -84,14 +101,54 @@ for t in tests:
         print(f"| {t} | {s} | {mbs:.1f} | {'' if t.startswith('nbdcopy') else f'{iops:.0f}'} | "
               f"{'' if lat is None else f'{lat:.0f} us'} | {mbs / med[(t, 'nbdkit')][0]:.2f} | {cpu(t, c)} |")
 print()
-print("| test | dmp / nbdkit throughput | dmp / nbdkit latency | dmp / nbdkit CPU per op | counting on / off throughput | counting on / off CPU per op |")
-print("|---|---|---|---|---|---|")
+print("| test | dmp / nbdkit throughput | dmp / nbdkit latency | dmp / nbdkit CPU per op |")
+print("|---|---|---|---|")
 for t in tests:
-    d, k, u = med[(t, "dmp")], med[(t, "nbdkit")], med[(t, "dmp-uncounted")]
+    d, k = med[(t, "dmp")], med[(t, "nbdkit")]
     lat = "" if d[2] is None else f"{d[2] / k[2]:.2f}"
-    print(f"| {t} | {d[0] / k[0]:.2f} | {lat} | {d[3] / k[3]:.2f} | {d[0] / u[0]:.3f} | {d[3] / u[3]:.3f} |")
+    print(f"| {t} | {d[0] / k[0]:.2f} | {lat} | {d[3] / k[3]:.2f} |")
+print()
+# Counting on / off: one ratio per back-to-back pair (two per round, in opposite orders); the noise: the
+# same server measured twice in a round (second visit / first), dmp's and dmp-uncounted's.
+def pairs(t, i):
+    return [runs[(t, "dmp", f"{r}.{v}")][i] / runs[(t, "dmp-uncounted", f"{r}.{v}")][i] for r in rounds for v in "12"]
+def same(t, i):
+    return [runs[(t, s, f"{r}.2")][i] / runs[(t, s, f"{r}.1")][i] for r in rounds for s in ("dmp", "dmp-uncounted")]
+def q(xs):  # median and quartiles (inclusive method)
+    xs = sorted(xs)
+    if len(xs) < 2:
+        return xs[0], xs[0], xs[0]
+    a, m, b = statistics.quantiles(xs, n=4, method="inclusive")
+    return m, a, b
+def verdict(xs, noise):
+    m, a, b = q(xs)
+    if 0.97 <= a and b <= 1.03:
+        return "yes"
+    if min(noise) <= m <= max(noise):
+        return "inside the noise"
+    if b < 0.97 or a > 1.03:
+        return "no"
+    return "not shown (spread)"
+print("Counting on / off (dmp / dmp-uncounted), one ratio per back-to-back pair: median [quartiles] and min-max.")
+print("Noise: the same server measured twice in a round (second visit / first), min-max.")
+print()
+print("| test | pairs | CPU per op on/off | min-max | throughput on/off | min-max | noise, CPU per op | noise, throughput | CPU per op within 3% |")
+print("|---|---|---|---|---|---|---|---|---|")
+pooled, pooled_noise = [], []
+for t in tests:
+    c, m, nc, nm = pairs(t, 3), pairs(t, 0), same(t, 3), same(t, 0)
+    pooled += c
+    pooled_noise += nc
+    (cm, ca, cb), (mm, ma, mb) = q(c), q(m)
+    print(f"| {t} | {len(c)} | {cm:.3f} [{ca:.3f}-{cb:.3f}] | {min(c):.3f}-{max(c):.3f} | {mm:.3f} [{ma:.3f}-{mb:.3f}] | "
+          f"{min(m):.3f}-{max(m):.3f} | {min(nc):.3f}-{max(nc):.3f} | {min(nm):.3f}-{max(nm):.3f} | {verdict(c, nc)} |")
+pm, pa, pb = q(pooled)
+print(f"| all tests pooled | {len(pooled)} | {pm:.3f} [{pa:.3f}-{pb:.3f}] | {min(pooled):.3f}-{max(pooled):.3f} | | | | | {verdict(pooled, pooled_noise)} |")
 print()
 print("Targets (issue 3): throughput >= 1.0 (sequential 1 MiB, random 4 KiB at depth 16); latency <= 1.25 at depth 1;")
-print("CPU per op <= 1.1; counting on / off throughput >= 0.97.")
+print("CPU per op <= 1.1; counting on / off within 3%: 'yes' when the quartiles of the pairs' CPU-per-op ratios")
+print("lie within 0.97-1.03; 'inside the noise' when their median lies within the noise (the same server twice);")
+print("'no' when the quartiles lie wholly outside 0.97-1.03 and the median outside the noise; else the pairs spread")
+print("too widely to tell. Noise wider than 3% means the run cannot show 3%: re-run quieter or with more rounds.")
 PY
-echo "# raw figures (test server round MB/s IOPS latency-us CPU-us-per-op): $(tr '\n' ';' < "$RAW")" | head -c 20000
+echo "# raw figures (test server round.visit MB/s IOPS latency-us CPU-us-per-op): $(tr '\n' ';' < "$RAW")" | head -c 100000

@@ -3,6 +3,7 @@ package dev.dmp.agent.backend;
 import dev.dmp.agent.nbd.NbdProtocol;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 
 /**
  * Where a volume's bytes go. A chain of backends serves a volume: a filter
@@ -20,6 +21,23 @@ public interface Backend extends AutoCloseable {
 
     /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}. */
     void read(long offset, ByteBuffer dst) throws IOException;
+
+    /**
+     * True when {@link #transferTo} can send a range straight from the backend into a socket without
+     * copying it through a buffer of ours (a file: sendfile(2)).
+     */
+    default boolean canTransferTo() {
+        return false;
+    }
+
+    /**
+     * Sends {@code length} bytes at {@code offset} into {@code target}, a blocking socket, whole. Only
+     * called when {@link #canTransferTo} is true. A failure part-way leaves the target with part of the
+     * data: the caller must then close it.
+     */
+    default void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        throw new UnsupportedOperationException(describe() + " cannot transfer to a channel");
+    }
 
     /** Writes {@code src} from its position to its limit at {@code offset}; durable before returning if {@code fua}. */
     void write(long offset, ByteBuffer src, boolean fua) throws IOException;

@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -102,6 +103,26 @@ public final class FileBackend implements Backend {
         while (dst.hasRemaining()) {
             int n = channel.read(dst, position);
             if (n < 0) {
+                throw new EOFException("file backend: " + path + " ended at " + position + " (was it truncated?)");
+            }
+            position += n;
+        }
+    }
+
+    @Override
+    public boolean canTransferTo() {
+        return true;
+    }
+
+    /** sendfile(2): the kernel moves the pages from the page cache into the socket, no copy of ours. */
+    @Override
+    public void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        long position = offset;
+        long end = offset + length;
+        while (position < end) {
+            long n = channel.transferTo(position, end - position, target);
+            if (n <= 0) {
+                // A blocking socket takes at least a byte; nothing moved means the file ended early.
                 throw new EOFException("file backend: " + path + " ended at " + position + " (was it truncated?)");
             }
             position += n;

@@ -23,7 +23,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Serves the exports of a catalog over NBD on a unix socket or a TCP address: one platform thread per
- * connection for the handshake and the request reader, and one virtual thread per request in flight.
+ * connection for the handshake and the request reader, and a pooled platform thread per request in
+ * flight. Every thread that touches a connection's socket is a platform thread, so it stays blocking.
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class);
@@ -39,7 +40,14 @@ public final class NbdServer implements AutoCloseable {
     private final String where;
     private final ExportCatalog catalog;
     private final ServerSocketChannel listener;
-    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    /**
+     * Requests run on platform threads, pooled: a virtual thread that writes a reply would switch the
+     * socket to non-blocking for good, and every read and write after that would go read, EAGAIN,
+     * poll, read (and a virtual thread's file I/O wakes a compensating carrier); blocking sockets also
+     * let large READs go out with sendfile. Measured: about a third less server CPU per 4 KiB write.
+     */
+    private final ExecutorService workers =
+            Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd-io-", 0).daemon().factory());
     /** How long {@link #close} lets requests in flight finish before it interrupts them. */
     private static final long DRAIN_SECONDS = 5;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
@@ -149,7 +157,7 @@ public final class NbdServer implements AutoCloseable {
             }
             who += " to " + export.name();
             LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers, buffers, counting).run();
+            new TransmissionLoop(ch, export, workers, buffers, counting, true).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());

@@ -15,9 +15,12 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
 
 /**
- * The transmission phase of one connection. One thread reads requests in order; each request then
+ * The transmission phase of one connection. One thread reads requests in order (ahead of need: one
+ * read takes in up to {@link #READ_AHEAD} bytes, several small requests at a time); each request then
  * runs on its own worker and is answered when it completes, so replies may come out of order and a
- * slow request does not hold up the others. Replies are written whole under a lock.
+ * slow request does not hold up the others. Replies are written whole under a lock; where the loop
+ * may, a large READ from a backend that can goes out with sendfile (the header, then the bytes
+ * straight from the page cache, under the same lock).
  *
  * <p>Each request is counted when its reply is sent, in this connection's own stats shard: that is
  * where its NBD error and its time from receipt to reply are known. A loop built with counting off
@@ -37,7 +40,15 @@ public final class TransmissionLoop {
      */
     static final int INLINE_MAX = 64 << 10;
 
+    /** Read-ahead per connection: about 16 small WRITEs (4 KiB and their headers) per read(2). */
+    static final int READ_AHEAD = 64 << 10;
+    /** The smallest READ sent with sendfile where the loop may (a copy is cheaper below). */
+    static final int TRANSFER_MIN = 64 << 10;
+
     private final ByteChannel ch;
+    private final InputBuffer in;
+    /** READs of at least {@link #TRANSFER_MIN} go from the backend straight into the socket. */
+    private final boolean zeroCopy;
     private final Export export;
     private final Backend backend;
     private final boolean readOnly;
@@ -59,6 +70,18 @@ public final class TransmissionLoop {
 
     /** {@code counting} false only for the benchmark of counting on versus off. */
     TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting) {
+        this(ch, export, workers, buffers, counting, false);
+    }
+
+    /**
+     * {@code zeroCopy}: {@code ch} is a socket in blocking mode that only platform threads ever touch
+     * (a virtual thread would switch its descriptor to non-blocking, where sendfile returns early), so
+     * large READs may be sent with {@link Backend#transferTo}.
+     */
+    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting,
+            boolean zeroCopy) {
+        this.in = new InputBuffer(ch, READ_AHEAD);
+        this.zeroCopy = zeroCopy && export.backend().canTransferTo();
         this.buffers = buffers;
         this.ch = ch;
         this.export = export;
@@ -87,7 +110,7 @@ public final class TransmissionLoop {
         try {
             while (true) {
                 header.clear();
-                if (!Channels.readFullyOrEof(ch, header)) {
+                if (!in.readFullyOrEof(header)) {
                     return;
                 }
                 NbdRequest request = NbdRequest.decode(header.flip());
@@ -120,7 +143,7 @@ public final class TransmissionLoop {
             slots.acquireUninterruptibly();
             payload = buffers.take((int) r.length());
             try {
-                Channels.readFully(ch, payload);
+                in.readFully(payload);
             } catch (IOException e) {
                 buffers.give(payload);
                 slots.release();
@@ -227,6 +250,10 @@ public final class TransmissionLoop {
     }
 
     private void read(Received r) throws IOException {
+        if (zeroCopy && r.length() >= TRANSFER_MIN) {
+            transfer(r);
+            return;
+        }
         ByteBuffer reply = buffers.take(HEADER + (int) r.length());
         try {
             int error = NBD_OK;
@@ -245,6 +272,27 @@ public final class TransmissionLoop {
         } finally {
             buffers.give(reply);
         }
+    }
+
+    /** A READ answered with sendfile: the header, then the file's bytes straight into the socket. */
+    private void transfer(Received r) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        new SimpleReply(NBD_OK, r.cookie()).encode(header);
+        header.flip();
+        replyLock.lock();
+        try {
+            Channels.writeFully(ch, header);
+            backend.transferTo(r.offset(), r.length(), ch);
+        } catch (IOException | RuntimeException e) {
+            // The header is out and part of the data may be: the stream can no longer be framed.
+            LOG.infof("%s: %s at offset %d, length %d failed after its reply began, closing the connection: %s",
+                    export.name(), r.commandName(), r.offset(), r.length(), e);
+            ch.close();
+            throw e instanceof IOException io ? io : new IOException(e);
+        } finally {
+            replyLock.unlock();
+        }
+        counted(r, NBD_OK);
     }
 
     /** The NBD error for a failed request: the backend's own, ENOSPC for a full disk, else EIO. */
