@@ -11,9 +11,10 @@ nbd_setup
 truncate -s 64M "$STATE/disk.img"
 create_volume f1 "\"file\":{\"path\":\"$STATE/disk.img\"}"
 # Each job owns a 16 MiB slice (offset_increment), so verification never races another job's writes.
-fio --name=verify --ioengine=nbd --uri="$(uri f1)" --rw=randwrite --bs=4k --size=16M --numjobs=4 \
+# fio runs in $WORK: its verify state files (local-verify-*.state) land there, not in the checkout.
+(cd "$WORK" && fio --name=verify --ioengine=nbd --uri="$(uri f1)" --rw=randwrite --bs=4k --size=16M --numjobs=4 \
     --offset_increment=16M --iodepth=8 --verify=crc32c --verify_fatal=1 --do_verify=1 \
-    --output-format=json --output="$WORK/fio.json" || { cat "$WORK/fio.json"; fail "fio reported an error"; }
+    --output-format=json --output="$WORK/fio.json") || { cat "$WORK/fio.json"; fail "fio reported an error"; }
 errors=$(jq '[.jobs[].error] | add' "$WORK/fio.json")
 expect_eq "fio job errors (a verify mismatch is an error)" 0 "$errors"
 w_ios=$(jq '[.jobs[].write.total_ios] | add' "$WORK/fio.json")
