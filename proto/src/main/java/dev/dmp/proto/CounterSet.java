@@ -1,8 +1,11 @@
 package dev.dmp.proto;
 
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
 import dev.dmp.proto.v1.ErrorCount;
 import dev.dmp.proto.v1.Op;
 import dev.dmp.proto.v1.OpCounters;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -186,11 +189,126 @@ public final class CounterSet {
         return out;
     }
 
-    private void addTrimmed(java.util.function.LongConsumer sink, int from, int n) {
+    /**
+     * The size of {@link #writeTo}'s output: the non-empty operations as a repeated OpCounters field
+     * number {@code field}, exactly as a message holding {@link #toProto()} in that field would take.
+     */
+    public int serializedSize(int field) {
+        int n = 0;
+        for (int op = 0; op < OPS; op++) {
+            int base = op * PER_OP;
+            if (!isZero(base, base + PER_OP)) {
+                int s = opSize(op);
+                n += CodedOutputStream.computeTagSize(field) + CodedOutputStream.computeUInt32SizeNoTag(s) + s;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Writes the non-empty operations as the repeated OpCounters field number {@code field}: the same
+     * bytes protobuf writes for {@link #toProto()} in that field, without building the messages (the
+     * controller writes every changed volume's counts to its ledger a few times a second).
+     */
+    public void writeTo(CodedOutputStream out, int field) throws IOException {
+        for (int op = 0; op < OPS; op++) {
+            int base = op * PER_OP;
+            if (isZero(base, base + PER_OP)) {
+                continue;
+            }
+            out.writeTag(field, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            out.writeUInt32NoTag(opSize(op));
+            out.writeEnum(1, op + 1);
+            writeNonZero(out, 2, v[base + REQUESTS]);
+            writeNonZero(out, 3, v[base + BYTES]);
+            writeNonZero(out, 4, v[base + ERRORS]);
+            for (int i = 0; i < ERROR_SLOTS; i++) {
+                long count = v[base + ERROR_BASE + i];
+                if (count != 0) {
+                    int code = i < ERROR_CODES.length ? ERROR_CODES[i] : 0;
+                    out.writeTag(5, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                    out.writeUInt32NoTag(errorCountSize(code, count));
+                    if (code != 0) {
+                        out.writeUInt32(1, code);
+                    }
+                    out.writeUInt64(2, count);
+                }
+            }
+            writeNonZero(out, 6, v[base + LATENCY_NS]);
+            writePacked(out, 7, base + LATENCY_BASE, LATENCY_BUCKETS);
+            writePacked(out, 8, base + SIZE_BASE, SIZE_BUCKETS);
+        }
+    }
+
+    /** The size of one operation's OpCounters message (without its tag and length). */
+    private int opSize(int op) {
+        int base = op * PER_OP;
+        int s = CodedOutputStream.computeEnumSize(1, op + 1) + nonZeroSize(2, v[base + REQUESTS])
+                + nonZeroSize(3, v[base + BYTES]) + nonZeroSize(4, v[base + ERRORS]) + nonZeroSize(6, v[base + LATENCY_NS]);
+        for (int i = 0; i < ERROR_SLOTS; i++) {
+            long count = v[base + ERROR_BASE + i];
+            if (count != 0) {
+                int e = errorCountSize(i < ERROR_CODES.length ? ERROR_CODES[i] : 0, count);
+                s += CodedOutputStream.computeTagSize(5) + CodedOutputStream.computeUInt32SizeNoTag(e) + e;
+            }
+        }
+        return s + packedSize(7, base + LATENCY_BASE, LATENCY_BUCKETS) + packedSize(8, base + SIZE_BASE, SIZE_BUCKETS);
+    }
+
+    private static int errorCountSize(int code, long count) {
+        return (code != 0 ? CodedOutputStream.computeUInt32Size(1, code) : 0) + CodedOutputStream.computeUInt64Size(2, count);
+    }
+
+    private static int nonZeroSize(int field, long x) {
+        return x == 0 ? 0 : CodedOutputStream.computeUInt64Size(field, x);
+    }
+
+    private static void writeNonZero(CodedOutputStream out, int field, long x) throws IOException {
+        if (x != 0) {
+            out.writeUInt64(field, x);
+        }
+    }
+
+    /** End of a histogram with its trailing zero buckets left out. */
+    private int trimmedEnd(int from, int n) {
         int end = from + n;
         while (end > from && v[end - 1] == 0) {
             end--;
         }
+        return end;
+    }
+
+    private int packedDataSize(int from, int end) {
+        int s = 0;
+        for (int i = from; i < end; i++) {
+            s += CodedOutputStream.computeUInt64SizeNoTag(v[i]);
+        }
+        return s;
+    }
+
+    private int packedSize(int field, int from, int n) {
+        int end = trimmedEnd(from, n);
+        if (end == from) {
+            return 0;
+        }
+        int data = packedDataSize(from, end);
+        return CodedOutputStream.computeTagSize(field) + CodedOutputStream.computeUInt32SizeNoTag(data) + data;
+    }
+
+    private void writePacked(CodedOutputStream out, int field, int from, int n) throws IOException {
+        int end = trimmedEnd(from, n);
+        if (end == from) {
+            return;
+        }
+        out.writeTag(field, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt32NoTag(packedDataSize(from, end));
+        for (int i = from; i < end; i++) {
+            out.writeUInt64NoTag(v[i]);
+        }
+    }
+
+    private void addTrimmed(java.util.function.LongConsumer sink, int from, int n) {
+        int end = trimmedEnd(from, n);
         for (int i = from; i < end; i++) {
             sink.accept(v[i]);
         }

@@ -184,4 +184,38 @@ class CounterSetTest {
         assertEquals(8192, c.latencyQuantileNs(READ, 1.0));
         assertEquals(0, c.latencyQuantileNs(WRITE, 0.99));
     }
+
+    @Test
+    void writeToWritesTheBytesProtobufWritesForToProto() throws Exception {
+        java.util.Random random = new java.util.Random(7);
+        List<CounterSet> sets = new ArrayList<>(List.of(CounterSet.empty()));
+        for (int n = 0; n < 200; n++) {
+            CounterSet c = CounterSet.empty();
+            for (int r = random.nextInt(50); r > 0; r--) {
+                int[] errors = {0, 0, 0, 5, 22, 4242, 108};
+                c.record(random.nextInt(CounterSet.OPS), random.nextLong(1L << random.nextInt(63)),
+                        errors[random.nextInt(errors.length)], random.nextLong(1L << random.nextInt(63)));
+            }
+            sets.add(c);
+        }
+        CounterSet huge = CounterSet.empty();
+        huge.record(READ, Long.MAX_VALUE, 0, Long.MAX_VALUE);
+        huge.record(READ, Long.MAX_VALUE, 0, Long.MAX_VALUE); // wraps: negative, written as 10-byte varints
+        sets.add(huge);
+        for (CounterSet c : sets) {
+            for (int field : new int[] {3, 20}) {
+                var expected = new java.io.ByteArrayOutputStream();
+                var o = com.google.protobuf.CodedOutputStream.newInstance(expected);
+                for (OpCounters op : c.toProto()) {
+                    o.writeMessage(field, op);
+                }
+                o.flush();
+                byte[] got = new byte[c.serializedSize(field)];
+                var out = com.google.protobuf.CodedOutputStream.newInstance(got);
+                c.writeTo(out, field);
+                out.checkNoSpaceLeft();
+                assertEquals(java.util.HexFormat.of().formatHex(expected.toByteArray()), java.util.HexFormat.of().formatHex(got));
+            }
+        }
+    }
 }
