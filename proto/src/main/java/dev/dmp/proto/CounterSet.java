@@ -1,5 +1,7 @@
 package dev.dmp.proto;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
 import dev.dmp.proto.v1.ErrorCount;
@@ -354,6 +356,97 @@ public final class CounterSet {
                 v[base + SIZE_BASE + Math.min(i, SIZE_BUCKETS - 1)] += o.getSizeHistogram(i);
             }
         }
+    }
+
+    /**
+     * Checks that {@code opCounters} is an encoded OpCounters message and returns the index of its
+     * operation ({@link #READ}...), or -1 for an operation this build does not know (which
+     * {@link #addEncoded} skips, as {@link #addProto} does).
+     *
+     * @throws IllegalArgumentException if it does not parse
+     */
+    public static int checkEncoded(ByteString opCounters) {
+        return parse(opCounters, null, -1);
+    }
+
+    /**
+     * Adds an encoded OpCounters message of operation {@code op} (from {@link #checkEncoded}, which
+     * must have accepted it) exactly as {@link #addProto} adds the parsed message, without building it:
+     * the controller adds 16,000 of them a second at 1,000 agents x 16 volumes.
+     */
+    public void addEncoded(ByteString opCounters, int op) {
+        if (op >= 0 && op < OPS) {
+            parse(opCounters, v, op * PER_OP);
+        }
+    }
+
+    /** Reads an OpCounters message; adds it to {@code into} at {@code base} unless that is null; returns its op - 1. */
+    private static int parse(ByteString bytes, long[] into, int base) {
+        CodedInputStream in = bytes.newCodedInput();
+        long op = 0, requests = 0, length = 0, errors = 0, latencyNs = 0;
+        int latencyAt = 0, sizeAt = 0;
+        try {
+            for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                switch (tag) {
+                    case 1 << 3 -> op = in.readEnum();
+                    case 2 << 3 -> requests = in.readUInt64();
+                    case 3 << 3 -> length = in.readUInt64();
+                    case 4 << 3 -> errors = in.readUInt64();
+                    case 6 << 3 -> latencyNs = in.readUInt64();
+                    case 5 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED -> {
+                        int limit = in.pushLimit(in.readRawVarint32());
+                        long code = 0, count = 0;
+                        for (int t = in.readTag(); t != 0; t = in.readTag()) {
+                            switch (t) {
+                                case 1 << 3 -> code = in.readUInt32();
+                                case 2 << 3 -> count = in.readUInt64();
+                                default -> in.skipField(t);
+                            }
+                        }
+                        in.popLimit(limit);
+                        if (into != null) {
+                            into[base + ERROR_BASE + errorSlot((int) code)] += count;
+                        }
+                    }
+                    case 7 << 3 -> latencyAt = addBucket(into, base + LATENCY_BASE, LATENCY_BUCKETS, latencyAt, in.readUInt64());
+                    case 8 << 3 -> sizeAt = addBucket(into, base + SIZE_BASE, SIZE_BUCKETS, sizeAt, in.readUInt64());
+                    case 7 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED, 8 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED -> {
+                        boolean latency = tag >>> 3 == 7;
+                        int limit = in.pushLimit(in.readRawVarint32());
+                        while (in.getBytesUntilLimit() > 0) {
+                            if (latency) {
+                                latencyAt = addBucket(into, base + LATENCY_BASE, LATENCY_BUCKETS, latencyAt, in.readUInt64());
+                            } else {
+                                sizeAt = addBucket(into, base + SIZE_BASE, SIZE_BUCKETS, sizeAt, in.readUInt64());
+                            }
+                        }
+                        in.popLimit(limit);
+                    }
+                    default -> {
+                        if (!in.skipField(tag)) {
+                            throw new IllegalArgumentException("OpCounters: unexpected end-group tag");
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("OpCounters does not parse: " + e.getMessage(), e);
+        }
+        if (into != null) {
+            into[base + REQUESTS] += requests;
+            into[base + BYTES] += length;
+            into[base + ERRORS] += errors;
+            into[base + LATENCY_NS] += latencyNs;
+        }
+        return (int) op - 1;
+    }
+
+    /** Adds element {@code at} of a histogram (past the last bucket: to the last); returns the next element's index. */
+    private static int addBucket(long[] into, int from, int buckets, int at, long count) {
+        if (into != null) {
+            into[from + Math.min(at, buckets - 1)] += count;
+        }
+        return at + 1;
     }
 
     @Override

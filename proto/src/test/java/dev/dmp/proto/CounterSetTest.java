@@ -218,4 +218,53 @@ class CounterSetTest {
             }
         }
     }
+
+    @Test
+    void addEncodedAddsWhatAddProtoAdds() throws Exception {
+        java.util.Random random = new java.util.Random(11);
+        for (int n = 0; n < 200; n++) {
+            CounterSet c = CounterSet.empty();
+            for (int r = random.nextInt(50); r > 0; r--) {
+                int[] errors = {0, 0, 0, 5, 22, 4242, 108};
+                c.record(random.nextInt(CounterSet.OPS), random.nextLong(1L << random.nextInt(63)),
+                        errors[random.nextInt(errors.length)], random.nextLong(1L << random.nextInt(63)));
+            }
+            CounterSet got = CounterSet.empty();
+            for (OpCounters op : c.toProto()) {
+                got.addEncoded(op.toByteString(), CounterSet.checkEncoded(op.toByteString()));
+            }
+            assertEquals(c, got);
+        }
+    }
+
+    @Test
+    void addEncodedReadsUnpackedListsLongHistogramsAndSkipsUnknownFieldsAndOps() throws Exception {
+        var bytes = new java.io.ByteArrayOutputStream();
+        var out = com.google.protobuf.CodedOutputStream.newInstance(bytes);
+        out.writeUInt64(2, 3); // requests before op
+        out.writeEnum(1, Op.OP_WRITE_VALUE);
+        out.writeUInt64(99, 7); // a field of a newer peer
+        for (int i = 0; i < LATENCY_BUCKETS + 2; i++) {
+            out.writeUInt64(7, 1); // unpacked, and 2 past the last bucket
+        }
+        out.writeUInt64(8, 0);
+        out.writeUInt64(8, 5);
+        out.flush();
+        var encoded = com.google.protobuf.ByteString.copyFrom(bytes.toByteArray());
+        CounterSet expected = CounterSet.fromProto(List.of(OpCounters.parseFrom(encoded)));
+        CounterSet got = CounterSet.empty();
+        got.addEncoded(encoded, CounterSet.checkEncoded(encoded));
+        assertEquals(expected, got);
+        assertEquals(3, got.requests(WRITE));
+        assertEquals(3, got.latencyBucket(WRITE, LATENCY_BUCKETS - 1));
+        assertEquals(5, got.sizeBucket(WRITE, 1));
+
+        var unknownOp = OpCounters.newBuilder().setOpValue(42).setRequests(1).build().toByteString();
+        assertEquals(41, CounterSet.checkEncoded(unknownOp));
+        got.addEncoded(unknownOp, CounterSet.checkEncoded(unknownOp));
+        assertEquals(expected, got);
+
+        var truncated = encoded.substring(0, encoded.size() - 1).concat(com.google.protobuf.ByteString.copyFrom(new byte[] {(byte) 0x80}));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CounterSet.checkEncoded(truncated));
+    }
 }

@@ -6,9 +6,9 @@ import dev.dmp.controller.store.LedgerStore;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.HostRecord;
-import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
-import dev.dmp.proto.v1.VolumeDelta;
+import dev.dmp.proto.v1.VolumeDeltaIn;
 import dev.dmp.proto.v1.VolumeRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -156,8 +156,25 @@ public final class FleetLedger {
         }
     }
 
-    /** Applies a delta unless this run already applied its sequence number; returns whether it did. */
-    public synchronized boolean apply(String host, String runId, StatsDelta delta, Instant now) {
+    /**
+     * Applies a delta unless this run already applied its sequence number; returns whether it did.
+     * Its counters are checked before anything is applied, so a malformed one changes nothing.
+     *
+     * @throws IllegalArgumentException if an operation's counters do not parse
+     */
+    public boolean apply(String host, String runId, StatsDeltaIn delta, Instant now) {
+        int[][] ops = new int[delta.getVolumesCount()][];
+        for (int i = 0; i < ops.length; i++) {
+            VolumeDeltaIn d = delta.getVolumes(i);
+            ops[i] = new int[d.getOpsCount()];
+            for (int j = 0; j < ops[i].length; j++) {
+                ops[i][j] = CounterSet.checkEncoded(d.getOps(j));
+            }
+        }
+        return apply(host, runId, delta, ops, now);
+    }
+
+    private synchronized boolean apply(String host, String runId, StatsDeltaIn delta, int[][] ops, Instant now) {
         HostEntry h = hosts.get(host);
         if (h == null || !h.runId.equals(runId)) {
             return false;
@@ -166,7 +183,8 @@ public final class FleetLedger {
         if (delta.getSeq() <= h.appliedSeq) {
             return false;
         }
-        for (VolumeDelta d : delta.getVolumesList()) {
+        for (int i = 0; i < ops.length; i++) {
+            VolumeDeltaIn d = delta.getVolumes(i);
             VolumeEntry v = h.volumes.computeIfAbsent(d.getVolume(),
                     k -> new VolumeEntry(Volume.newBuilder().setHost(host).setName(k).build()));
             if (d.getGeneration() < v.generation) {
@@ -178,8 +196,10 @@ public final class FleetLedger {
                 v.beforeReset = v.sinceReset();
                 v.atReset = v.lifetime.copy();
             }
-            v.lifetime.addProto(d.getOpsList());
-            fleetSinceReset.addProto(d.getOpsList());
+            for (int j = 0; j < ops[i].length; j++) {
+                v.lifetime.addEncoded(d.getOps(j), ops[i][j]);
+                fleetSinceReset.addEncoded(d.getOps(j), ops[i][j]);
+            }
             fleetInFlight += d.getInFlight() - v.inFlight;
             v.inFlight = d.getInFlight();
         }

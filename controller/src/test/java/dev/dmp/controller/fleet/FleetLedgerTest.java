@@ -10,6 +10,7 @@ import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.VolumeRecord;
@@ -41,8 +42,13 @@ public class FleetLedgerTest {
         return h.build();
     }
 
-    public static StatsDelta delta(long seq, VolumeDelta... volumes) {
-        return StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build();
+    /** A delta as the controller reads it off the wire (encoded as an agent sends it, then parsed). */
+    public static StatsDeltaIn delta(long seq, VolumeDelta... volumes) {
+        try {
+            return StatsDeltaIn.parseFrom(StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build().toByteArray());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** {@code requests} requests of equal length adding up to {@code bytes}, as an agent counts them. */
@@ -114,6 +120,18 @@ public class FleetLedgerTest {
                 assertEquals(ledger.beforeReset(h.id(), v.getVolume().getName()), CounterSet.fromProto(v.getBeforeResetList()));
             }
         }
+    }
+
+    @Test
+    void aDeltaWithCountersThatDoNotParseChangesNothing() {
+        ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
+        var good = delta(1, writes("dmp1", 0, 3, 12288));
+        var bad = good.toBuilder().addVolumes(dev.dmp.proto.v1.VolumeDeltaIn.newBuilder().setVolume("dmp2")
+                .addOps(com.google.protobuf.ByteString.copyFrom(new byte[] {0x08, 0x02, 0x10, (byte) 0x80}))).build();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ledger.apply("node-a", "run-1", bad, T0));
+        assertEquals(Map.of("dmp1", Old.ZERO, "dmp2", Old.ZERO), host("node-a"));
+        assertTrue(ledger.apply("node-a", "run-1", good, T0), "its sequence number was not taken");
+        assertEquals(new Old(0, 0, 3, 12288), host("node-a").get("dmp1"));
     }
 
     @Test
