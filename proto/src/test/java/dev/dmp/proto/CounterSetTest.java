@@ -185,19 +185,25 @@ class CounterSetTest {
         assertEquals(0, c.latencyQuantileNs(WRITE, 0.99));
     }
 
-    @Test
-    void writeToWritesTheBytesProtobufWritesForToProto() throws Exception {
-        java.util.Random random = new java.util.Random(7);
+    /** An empty set and {@code n} random ones: any operations, lengths, latencies and errors. */
+    private static List<CounterSet> randomSets(long seed, int n) {
+        java.util.Random random = new java.util.Random(seed);
+        int[] errors = {0, 0, 0, 5, 22, 4242, 108};
         List<CounterSet> sets = new ArrayList<>(List.of(CounterSet.empty()));
-        for (int n = 0; n < 200; n++) {
+        for (int i = 0; i < n; i++) {
             CounterSet c = CounterSet.empty();
             for (int r = random.nextInt(50); r > 0; r--) {
-                int[] errors = {0, 0, 0, 5, 22, 4242, 108};
                 c.record(random.nextInt(CounterSet.OPS), random.nextLong(1L << random.nextInt(63)),
                         errors[random.nextInt(errors.length)], random.nextLong(1L << random.nextInt(63)));
             }
             sets.add(c);
         }
+        return sets;
+    }
+
+    @Test
+    void writeToWritesTheBytesProtobufWritesForToProto() throws Exception {
+        List<CounterSet> sets = randomSets(7, 200);
         CounterSet huge = CounterSet.empty();
         huge.record(READ, Long.MAX_VALUE, 0, Long.MAX_VALUE);
         huge.record(READ, Long.MAX_VALUE, 0, Long.MAX_VALUE); // wraps: negative, written as 10-byte varints
@@ -221,14 +227,7 @@ class CounterSetTest {
 
     @Test
     void addEncodedAddsWhatAddProtoAdds() throws Exception {
-        java.util.Random random = new java.util.Random(11);
-        for (int n = 0; n < 200; n++) {
-            CounterSet c = CounterSet.empty();
-            for (int r = random.nextInt(50); r > 0; r--) {
-                int[] errors = {0, 0, 0, 5, 22, 4242, 108};
-                c.record(random.nextInt(CounterSet.OPS), random.nextLong(1L << random.nextInt(63)),
-                        errors[random.nextInt(errors.length)], random.nextLong(1L << random.nextInt(63)));
-            }
+        for (CounterSet c : randomSets(11, 200)) {
             CounterSet got = CounterSet.empty();
             for (OpCounters op : c.toProto()) {
                 got.addEncoded(op.toByteString(), CounterSet.checkEncoded(op.toByteString()));
