@@ -184,4 +184,86 @@ class CounterSetTest {
         assertEquals(8192, c.latencyQuantileNs(READ, 1.0));
         assertEquals(0, c.latencyQuantileNs(WRITE, 0.99));
     }
+
+    /** An empty set and {@code n} random ones: any operations, lengths, latencies and errors. */
+    private static List<CounterSet> randomSets(long seed, int n) {
+        java.util.Random random = new java.util.Random(seed);
+        int[] errors = {0, 0, 0, 5, 22, 4242, 108};
+        List<CounterSet> sets = new ArrayList<>(List.of(CounterSet.empty()));
+        for (int i = 0; i < n; i++) {
+            CounterSet c = CounterSet.empty();
+            for (int r = random.nextInt(50); r > 0; r--) {
+                c.record(random.nextInt(CounterSet.OPS), random.nextLong(1L << random.nextInt(63)),
+                        errors[random.nextInt(errors.length)], random.nextLong(1L << random.nextInt(63)));
+            }
+            sets.add(c);
+        }
+        return sets;
+    }
+
+    @Test
+    void writeToWritesTheBytesProtobufWritesForToProto() throws Exception {
+        List<CounterSet> sets = randomSets(7, 200);
+        CounterSet huge = CounterSet.empty();
+        huge.record(READ, Long.MAX_VALUE, 0, Long.MAX_VALUE);
+        huge.record(READ, Long.MAX_VALUE, 0, Long.MAX_VALUE); // wraps: negative, written as 10-byte varints
+        sets.add(huge);
+        for (CounterSet c : sets) {
+            for (int field : new int[] {3, 20}) {
+                var expected = new java.io.ByteArrayOutputStream();
+                var o = com.google.protobuf.CodedOutputStream.newInstance(expected);
+                for (OpCounters op : c.toProto()) {
+                    o.writeMessage(field, op);
+                }
+                o.flush();
+                byte[] got = new byte[c.serializedSize(field)];
+                var out = com.google.protobuf.CodedOutputStream.newInstance(got);
+                c.writeTo(out, field);
+                out.checkNoSpaceLeft();
+                assertEquals(java.util.HexFormat.of().formatHex(expected.toByteArray()), java.util.HexFormat.of().formatHex(got));
+            }
+        }
+    }
+
+    @Test
+    void addEncodedAddsWhatAddProtoAdds() throws Exception {
+        for (CounterSet c : randomSets(11, 200)) {
+            CounterSet got = CounterSet.empty();
+            for (OpCounters op : c.toProto()) {
+                got.addEncoded(op.toByteString(), CounterSet.checkEncoded(op.toByteString()));
+            }
+            assertEquals(c, got);
+        }
+    }
+
+    @Test
+    void addEncodedReadsUnpackedListsLongHistogramsAndSkipsUnknownFieldsAndOps() throws Exception {
+        var bytes = new java.io.ByteArrayOutputStream();
+        var out = com.google.protobuf.CodedOutputStream.newInstance(bytes);
+        out.writeUInt64(2, 3); // requests before op
+        out.writeEnum(1, Op.OP_WRITE_VALUE);
+        out.writeUInt64(99, 7); // a field of a newer peer
+        for (int i = 0; i < LATENCY_BUCKETS + 2; i++) {
+            out.writeUInt64(7, 1); // unpacked, and 2 past the last bucket
+        }
+        out.writeUInt64(8, 0);
+        out.writeUInt64(8, 5);
+        out.flush();
+        var encoded = com.google.protobuf.ByteString.copyFrom(bytes.toByteArray());
+        CounterSet expected = CounterSet.fromProto(List.of(OpCounters.parseFrom(encoded)));
+        CounterSet got = CounterSet.empty();
+        got.addEncoded(encoded, CounterSet.checkEncoded(encoded));
+        assertEquals(expected, got);
+        assertEquals(3, got.requests(WRITE));
+        assertEquals(3, got.latencyBucket(WRITE, LATENCY_BUCKETS - 1));
+        assertEquals(5, got.sizeBucket(WRITE, 1));
+
+        var unknownOp = OpCounters.newBuilder().setOpValue(42).setRequests(1).build().toByteString();
+        assertEquals(41, CounterSet.checkEncoded(unknownOp));
+        got.addEncoded(unknownOp, CounterSet.checkEncoded(unknownOp));
+        assertEquals(expected, got);
+
+        var truncated = encoded.substring(0, encoded.size() - 1).concat(com.google.protobuf.ByteString.copyFrom(new byte[] {(byte) 0x80}));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CounterSet.checkEncoded(truncated));
+    }
 }

@@ -4,13 +4,23 @@ import dev.dmp.controller.fleet.AgentSession;
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.proto.v1.AgentLinkGrpc;
 import dev.dmp.proto.v1.AgentMessage;
+import dev.dmp.proto.v1.AgentMessageIn;
 import dev.dmp.proto.v1.ControllerMessage;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import org.jboss.logging.Logger;
 
-/** The controller's end of the agents' AgentLink streams. See docs/stats-protocol.md. */
+/**
+ * The controller's end of the agents' AgentLink streams. See docs/stats-protocol.md. The agents'
+ * messages are read as {@link AgentMessageIn} (the same bytes as {@link AgentMessage}) so that their
+ * counters go into the ledger without being built as messages first.
+ */
 @GrpcService
 public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
     private static final Logger LOG = Logger.getLogger(AgentLinkService.class);
@@ -21,13 +31,32 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
         this.fleet = fleet;
     }
 
+    /** AgentLink/Connect, with requests read as {@link AgentMessageIn}. */
+    static final MethodDescriptor<AgentMessageIn, ControllerMessage> CONNECT = AgentLinkGrpc.getConnectMethod()
+            .toBuilder(ProtoUtils.marshaller(AgentMessageIn.getDefaultInstance()),
+                    ProtoUtils.marshaller(ControllerMessage.getDefaultInstance()))
+            .build();
+
+    @Override
+    public ServerServiceDefinition bindService() {
+        ServiceDescriptor generated = AgentLinkGrpc.getServiceDescriptor();
+        return ServerServiceDefinition.builder(ServiceDescriptor.newBuilder(generated.getName())
+                        .setSchemaDescriptor(generated.getSchemaDescriptor()).addMethod(CONNECT).build())
+                .addMethod(CONNECT, ServerCalls.asyncBidiStreamingCall(this::connectIn))
+                .build();
+    }
+
     @Override
     public StreamObserver<AgentMessage> connect(StreamObserver<ControllerMessage> outbound) {
+        throw new UnsupportedOperationException("bound as connectIn, see bindService");
+    }
+
+    StreamObserver<AgentMessageIn> connectIn(StreamObserver<ControllerMessage> outbound) {
         return new StreamObserver<>() {
             private AgentSession session;
 
             @Override
-            public void onNext(AgentMessage message) {
+            public void onNext(AgentMessageIn message) {
                 if (session == null) {
                     if (!message.hasHello() || message.getHello().getHostId().isEmpty()
                             || message.getHello().getRunId().isEmpty()) {
@@ -43,7 +72,16 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
                 fleet.seen(session);
                 switch (message.getBodyCase()) {
                     case HELLO -> fleet.announced(session, message.getHello());
-                    case DELTA -> fleet.delta(session, message.getDelta());
+                    case DELTA -> {
+                        try {
+                            fleet.delta(session, message.getDelta());
+                        } catch (IllegalArgumentException e) {
+                            // As if the message had not parsed: nothing of it was applied; the stream ends.
+                            fleet.disconnected(session);
+                            outbound.onError(Status.INVALID_ARGUMENT.withDescription("delta " + message.getDelta().getSeq()
+                                    + ": " + e.getMessage()).asException());
+                        }
+                    }
                     case RESULT -> fleet.result(session, message.getResult());
                     case BODY_NOT_SET -> { } // the agent's heartbeat: being seen is all it says
                     default -> LOG.debugf("host %s: ignoring %s", session.hostId(), message.getBodyCase());

@@ -6,7 +6,7 @@ import dev.dmp.proto.v1.Ack;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
-import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
@@ -139,7 +139,7 @@ public class Fleet {
     }
 
     /** Applies a delta; acknowledges it (repeats too, so the agent drops them) once it is durable. */
-    public void delta(AgentSession session, StatsDelta delta) {
+    public void delta(AgentSession session, StatsDeltaIn delta) {
         ledger.apply(session.hostId(), session.runId(), delta, Instant.now());
         ControllerMessage ack = ControllerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(delta.getSeq())).build();
         synchronized (acksAfterCommit) {

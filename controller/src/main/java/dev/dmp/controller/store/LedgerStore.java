@@ -6,8 +6,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 import org.jboss.logging.Logger;
@@ -55,11 +55,9 @@ public final class LedgerStore implements AutoCloseable {
         return out;
     }
 
-    /** Writes the records, commits and syncs. */
-    public void write(Collection<HostRecord> records) {
-        for (HostRecord r : records) {
-            hosts.put(r.getHostId(), r.toByteArray());
-        }
+    /** Writes the records (encoded {@link HostRecord}s by host id), commits and syncs. */
+    public void write(Map<String, byte[]> records) {
+        records.forEach(hosts::put);
         store.commit();
         store.sync();
     }

@@ -8,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Hello;
+import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDelta;
+import dev.dmp.proto.v1.VolumeRecord;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +42,13 @@ public class FleetLedgerTest {
         return h.build();
     }
 
-    public static StatsDelta delta(long seq, VolumeDelta... volumes) {
-        return StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build();
+    /** A delta as the controller reads it off the wire (encoded as an agent sends it, then parsed). */
+    public static StatsDeltaIn delta(long seq, VolumeDelta... volumes) {
+        try {
+            return StatsDeltaIn.parseFrom(StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build().toByteArray());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** {@code requests} requests of equal length adding up to {@code bytes}, as an agent counts them. */
@@ -80,8 +88,66 @@ public class FleetLedgerTest {
     @AfterEach
     void theRunningFleetTotalIsTheSumOfTheVolumes() {
         CounterSet sum = CounterSet.empty();
-        ledger.views().forEach(v -> sum.add(v.sinceReset()));
+        long inFlight = 0;
+        for (VolumeView v : ledger.views()) {
+            sum.add(v.sinceReset());
+            inFlight += v.inFlight();
+        }
         assertEquals(sum, ledger.total().counts());
+        assertEquals(inFlight, ledger.total().inFlight());
+    }
+
+    /**
+     * The records a commit writes, encoded without protobuf's builders, are what protobuf itself writes
+     * (parsed and written again they are the same bytes) and hold the ledger's numbers, after every test.
+     */
+    @AfterEach
+    void theEncodedRecordsAreProtobufsAndHoldTheNumbers() throws Exception {
+        for (FleetLedger.HostInfo h : ledger.hosts()) {
+            byte[] bytes = ledger.record(h.id());
+            HostRecord r = HostRecord.parseFrom(bytes);
+            assertEquals(java.util.HexFormat.of().formatHex(r.toByteArray()), java.util.HexFormat.of().formatHex(bytes));
+            assertEquals(h.id(), r.getHostId());
+            List<VolumeView> views = ledger.views(h.id());
+            assertEquals(views.size(), r.getVolumesCount());
+            for (int i = 0; i < views.size(); i++) {
+                VolumeRecord v = r.getVolumes(i);
+                assertEquals(views.get(i).volume(), v.getVolume().getName());
+                assertEquals(views.get(i).generation(), v.getGeneration());
+                assertEquals(views.get(i).inFlight(), v.getInFlight());
+                assertEquals(views.get(i).sinceReset(), CounterSet.fromProto(v.getSinceResetList()));
+                assertEquals(views.get(i).lifetime(), CounterSet.fromProto(v.getLifetimeList()));
+                assertEquals(ledger.beforeReset(h.id(), v.getVolume().getName()), CounterSet.fromProto(v.getBeforeResetList()));
+            }
+        }
+    }
+
+    @Test
+    void aDeltaWithCountersThatDoNotParseChangesNothing() {
+        ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
+        var good = delta(1, writes("dmp1", 0, 3, 12288));
+        var bad = good.toBuilder().addVolumes(dev.dmp.proto.v1.VolumeDeltaIn.newBuilder().setVolume("dmp2")
+                .addOps(com.google.protobuf.ByteString.copyFrom(new byte[] {0x08, 0x02, 0x10, (byte) 0x80}))).build();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ledger.apply("node-a", "run-1", bad, T0));
+        assertEquals(Map.of("dmp1", Old.ZERO, "dmp2", Old.ZERO), host("node-a"));
+        assertTrue(ledger.apply("node-a", "run-1", good, T0), "its sequence number was not taken");
+        assertEquals(new Old(0, 0, 3, 12288), host("node-a").get("dmp1"));
+    }
+
+    @Test
+    void theFleetInFlightLevelFollowsDeltasAndRemovedVolumes() {
+        ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
+        ledger.hello(hello("node-b", "run-1", "dmp1"), T0);
+        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 512).toBuilder().setInFlight(3).build(),
+                writes("dmp2", 0, 1, 512).toBuilder().setInFlight(4).build()), T0);
+        ledger.apply("node-b", "run-1", delta(1, reads("dmp1", 0, 1, 512).toBuilder().setInFlight(5).build()), T0);
+        assertEquals(12, ledger.total().inFlight());
+        ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 1, 1, 512).toBuilder().setInFlight(1).build()), T0);
+        assertEquals(10, ledger.total().inFlight());
+        ledger.removeVolume("node-a", "dmp2");
+        assertEquals(6, ledger.total().inFlight());
+        ledger.hello(hello("node-b", "run-2", "dmp1"), T0); // a new run starts its volumes from zero
+        assertEquals(1, ledger.total().inFlight());
     }
 
     @Test

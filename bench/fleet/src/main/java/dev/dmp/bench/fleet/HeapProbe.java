@@ -9,8 +9,11 @@ import java.util.regex.Pattern;
  * heap's top-level lines (Serial: DefNew + Tenured; G1: the garbage-first heap line).
  */
 final class HeapProbe {
-    /** Top-level lines only ("DefNew total 116224K, used 27671K", "garbage-first heap total ..."); spaces have no "total". */
-    private static final Pattern USED = Pattern.compile("total \\d+K, used (\\d+)K");
+    /**
+     * Top-level lines only ("DefNew total 116224K, used 27671K"; JDK 25's G1: "garbage-first heap total
+     * reserved 524288K, committed 293888K, used 221438K"); spaces have no "total".
+     */
+    private static final Pattern USED = Pattern.compile("total (?:reserved \\d+K, committed )?\\d+K, used (\\d+)K");
 
     private final String jcmd;
     private final long pid;
