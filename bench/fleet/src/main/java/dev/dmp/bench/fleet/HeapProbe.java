@@ -6,7 +6,7 @@ import java.util.regex.Pattern;
 
 /**
  * The controller's heap use, from {@code jcmd PID GC.heap_info}: the sum of the "used" figures of the
- * heap's top-level lines (Serial: DefNew + Tenured; G1: the garbage-first heap line).
+ * heap's top-level lines (Serial: DefNew + Tenured; G1: the garbage-first heap line; ZGC: the ZHeap line).
  */
 final class HeapProbe {
     /**
@@ -14,6 +14,8 @@ final class HeapProbe {
      * reserved 524288K, committed 293888K, used 221438K"); spaces have no "total".
      */
     private static final Pattern USED = Pattern.compile("total (?:reserved \\d+K, committed )?\\d+K, used (\\d+)K");
+    /** ZGC's one line: "ZHeap used 266M, capacity 498M, max capacity 512M". */
+    private static final Pattern ZGC_USED = Pattern.compile("ZHeap\\s+used (\\d+)M");
 
     private final String jcmd;
     private final long pid;
@@ -31,6 +33,11 @@ final class HeapProbe {
         boolean found = false;
         while (m.find()) {
             kib += Long.parseLong(m.group(1));
+            found = true;
+        }
+        Matcher z = ZGC_USED.matcher(out);
+        if (!found && z.find()) {
+            kib = Long.parseLong(z.group(1)) * 1024;
             found = true;
         }
         if (!found) {
