@@ -9,17 +9,14 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * A volume bound to {@code /dev/nbdN} ("NBD loopback"): the kernel holds one end of a socketpair and
- * the agent's own {@link TransmissionLoop} serves the other, so every request the kernel sends goes
- * through the volume's chain and is counted. Two platform threads live as long as the attachment: one
- * blocked in NBD_DO_IT, one reading requests. Platform, not virtual: both block inside native calls,
- * which would pin a carrier thread for the life of the device. See docs/kernel.md.
+ * An attachment through the kernel's classic ioctl interface, for kernels without the netlink one:
+ * the kernel holds one end of a socketpair and the agent's own {@link TransmissionLoop} serves the
+ * other. Two platform threads live as long as the attachment: one blocked in NBD_DO_IT, one reading
+ * requests. Platform, not virtual: both block inside native calls, which would pin a carrier thread for
+ * the life of the device. Such a device dies with the agent. See docs/kernel.md.
  */
-public final class Attachment {
-    private static final Logger LOG = Logger.getLogger(Attachment.class);
-    private static final int AF_UNIX = 1;
-    private static final int SOCK_STREAM = 1;
-    private static final int SOCK_CLOEXEC = 02000000;
+final class IoctlAttachment implements Attachment {
+    private static final Logger LOG = Logger.getLogger(IoctlAttachment.class);
     /** How long the kernel may take to start the device, and a detach to complete. */
     private static final long START_MS = 20_000;
     private static final long DETACH_MS = 10_000;
@@ -40,7 +37,7 @@ public final class Attachment {
     private volatile NbdIoctlException doItError;
     private volatile long taskId;
 
-    private Attachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
+    private IoctlAttachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
         this.volume = volume;
         this.number = number;
         this.blockSize = blockSize;
@@ -55,20 +52,18 @@ public final class Attachment {
      * (its sysfs pid file exists). On failure nothing is left configured. {@code onEnd} is called once,
      * from the NBD_DO_IT thread, when the device has stopped and been released (detached or failed).
      */
-    static Attachment start(String volume, int number, Export export, long size, int blockSize, int flags,
+    static IoctlAttachment start(String volume, int number, Export export, long size, int blockSize, int flags,
             long timeoutSeconds, NbdSysfs sysfs, Consumer<Attachment> onEnd) throws NbdIoctlException {
         String path = "/dev/nbd" + number;
         NbdDevice device = NbdDevice.open(path);
-        int[] pair = new int[2];
+        int[] pair = {-1, -1};
         boolean handedOver = false;
         try {
             device.setBlockSize(blockSize);
             device.setSizeBlocks(size / blockSize);
             device.setFlags(flags);
             device.setTimeout(timeoutSeconds);
-            if (LibC.get().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-                throw new NbdIoctlException("socketpair", LibC.errno());
-            }
+            pair = SocketPairChannel.pair();
             try {
                 device.setSock(pair[0]);
             } finally {
@@ -78,13 +73,13 @@ public final class Attachment {
             handedOver = true;
         } finally {
             if (!handedOver) {
-                if (pair[1] > 0) {
+                if (pair[1] >= 0) {
                     LibC.get().close(pair[1]);
                 }
                 device.close();
             }
         }
-        Attachment a = new Attachment(volume, number, blockSize, device, pair[1], onEnd);
+        IoctlAttachment a = new IoctlAttachment(volume, number, blockSize, device, pair[1], onEnd);
         a.run(export);
         a.awaitStarted(sysfs);
         return a;
@@ -116,7 +111,7 @@ public final class Attachment {
             doItError = e;
         }
         channel.shutdown();
-        join(serveThread, DETACH_MS);
+        Threads.join(serveThread, DETACH_MS);
         synchronized (lock) {
             try {
                 device.clearQueue();
@@ -161,15 +156,15 @@ public final class Attachment {
             var pid = sysfs.pid(number);
             if (pid.isPresent()) {
                 taskId = pid.getAsLong();
-                state = "attached";
+                state = "attached via ioctl";
                 return;
             }
-            sleepMs(20);
+            Threads.sleepMs(20);
         }
         // Never started: stop whatever runs and report why.
         detaching = true;
         channel.shutdown();
-        join(doItThread, DETACH_MS);
+        Threads.join(doItThread, DETACH_MS);
         if (doItError != null) {
             throw doItError;
         }
@@ -182,7 +177,8 @@ public final class Attachment {
      * not react, our end is shut down, which ends the device as a failed connection would.
      * Returns false if the NBD_DO_IT thread is still alive after that (reported, never hidden).
      */
-    boolean detach() {
+    @Override
+    public boolean detach() {
         detaching = true;
         synchronized (lock) {
             if (doItThread.isAlive()) {
@@ -194,54 +190,42 @@ public final class Attachment {
                 }
             }
         }
-        join(doItThread, DETACH_MS);
+        Threads.join(doItThread, DETACH_MS);
         if (doItThread.isAlive()) {
             LOG.warnf("%s: no answer to NBD_DISCONNECT after %d ms; closing the connection", path(), DETACH_MS);
             channel.shutdown();
-            join(doItThread, DETACH_MS);
+            Threads.join(doItThread, DETACH_MS);
         }
         return !doItThread.isAlive();
     }
 
+    @Override
     public String volume() {
         return volume;
     }
 
+    @Override
     public int number() {
         return number;
     }
 
-    public String path() {
-        return "/dev/nbd" + number;
-    }
-
+    @Override
     public int blockSize() {
         return blockSize;
     }
 
-    /** "attaching", "attached", "detached" or "failed: ...". */
+    @Override
     public String state() {
         return state;
     }
 
-    /** The task id the kernel shows in /sys/block/nbdN/pid (our NBD_DO_IT thread), 0 before start. */
+    @Override
+    public String via() {
+        return "ioctl";
+    }
+
+    @Override
     public long taskId() {
         return taskId;
-    }
-
-    private static void join(Thread t, long ms) {
-        try {
-            t.join(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleepMs(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
