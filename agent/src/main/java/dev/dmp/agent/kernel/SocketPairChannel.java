@@ -73,9 +73,14 @@ final class SocketPairChannel implements ByteChannel {
         return (int) n;
     }
 
-    /** Ends the connection both ways: a blocked reader sees end of file, the kernel sees its peer gone. */
+    /**
+     * Ends the connection both ways: a blocked reader sees end of file, the kernel sees its peer gone.
+     * Nothing once closed: the descriptor's number may belong to another file by then.
+     */
     void shutdown() {
-        LibC.get().shutdown(fd, LibC.SHUT_RDWR);
+        if (open) {
+            LibC.get().shutdown(fd, LibC.SHUT_RDWR);
+        }
     }
 
     @Override
@@ -86,8 +91,8 @@ final class SocketPairChannel implements ByteChannel {
     @Override
     public void close() {
         if (open) {
-            open = false;
             shutdown();
+            open = false;
             LibC.get().close(fd);
         }
     }
