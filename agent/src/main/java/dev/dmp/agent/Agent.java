@@ -62,7 +62,7 @@ public class Agent {
         registry.addListener(new VolumeMetrics(meters));
         this.operations = new HostOperations(this);
         this.kernel = new KernelAttacher(new NbdSysfs(java.nio.file.Path.of("/sys")), settings.stateDir(),
-                settings.hostId(), settings.kernelTimeouts());
+                settings.hostId(), settings.kernelTimeouts(), settings.kernelIoctlOnly());
     }
 
     void start(@Observes StartupEvent event) {

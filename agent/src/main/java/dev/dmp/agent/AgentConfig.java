@@ -68,4 +68,11 @@ public interface AgentConfig {
      */
     @WithDefault("120")
     long kernelDeadConnTimeout();
+
+    /**
+     * Which kernel interface attaches devices: {@code auto} (netlink where the kernel has it, else the
+     * ioctls) or {@code ioctl} (always the ioctls: no take-back after a restart; for testing the fallback).
+     */
+    @WithDefault("auto")
+    String kernelInterface();
 }

@@ -45,6 +45,11 @@ class AgentSettingsTest {
         }
 
         @Override
+        public String kernelInterface() {
+            return "auto";
+        }
+
+        @Override
         public boolean controllerTls() {
             return false;
         }

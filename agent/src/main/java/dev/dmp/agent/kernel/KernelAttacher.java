@@ -34,6 +34,8 @@ public final class KernelAttacher implements AutoCloseable {
     private final Path stateFile;
     private final String hostId;
     private final KernelTimeouts timeouts;
+    /** dmp.agent.kernel-interface=ioctl: never netlink. */
+    private final boolean ioctlOnly;
     /** The netlink interface, resolved at the first use; empty when the kernel has none (ioctls then). */
     private Optional<NbdGenl> genl;
     /** Netlink devices a previous run left configured for this host's volumes: volume -> N, until taken back. */
@@ -49,7 +51,8 @@ public final class KernelAttacher implements AutoCloseable {
     /** Devices chosen and not yet released; guarded by this. */
     private final Set<Integer> reserved = new HashSet<>();
 
-    public KernelAttacher(NbdSysfs sysfs, Path stateDir, String hostId, KernelTimeouts timeouts) {
+    public KernelAttacher(NbdSysfs sysfs, Path stateDir, String hostId, KernelTimeouts timeouts, boolean ioctlOnly) {
+        this.ioctlOnly = ioctlOnly;
         this.sysfs = sysfs;
         this.stateFile = stateDir.resolve("kernel-attachments");
         this.hostId = hostId;
@@ -63,7 +66,10 @@ public final class KernelAttacher implements AutoCloseable {
 
     /** The netlink interface if the kernel has one; looked up once (CTRL_CMD_GETFAMILY "nbd"). */
     private synchronized Optional<NbdGenl> genl() {
-        if (genl == null) {
+        if (genl == null && ioctlOnly) {
+            LOG.infof("dmp.agent.kernel-interface=ioctl: devices are attached with ioctls and end with the agent");
+            genl = Optional.empty();
+        } else if (genl == null) {
             try {
                 genl = NbdGenl.open();
             } catch (NbdIoctlException e) {

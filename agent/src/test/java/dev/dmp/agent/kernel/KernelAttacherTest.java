@@ -21,7 +21,7 @@ class KernelAttacherTest {
     @Test
     void aRefusedReattachIsReportedAndKeptForTheNextStart() throws Exception {
         Files.createDirectories(dir.resolve("sys/block/sda"));
-        KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120));
+        KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
         Export export = new Export("dmp2", new ZeroBackend(1 << 20), new VolumeStats());
 
         k.reattach("dmp2", export, 1 << 20);
@@ -54,7 +54,7 @@ class KernelAttacherTest {
                 /dev/nbd2 dmp3 4243 netlink
                 /dev/nbd3 dmp4 4244 netlink
                 """);
-        KernelAttacher k = new KernelAttacher(new NbdSysfs(sys), dir, "node-a", new KernelTimeouts(30, 120));
+        KernelAttacher k = new KernelAttacher(new NbdSysfs(sys), dir, "node-a", new KernelTimeouts(30, 120), false);
 
         assertEquals(java.util.List.of(), k.clearStale(), "nothing is cleared: netlink devices are taken back, not cleared");
         assertEquals("dmp:node-a:dmp2", k.backendId("dmp2"));
