@@ -61,7 +61,8 @@ public class Agent {
         this.registry = new VolumeRegistry(journal, new AllowedPaths(settings.allowedPaths()));
         registry.addListener(new VolumeMetrics(meters));
         this.operations = new HostOperations(this);
-        this.kernel = new KernelAttacher(new NbdSysfs(java.nio.file.Path.of("/sys")), settings.stateDir());
+        this.kernel = new KernelAttacher(new NbdSysfs(java.nio.file.Path.of("/sys")), settings.stateDir(),
+                settings.hostId(), settings.kernelTimeouts(), settings.kernelIoctlOnly());
     }
 
     void start(@Observes StartupEvent event) {
@@ -71,6 +72,7 @@ public class Agent {
             Files.createDirectories(settings.stateDir());
             kernel.clearStale();
             deltas = restore(checkpoint);
+            kernel.releaseOrphans();
         } catch (IOException e) {
             throw new UncheckedIOException("dmp.agent.state-dir: cannot use " + settings.stateDir() + ": " + e.getMessage(), e);
         }

@@ -53,4 +53,26 @@ public interface AgentConfig {
      * no such socket, and every request is counted.
      */
     Optional<String> benchmarkUncountedSocket();
+
+    /**
+     * Seconds the kernel waits for the answer to a request on a kernel-attached device before it drops
+     * the connection (NBD_ATTR_TIMEOUT). Through netlink the request is then queued again and the agent
+     * gives the device a new socket; through the ioctls the device fails. See docs/kernel.md.
+     */
+    @WithDefault("30")
+    long kernelTimeout();
+
+    /**
+     * Seconds a netlink-attached device holds its I/O while no agent serves it (a restart), before the
+     * kernel fails it (NBD_ATTR_DEAD_CONN_TIMEOUT). It must cover the agent's restart. See docs/kernel.md.
+     */
+    @WithDefault("120")
+    long kernelDeadConnTimeout();
+
+    /**
+     * Which kernel interface attaches devices: {@code auto} (netlink where the kernel has it, else the
+     * ioctls) or {@code ioctl} (always the ioctls: no take-back after a restart; for testing the fallback).
+     */
+    @WithDefault("auto")
+    String kernelInterface();
 }

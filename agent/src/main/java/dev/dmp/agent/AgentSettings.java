@@ -1,5 +1,6 @@
 package dev.dmp.agent;
 
+import dev.dmp.agent.kernel.KernelTimeouts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.net.InetAddress;
@@ -14,7 +15,8 @@ import java.util.regex.Pattern;
  * value stops start-up with a message an operator can act on.
  */
 public record AgentSettings(String hostId, String controller, Path stateDir, Path nbdSocket, List<Path> allowedPaths,
-        int nbdPort, InetAddress nbdBind, Path benchmarkUncountedSocket) {
+        int nbdPort, InetAddress nbdBind, Path benchmarkUncountedSocket, KernelTimeouts kernelTimeouts,
+        boolean kernelIoctlOnly) {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
@@ -60,7 +62,17 @@ public record AgentSettings(String hostId, String controller, Path stateDir, Pat
                     + "' is the counted socket (dmp.agent.nbd-socket); give another path, or leave it empty");
         }
         return new AgentSettings(hostId, controller, stateDir, socket, List.copyOf(allowed), port, bindAddress(config.nbdBind()),
-                uncounted);
+                uncounted, new KernelTimeouts(config.kernelTimeout(), config.kernelDeadConnTimeout()),
+                ioctlOnly(config.kernelInterface()));
+    }
+
+    private static boolean ioctlOnly(String value) {
+        return switch (value.trim()) {
+            case "auto" -> false;
+            case "ioctl" -> true;
+            default -> throw new IllegalArgumentException("dmp.agent.kernel-interface: '" + value
+                    + "' is not auto (netlink where the kernel has it, else ioctl) or ioctl");
+        };
     }
 
     private static InetAddress bindAddress(String value) {

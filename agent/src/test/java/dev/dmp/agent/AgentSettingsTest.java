@@ -35,6 +35,21 @@ class AgentSettingsTest {
         }
 
         @Override
+        public long kernelTimeout() {
+            return 30;
+        }
+
+        @Override
+        public long kernelDeadConnTimeout() {
+            return 120;
+        }
+
+        @Override
+        public String kernelInterface() {
+            return "auto";
+        }
+
+        @Override
         public boolean controllerTls() {
             return false;
         }

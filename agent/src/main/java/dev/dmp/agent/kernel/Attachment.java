@@ -1,247 +1,41 @@
 package dev.dmp.agent.kernel;
 
-import dev.dmp.agent.nbd.Export;
-import dev.dmp.agent.nbd.TransmissionLoop;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
-import org.jboss.logging.Logger;
-
 /**
  * A volume bound to {@code /dev/nbdN} ("NBD loopback"): the kernel holds one end of a socketpair and
- * the agent's own {@link TransmissionLoop} serves the other, so every request the kernel sends goes
- * through the volume's chain and is counted. Two platform threads live as long as the attachment: one
- * blocked in NBD_DO_IT, one reading requests. Platform, not virtual: both block inside native calls,
- * which would pin a carrier thread for the life of the device. See docs/kernel.md.
+ * the agent's own transmission loop serves the other, so every request the kernel sends goes through
+ * the volume's chain and is counted. Made through the kernel's netlink interface where it has one
+ * ({@link NetlinkAttachment}: survives an agent restart), else through the ioctls
+ * ({@link IoctlAttachment}). See docs/kernel.md.
  */
-public final class Attachment {
-    private static final Logger LOG = Logger.getLogger(Attachment.class);
-    private static final int AF_UNIX = 1;
-    private static final int SOCK_STREAM = 1;
-    private static final int SOCK_CLOEXEC = 02000000;
-    /** How long the kernel may take to start the device, and a detach to complete. */
-    private static final long START_MS = 20_000;
-    private static final long DETACH_MS = 10_000;
+public interface Attachment {
+    String volume();
 
-    private final String volume;
-    private final int number;
-    private final int blockSize;
-    private final NbdDevice device;
-    private final SocketPairChannel channel;
-    private final ExecutorService workers;
-    private final Consumer<Attachment> onEnd;
-    private final Object lock = new Object();
-    private Thread serveThread;
-    private Thread doItThread;
-    private volatile String state = "attaching";
-    private volatile boolean detaching;
-    private volatile String serveError;
-    private volatile NbdIoctlException doItError;
-    private volatile long taskId;
+    int number();
 
-    private Attachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
-        this.volume = volume;
-        this.number = number;
-        this.blockSize = blockSize;
-        this.device = device;
-        this.channel = new SocketPairChannel(socket);
-        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
-        this.onEnd = onEnd;
+    default String path() {
+        return "/dev/nbd" + number();
     }
+
+    /** The device's logical block size in bytes. */
+    int blockSize();
+
+    /** "attaching", "attached via netlink", "attached via ioctl", "detached" or "failed: ...". */
+    String state();
+
+    /** True while the device is attached (by either interface). */
+    default boolean attached() {
+        return state().startsWith("attached");
+    }
+
+    /** The task id the kernel shows in /sys/block/nbdN/pid (the task that started the device), 0 before start. */
+    long taskId();
+
+    /** "netlink" or "ioctl": the kernel interface the device was attached with. */
+    String via();
 
     /**
-     * Configures {@code /dev/nbdN} for the export and starts it; returns once the kernel runs the device
-     * (its sysfs pid file exists). On failure nothing is left configured. {@code onEnd} is called once,
-     * from the NBD_DO_IT thread, when the device has stopped and been released (detached or failed).
+     * Stops the device and releases it (the kernel frees it once nobody has it open). Returns false if
+     * the agent could not see it end (reported, never hidden).
      */
-    static Attachment start(String volume, int number, Export export, long size, int blockSize, int flags,
-            long timeoutSeconds, NbdSysfs sysfs, Consumer<Attachment> onEnd) throws NbdIoctlException {
-        String path = "/dev/nbd" + number;
-        NbdDevice device = NbdDevice.open(path);
-        int[] pair = new int[2];
-        boolean handedOver = false;
-        try {
-            device.setBlockSize(blockSize);
-            device.setSizeBlocks(size / blockSize);
-            device.setFlags(flags);
-            device.setTimeout(timeoutSeconds);
-            if (LibC.get().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-                throw new NbdIoctlException("socketpair", LibC.errno());
-            }
-            try {
-                device.setSock(pair[0]);
-            } finally {
-                // The kernel took its own reference to the socket (or refused it): our descriptor can go.
-                LibC.get().close(pair[0]);
-            }
-            handedOver = true;
-        } finally {
-            if (!handedOver) {
-                if (pair[1] > 0) {
-                    LibC.get().close(pair[1]);
-                }
-                device.close();
-            }
-        }
-        Attachment a = new Attachment(volume, number, blockSize, device, pair[1], onEnd);
-        a.run(export);
-        a.awaitStarted(sysfs);
-        return a;
-    }
-
-    private void run(Export export) {
-        serveThread = Thread.ofPlatform().name("nbd" + number + "-serve").start(() -> serve(export));
-        doItThread = Thread.ofPlatform().name("nbd" + number + "-do-it").start(this::doIt);
-    }
-
-    private void serve(Export export) {
-        try {
-            new TransmissionLoop(channel, export, workers).run();
-        } catch (Exception e) {
-            serveError = e.getMessage() == null ? e.toString() : e.getMessage();
-            if (!detaching) {
-                LOG.warnf("%s on %s: serving the kernel failed: %s", volume, path(), serveError);
-            }
-        } finally {
-            // After NBD_CMD_DISC or an error: closing our end is what makes the kernel's NBD_DO_IT return.
-            channel.shutdown();
-        }
-    }
-
-    private void doIt() {
-        try {
-            device.doIt();
-        } catch (NbdIoctlException e) {
-            doItError = e;
-        }
-        channel.shutdown();
-        join(serveThread, DETACH_MS);
-        synchronized (lock) {
-            try {
-                device.clearQueue();
-            } catch (NbdIoctlException e) {
-                LOG.debugf("%s: %s", path(), e.getMessage());
-            }
-            try {
-                device.clearSock();
-            } catch (NbdIoctlException e) {
-                LOG.warnf("%s: %s", path(), e.getMessage());
-            }
-            device.close();
-            channel.close();
-            workers.shutdown();
-            if (detaching) {
-                state = "detached";
-                LOG.infof("%s detached from %s", volume, path());
-            } else {
-                state = "failed: " + path() + ": " + failure() + "; the device was released";
-                LOG.errorf("volume %s: kernel attachment %s", volume, state);
-            }
-        }
-        onEnd.accept(this);
-    }
-
-    private String failure() {
-        if (doItError != null && doItError.errno() == Errno.ETIMEDOUT) {
-            return "the kernel timed out a request (NBD_SET_TIMEOUT) and dropped the connection";
-        }
-        if (serveError != null) {
-            return "the connection failed: " + serveError;
-        }
-        if (doItError != null) {
-            return doItError.getMessage();
-        }
-        return "the kernel closed the connection";
-    }
-
-    private void awaitStarted(NbdSysfs sysfs) throws NbdIoctlException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_MS);
-        while (System.nanoTime() < deadline && doItThread.isAlive()) {
-            var pid = sysfs.pid(number);
-            if (pid.isPresent()) {
-                taskId = pid.getAsLong();
-                state = "attached";
-                return;
-            }
-            sleepMs(20);
-        }
-        // Never started: stop whatever runs and report why.
-        detaching = true;
-        channel.shutdown();
-        join(doItThread, DETACH_MS);
-        if (doItError != null) {
-            throw doItError;
-        }
-        throw new NbdIoctlException("NBD_DO_IT on " + path() + " (device did not start within " + START_MS + " ms)", Errno.ETIMEDOUT);
-    }
-
-    /**
-     * Stops the device: NBD_DISCONNECT makes the kernel send NBD_CMD_DISC, the loop answers what is in
-     * flight and closes its end, NBD_DO_IT returns and its thread clears the socket. If the kernel does
-     * not react, our end is shut down, which ends the device as a failed connection would.
-     * Returns false if the NBD_DO_IT thread is still alive after that (reported, never hidden).
-     */
-    boolean detach() {
-        detaching = true;
-        synchronized (lock) {
-            if (doItThread.isAlive()) {
-                try {
-                    device.disconnect();
-                } catch (NbdIoctlException e) {
-                    LOG.warnf("%s: %s; closing the connection instead", path(), e.getMessage());
-                    channel.shutdown();
-                }
-            }
-        }
-        join(doItThread, DETACH_MS);
-        if (doItThread.isAlive()) {
-            LOG.warnf("%s: no answer to NBD_DISCONNECT after %d ms; closing the connection", path(), DETACH_MS);
-            channel.shutdown();
-            join(doItThread, DETACH_MS);
-        }
-        return !doItThread.isAlive();
-    }
-
-    public String volume() {
-        return volume;
-    }
-
-    public int number() {
-        return number;
-    }
-
-    public String path() {
-        return "/dev/nbd" + number;
-    }
-
-    public int blockSize() {
-        return blockSize;
-    }
-
-    /** "attaching", "attached", "detached" or "failed: ...". */
-    public String state() {
-        return state;
-    }
-
-    /** The task id the kernel shows in /sys/block/nbdN/pid (our NBD_DO_IT thread), 0 before start. */
-    public long taskId() {
-        return taskId;
-    }
-
-    private static void join(Thread t, long ms) {
-        try {
-            t.join(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleepMs(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
+    boolean detach();
 }

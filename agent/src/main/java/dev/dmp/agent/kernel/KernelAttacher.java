@@ -19,19 +19,27 @@ import org.jboss.logging.Logger;
 
 /**
  * This agent's kernel attachments, by volume. Picks a free {@code /dev/nbdN} (never the same one for
- * two volumes attached at once), records every attachment in {@code STATE_DIR/kernel-attachments} so
- * that the next start can clear devices a killed agent left behind, and detaches them all on shutdown.
+ * two volumes attached at once), attaches it through netlink where the kernel offers it (else the
+ * ioctls), records every attachment in {@code STATE_DIR/kernel-attachments} so that the next start can
+ * take back the netlink devices a killed agent left behind (and clear the ioctl ones), and detaches
+ * them all on shutdown.
  */
 public final class KernelAttacher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KernelAttacher.class);
     /** The transmission flags the kernel understands; anything else the export advertises is withheld. */
     static final int KERNEL_FLAGS = NbdProtocol.NBD_FLAG_HAS_FLAGS | NbdProtocol.NBD_FLAG_READ_ONLY
             | NbdProtocol.NBD_FLAG_SEND_FLUSH | NbdProtocol.NBD_FLAG_SEND_FUA | NbdProtocol.NBD_FLAG_SEND_TRIM;
-    /** Seconds the kernel waits for a reply before it gives the connection up (NBD_SET_TIMEOUT). */
-    static final long TIMEOUT_SECONDS = 30;
 
     private final NbdSysfs sysfs;
     private final Path stateFile;
+    private final String hostId;
+    private final KernelTimeouts timeouts;
+    /** dmp.agent.kernel-interface=ioctl: never netlink. */
+    private final boolean ioctlOnly;
+    /** The netlink interface, resolved at the first use; empty when the kernel has none (ioctls then). */
+    private Optional<NbdGenl> genl;
+    /** Netlink devices a previous run left configured for this host's volumes: volume -> N, until taken back. */
+    private final ConcurrentMap<String, Integer> orphans = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Attachment> attachments = new ConcurrentHashMap<>();
     /** Volumes of the checkpoint that asked for a device and could not get one at start: the reason. */
     private final ConcurrentMap<String, String> notReattached = new ConcurrentHashMap<>();
@@ -43,9 +51,38 @@ public final class KernelAttacher implements AutoCloseable {
     /** Devices chosen and not yet released; guarded by this. */
     private final Set<Integer> reserved = new HashSet<>();
 
-    public KernelAttacher(NbdSysfs sysfs, Path stateDir) {
+    public KernelAttacher(NbdSysfs sysfs, Path stateDir, String hostId, KernelTimeouts timeouts, boolean ioctlOnly) {
+        this.ioctlOnly = ioctlOnly;
         this.sysfs = sysfs;
         this.stateFile = stateDir.resolve("kernel-attachments");
+        this.hostId = hostId;
+        this.timeouts = timeouts;
+    }
+
+    /** NBD_ATTR_BACKEND_IDENTIFIER, shown in /sys/block/nbdN/backend: whose device it is. */
+    String backendId(String volume) {
+        return "dmp:" + hostId + ":" + volume;
+    }
+
+    /** The netlink interface if the kernel has one; looked up once (CTRL_CMD_GETFAMILY "nbd"). */
+    private synchronized Optional<NbdGenl> genl() {
+        if (genl == null && ioctlOnly) {
+            LOG.infof("dmp.agent.kernel-interface=ioctl: devices are attached with ioctls and end with the agent");
+            genl = Optional.empty();
+        } else if (genl == null) {
+            try {
+                genl = NbdGenl.open();
+            } catch (NbdIoctlException e) {
+                LOG.warnf("the kernel's nbd netlink interface cannot be used (%s): attaching with ioctls", e.getMessage());
+                genl = Optional.empty();
+            }
+            LOG.infof(genl.isPresent() ? "the kernel has the nbd netlink interface: devices are attached through it "
+                    + "(request timeout %d s, dead-connection timeout %d s) and survive an agent restart"
+                    : "the kernel has no nbd netlink interface (family \"nbd\"): devices are attached with ioctls "
+                    + "(request timeout %d s; dead-connection timeout %d s unused) and end with the agent",
+                    timeouts.requestSeconds(), timeouts.deadConnSeconds());
+        }
+        return genl;
     }
 
     /** Attaches the export as a free /dev/nbdN. Nothing is left configured when it fails. */
@@ -67,12 +104,16 @@ public final class KernelAttacher implements AutoCloseable {
         while (true) {
             int n = reserveFree(tried);
             try {
-                Attachment a = Attachment.start(volume, n, export, size, blockSize, flags, TIMEOUT_SECONDS, sysfs,
-                        this::ended);
+                Optional<NbdGenl> nl = genl();
+                Attachment a = nl.isPresent()
+                        ? NetlinkAttachment.connect(volume, n, export, size, blockSize, flags, timeouts,
+                                backendId(volume), nl.get(), sysfs, this::ended)
+                        : IoctlAttachment.start(volume, n, export, size, blockSize, flags, timeouts.requestSeconds(),
+                                sysfs, this::ended);
                 attachments.put(volume, a);
                 record();
-                LOG.infof("volume %s attached as %s (%d bytes, block size %d, flags 0x%x)", volume, a.path(), size,
-                        blockSize, flags);
+                LOG.infof("volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x)", volume, a.path(),
+                        a.via(), size, blockSize, flags);
                 return a;
             } catch (NbdIoctlException e) {
                 release(n);
@@ -92,6 +133,10 @@ public final class KernelAttacher implements AutoCloseable {
      * socket only, the reason is logged and shown as its attachment state, and the next start tries again.
      */
     public void reattach(String volume, Export export, long size) {
+        Integer orphan = orphans.remove(volume);
+        if (orphan != null && takeBack(volume, orphan, export, size)) {
+            return;
+        }
         try {
             Attachment a = attach(volume, export, size);
             LOG.infof("volume %s from the checkpoint attached again as %s", volume, a.path());
@@ -99,6 +144,59 @@ public final class KernelAttacher implements AutoCloseable {
             String why = "failed: not attached again at start: " + e.getMessage();
             notReattached.put(volume, why);
             LOG.errorf("volume %s from the checkpoint asked for a kernel device: %s", volume, why);
+        }
+    }
+
+    /**
+     * NBD_CMD_RECONFIGURE of a device the killed run left configured for this volume: the same
+     * /dev/nbdN serves again. False (the device disconnected) when the kernel refuses or the size changed.
+     */
+    private boolean takeBack(String volume, int n, Export export, long size) {
+        String path = "/dev/nbd" + n;
+        int blockSize = BlockSize.forSize(size);
+        try {
+            if (sysfs.sizeBytes(n) != size || blockSize == 0) {
+                throw new NbdIoctlException(path + " has " + sysfs.sizeBytes(n) + " bytes, the volume " + size, Errno.EINVAL);
+            }
+            synchronized (this) {
+                reserved.add(n);
+            }
+            Attachment a = NetlinkAttachment.takeBack(volume, n, export, blockSize, timeouts, backendId(volume),
+                    genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT)), sysfs,
+                    this::ended);
+            attachments.put(volume, a);
+            record();
+            LOG.infof("volume %s from the checkpoint took back %s via netlink (NBD_CMD_RECONFIGURE with a new socket): "
+                    + "the I/O it queued while the agent was away is served now", volume, path);
+            return true;
+        } catch (NbdIoctlException e) {
+            release(n);
+            LOG.errorf("volume %s: %s, left by the previous run, cannot be taken back: %s; disconnecting it and "
+                    + "attaching a free device", volume, path, e.getMessage());
+            disconnectOrphan(n);
+            return false;
+        }
+    }
+
+    private void disconnectOrphan(int n) {
+        try {
+            genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT)).disconnect(n);
+        } catch (NbdIoctlException e) {
+            LOG.errorf("/dev/nbd%d: %s", n, e.getMessage());
+        }
+    }
+
+    /**
+     * After the checkpoint's volumes were served again: devices left for volumes it no longer has are
+     * disconnected (their I/O fails now rather than at the dead-connection timeout).
+     */
+    public void releaseOrphans() {
+        for (var e : orphans.entrySet()) {
+            if (orphans.remove(e.getKey(), e.getValue())) {
+                LOG.warnf("/dev/nbd%d was left by a previous run for volume %s, which the checkpoint does not have: "
+                        + "disconnected", e.getValue(), e.getKey());
+                disconnectOrphan(e.getValue());
+            }
         }
     }
 
@@ -150,7 +248,7 @@ public final class KernelAttacher implements AutoCloseable {
         if (a == null) {
             return;
         }
-        if (!force && "attached".equals(a.state())) {
+        if (!force && a.attached()) {
             boolean busy;
             try {
                 busy = NbdDevice.claimed(a.path());
@@ -164,12 +262,12 @@ public final class KernelAttacher implements AutoCloseable {
             }
         }
         if (!a.detach()) {
-            LOG.errorf("%s: NBD_DO_IT did not return after detach; the device may stay bound", a.path());
+            LOG.errorf("%s: its connection did not end after detach (via %s); the device may stay bound", a.path(), a.via());
         }
         attachments.remove(volume, a);
     }
 
-    /** Called from an attachment's NBD_DO_IT thread once its device is released. */
+    /** Called from an attachment's thread once its device is released (detached or failed). */
     private void ended(Attachment a) {
         release(a.number());
         record();
@@ -180,9 +278,10 @@ public final class KernelAttacher implements AutoCloseable {
     }
 
     /**
-     * Devices recorded by a previous run of this agent that still run with a dead NBD_DO_IT task (the
-     * agent was killed): each is disconnected and its socket cleared, so no device stays bound to a dead
-     * socket. Devices that another program has taken since are left alone.
+     * Devices recorded by a previous run of this agent (it was killed). A netlink device still configured
+     * with this host's backend identifier for the volume is kept for {@link #reattach} to take back. An
+     * ioctl device that still runs with a dead NBD_DO_IT task is disconnected and its socket cleared, so
+     * no device stays bound to a dead socket. Devices another program has taken since are left alone.
      */
     public List<String> clearStale() {
         List<String> cleared = new ArrayList<>();
@@ -200,13 +299,25 @@ public final class KernelAttacher implements AutoCloseable {
         }
         for (String line : lines) {
             String[] f = line.trim().split("\\s+");
-            if (f.length != 3 || !f[0].matches("/dev/nbd\\d+") || !f[2].matches("\\d+")) {
+            if (f.length < 3 || f.length > 4 || !f[0].matches("/dev/nbd\\d+") || !f[2].matches("\\d+")) {
                 continue;
             }
             int n = Integer.parseInt(f[0].substring("/dev/nbd".length()));
             long task = Long.parseLong(f[2]);
             var now = sysfs.pid(n);
-            if (now.isEmpty()) {
+            if (f.length == 4 && f[3].equals("netlink")) {
+                Optional<String> backend = sysfs.backend(n);
+                if (now.isPresent() && backend.equals(Optional.of(backendId(f[1])))) {
+                    orphans.put(f[1], n);
+                    LOG.infof("%s (volume %s) is still configured by the previous run (backend %s): taking it back",
+                            f[0], f[1], backend.get());
+                } else if (now.isEmpty()) {
+                    LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
+                } else {
+                    LOG.infof("%s (volume %s of a previous run) now has backend '%s': left alone", f[0], f[1],
+                            backend.orElse(""));
+                }
+            } else if (now.isEmpty()) {
                 LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
             } else if (now.getAsLong() != task || Files.exists(Path.of("/proc/" + task))) {
                 LOG.infof("%s (volume %s of a previous run) is now run by task %d: left alone", f[0], f[1], now.getAsLong());
@@ -234,9 +345,11 @@ public final class KernelAttacher implements AutoCloseable {
     /** Writes the attachments to the state file (atomically), so a killed agent's devices can be found. */
     private synchronized void record() {
         StringBuilder out = new StringBuilder();
-        attachments.values().stream().filter(a -> a.taskId() > 0 && !a.state().startsWith("failed")
-                && !a.state().equals("detached"))
-                .forEach(a -> out.append(a.path()).append(' ').append(a.volume()).append(' ').append(a.taskId()).append('\n'));
+        attachments.values().stream().filter(Attachment::attached)
+                .forEach(a -> out.append(a.path()).append(' ').append(a.volume()).append(' ').append(a.taskId())
+                        .append(' ').append(a.via()).append('\n'));
+        // Not taken back yet: still the previous run's, and still to be taken back if this run dies first.
+        orphans.forEach((volume, n) -> out.append("/dev/nbd").append(n).append(' ').append(volume).append(" 0 netlink\n"));
         try {
             Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
             Files.writeString(tmp, out);

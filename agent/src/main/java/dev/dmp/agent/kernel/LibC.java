@@ -9,8 +9,9 @@ import jnr.ffi.annotations.Variadic;
 /**
  * The few libc calls the kernel attachment needs: {@code open}, {@code close}, {@code socketpair},
  * {@code ioctl} (variadic: two fixed arguments, then the argument the request takes) and byte-level
- * {@code read}, {@code write}, {@code shutdown} on a socket the JDK did not create. Every call saves
- * errno, read with {@link #errno()}. Seven functions, not jnr-posix's whole POSIX: jnr-ffi generates
+ * {@code read}, {@code write}, {@code shutdown} on a socket the JDK did not create, and {@code socket},
+ * {@code sendto}, {@code recv} for the generic netlink socket ({@link NbdGenl}). Every call saves
+ * errno, read with {@link #errno()}. Ten functions, not jnr-posix's whole POSIX: jnr-ffi generates
  * the binding's bytecode at first use, and for jnr-posix's hundreds of functions that took minutes of
  * the agent's start under software emulation (tests/vm).
  */
@@ -38,6 +39,15 @@ public interface LibC {
 
     @SaveError
     int shutdown(int fd, int how);
+
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    long sendto(int fd, @In byte[] buf, long len, int flags, @In byte[] addr, int addrLen);
+
+    @SaveError
+    long recv(int fd, @Out byte[] buf, long len, int flags);
 
     /** libc, loaded once. */
     static LibC get() {

@@ -6,6 +6,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -61,6 +62,18 @@ public final class NbdSysfs {
             return OptionalLong.empty();
         } catch (IOException | NumberFormatException e) {
             return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * The backend identifier a netlink attach gave the device ({@code /sys/block/nbdN/backend}, present
+     * while it is configured with one), if any.
+     */
+    public Optional<String> backend(int n) {
+        try {
+            return Optional.of(Files.readString(sys.resolve("block/nbd" + n + "/backend")).trim()).filter(b -> !b.isEmpty());
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

@@ -13,6 +13,9 @@ import java.nio.channels.ClosedChannelException;
  */
 final class SocketPairChannel implements ByteChannel {
     private static final int CHUNK = 1 << 20;
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_STREAM = 1;
+    private static final int SOCK_CLOEXEC = 02000000;
 
     private final int fd;
     private final byte[] readBuf = new byte[CHUNK];
@@ -21,6 +24,15 @@ final class SocketPairChannel implements ByteChannel {
 
     SocketPairChannel(int fd) {
         this.fd = fd;
+    }
+
+    /** {@code socketpair(AF_UNIX, SOCK_STREAM)}: [0] for the kernel, [1] for the agent. */
+    static int[] pair() throws NbdIoctlException {
+        int[] pair = {-1, -1};
+        if (LibC.get().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+            throw new NbdIoctlException("socketpair", LibC.errno());
+        }
+        return pair;
     }
 
     @Override
@@ -61,9 +73,14 @@ final class SocketPairChannel implements ByteChannel {
         return (int) n;
     }
 
-    /** Ends the connection both ways: a blocked reader sees end of file, the kernel sees its peer gone. */
+    /**
+     * Ends the connection both ways: a blocked reader sees end of file, the kernel sees its peer gone.
+     * Nothing once closed: the descriptor's number may belong to another file by then.
+     */
     void shutdown() {
-        LibC.get().shutdown(fd, LibC.SHUT_RDWR);
+        if (open) {
+            LibC.get().shutdown(fd, LibC.SHUT_RDWR);
+        }
     }
 
     @Override
@@ -74,8 +91,8 @@ final class SocketPairChannel implements ByteChannel {
     @Override
     public void close() {
         if (open) {
-            open = false;
             shutdown();
+            open = false;
             LibC.get().close(fd);
         }
     }

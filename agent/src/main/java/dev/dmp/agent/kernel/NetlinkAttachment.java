@@ -1,0 +1,208 @@
+package dev.dmp.agent.kernel;
+
+import dev.dmp.agent.nbd.Export;
+import dev.dmp.agent.nbd.TransmissionLoop;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * An attachment made through the kernel's generic netlink interface ({@link NbdGenl}). The device lives
+ * in the kernel, not in a blocked ioctl: when the agent's end of the socket goes away (the agent was
+ * killed, or the kernel dropped a connection whose request timed out), the kernel keeps the device,
+ * queues its I/O for up to the dead-connection timeout and waits for NBD_CMD_RECONFIGURE with a new
+ * socket. This agent sends one itself when its connection ends while it runs, and a restarted agent
+ * takes the device back with {@link #takeBack}. One platform thread serves the connection for the
+ * life of the attachment. See docs/kernel.md.
+ */
+final class NetlinkAttachment implements Attachment {
+    private static final Logger LOG = Logger.getLogger(NetlinkAttachment.class);
+    private static final long DETACH_MS = 10_000;
+    /** A connection that ends sooner than this after it was made counts as a quick failure. */
+    private static final long QUICK_MS = 10_000;
+    /** Quick failures in a row after which the device is given up rather than handed yet another socket. */
+    private static final int MAX_QUICK_FAILURES = 3;
+
+    private final String volume;
+    private final int number;
+    private final int blockSize;
+    private final String backend;
+    private final KernelTimeouts timeouts;
+    private final NbdGenl genl;
+    private final ExecutorService workers;
+    private final Consumer<Attachment> onEnd;
+    private final Object lock = new Object();
+    private final long taskId;
+    private volatile SocketPairChannel channel;
+    private volatile String state;
+    private volatile boolean detaching;
+    private Thread serveThread;
+
+    private NetlinkAttachment(String volume, int number, int blockSize, String backend, KernelTimeouts timeouts,
+            NbdGenl genl, int socket, long taskId, Consumer<Attachment> onEnd) {
+        this.volume = volume;
+        this.number = number;
+        this.blockSize = blockSize;
+        this.backend = backend;
+        this.timeouts = timeouts;
+        this.genl = genl;
+        this.channel = new SocketPairChannel(socket);
+        this.taskId = taskId;
+        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
+        this.onEnd = onEnd;
+        this.state = "attached via netlink";
+    }
+
+    /**
+     * NBD_CMD_CONNECT of {@code /dev/nbdN} on a new socketpair, then serves it. The kernel has started
+     * the device when the call returns. On failure nothing is left configured.
+     */
+    static NetlinkAttachment connect(String volume, int number, Export export, long size, int blockSize, int flags,
+            KernelTimeouts timeouts, String backend, NbdGenl genl, NbdSysfs sysfs, Consumer<Attachment> onEnd)
+            throws NbdIoctlException {
+        int socket = handOver(pair -> genl.connect(new NbdNetlink.Connect(number, size, blockSize, flags,
+                timeouts.requestSeconds(), timeouts.deadConnSeconds(), backend, pair)));
+        return serve(new NetlinkAttachment(volume, number, blockSize, backend, timeouts, genl, socket,
+                sysfs.pid(number).orElse(0), onEnd), export);
+    }
+
+    /**
+     * Takes back a device a previous run of this agent attached (its connection is dead, the kernel
+     * queues its I/O): NBD_CMD_RECONFIGURE with the same backend identifier and a new socket. The device
+     * number stays; a file system mounted on it sees a pause, then its queued requests are served.
+     */
+    static NetlinkAttachment takeBack(String volume, int number, Export export, int blockSize, KernelTimeouts timeouts,
+            String backend, NbdGenl genl, NbdSysfs sysfs, Consumer<Attachment> onEnd) throws NbdIoctlException {
+        int socket = handOver(pair -> genl.reconfigure(number, backend, timeouts.requestSeconds(),
+                timeouts.deadConnSeconds(), pair));
+        return serve(new NetlinkAttachment(volume, number, blockSize, backend, timeouts, genl, socket,
+                sysfs.pid(number).orElse(0), onEnd), export);
+    }
+
+    private interface KernelCall {
+        void give(int kernelSocket) throws NbdIoctlException;
+    }
+
+    /** Makes a socketpair, gives the kernel its end; returns the agent's end (closed if the kernel refused). */
+    private static int handOver(KernelCall call) throws NbdIoctlException {
+        int[] pair = SocketPairChannel.pair();
+        try {
+            call.give(pair[0]);
+        } catch (NbdIoctlException e) {
+            LibC.get().close(pair[1]);
+            throw e;
+        } finally {
+            // The kernel took its own reference to the socket (or refused it): our descriptor can go.
+            LibC.get().close(pair[0]);
+        }
+        return pair[1];
+    }
+
+    private static NetlinkAttachment serve(NetlinkAttachment a, Export export) {
+        a.serveThread = Thread.ofPlatform().name("nbd" + a.number + "-serve").start(() -> a.serve(export));
+        return a;
+    }
+
+    private void serve(Export export) {
+        int quickFailures = 0;
+        while (true) {
+            long started = System.nanoTime();
+            String why = "the kernel closed the connection (a request timed out, or NBD_CMD_DISC)";
+            try {
+                new TransmissionLoop(channel, export, workers).run();
+            } catch (Exception e) {
+                why = "the connection failed: " + (e.getMessage() == null ? e.toString() : e.getMessage());
+            } finally {
+                channel.close();
+            }
+            synchronized (lock) {
+                if (detaching) {
+                    break;
+                }
+                boolean quick = System.nanoTime() - started < TimeUnit.MILLISECONDS.toNanos(QUICK_MS);
+                quickFailures = quick ? quickFailures + 1 : 0;
+                if (quickFailures <= MAX_QUICK_FAILURES) {
+                    try {
+                        channel = new SocketPairChannel(handOver(pair -> genl.reconfigure(number, backend,
+                                timeouts.requestSeconds(), timeouts.deadConnSeconds(), pair)));
+                        LOG.warnf("volume %s on %s: %s; gave the kernel a new socket (NBD_CMD_RECONFIGURE)", volume,
+                                path(), why);
+                        continue;
+                    } catch (NbdIoctlException e) {
+                        why += "; a new socket was refused: " + e.getMessage();
+                    }
+                }
+                try {
+                    genl.disconnect(number);
+                } catch (NbdIoctlException e) {
+                    LOG.debugf("%s: %s", path(), e.getMessage());
+                }
+                state = "failed: " + path() + ": " + why + "; the device was released";
+                LOG.errorf("volume %s: kernel attachment %s", volume, state);
+                break;
+            }
+        }
+        workers.shutdown();
+        if (detaching) {
+            state = "detached";
+            LOG.infof("%s detached from %s", volume, path());
+        }
+        onEnd.accept(this);
+    }
+
+    /**
+     * NBD_CMD_DISCONNECT: the kernel sends NBD_CMD_DISC, the loop answers what is in flight and returns,
+     * the kernel releases the device once nobody has it open. If the kernel refuses, our end is shut down.
+     */
+    @Override
+    public boolean detach() {
+        synchronized (lock) {
+            detaching = true;
+        }
+        try {
+            genl.disconnect(number);
+        } catch (NbdIoctlException e) {
+            LOG.warnf("%s: %s; closing the connection instead", path(), e.getMessage());
+            channel.shutdown();
+        }
+        Threads.join(serveThread, DETACH_MS);
+        if (serveThread.isAlive()) {
+            LOG.warnf("%s: the connection did not end %d ms after NBD_CMD_DISCONNECT; closing it", path(), DETACH_MS);
+            channel.shutdown();
+            Threads.join(serveThread, DETACH_MS);
+        }
+        return !serveThread.isAlive();
+    }
+
+    @Override
+    public String volume() {
+        return volume;
+    }
+
+    @Override
+    public int number() {
+        return number;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public String state() {
+        return state;
+    }
+
+    @Override
+    public long taskId() {
+        return taskId;
+    }
+
+    @Override
+    public String via() {
+        return "netlink";
+    }
+}
