@@ -133,7 +133,7 @@ start_agent() {
   AGENT_PID=$!; _PIDS+=("$AGENT_PID")
   wait_until "${DMP_START_TIMEOUT:-60}" ${AGENT_EXEC:-} curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
   wait_until 10 test -S "$NBD_SOCK"
-  if [ -n "${CONTROLLER:-}" ]; then wait_until 30 host_online "$host"; fi
+  if [ -n "${CONTROLLER:-}" ]; then wait_until "${DMP_START_TIMEOUT:-30}" host_online "$host"; fi
 }
 
 # netns_add INDEX: a network namespace of this script's own, with a veth pair to the script's side:

@@ -5,11 +5,12 @@
 # host it runs here; anywhere else it boots tests/vm/run.sh ONCE (Debian's stock kernel under qemu)
 # and runs itself inside, as root, with the repository visible at the same path.
 #
-# One standalone agent (no controller: one JVM start less) does everything up to a SIGKILL; the second
-# start proves the clean-up and the re-attach, then stops with SIGTERM. Inside the VM the agent runs
-# with C1 only and from an AOT cache (JDK 25+; dynamic CDS on 21-24) that a training run of the same
-# jar makes on the host first (agent/target/vm-agent-*, remade when the jar changes): under software
-# emulation Java's start is most of the run. Every step prints how long it took.
+# One agent, linked to a controller, does everything up to a SIGKILL; the second start proves the
+# take-back, then stops with SIGTERM. The controller's ListVolumes must show what the agent's does
+# (device, block size, attachment). Inside the VM both apps run with C1 only and from an AOT cache
+# (JDK 25+; dynamic CDS on 21-24) that a training run of the same jar makes on the host first
+# (agent/target/vm-agent-*, controller/target/vm-controller-*, remade when the jar changes): under
+# software emulation Java's start is most of the run. Every step prints how long it took.
 #
 # timeout: 1200
 # (test.sh's limit for this script: about 5 minutes on an idle 2-core machine under TCG, 11 at a load
@@ -64,6 +65,20 @@ vm_jvm() {
     mv "$cache.tmp" "$cache"
   fi
   VM_JVM_OPTS="${jvm[*]} $use=$cache"
+  cache=$ROOT/controller/target/vm-controller-$key.$ext
+  if [ ! -s "$cache" ] || [ -n "$(find "$ROOT/controller/target/quarkus-app" -newer "$cache" -print -quit)" ]; then
+    step "training run on the host for $cache"
+    rm -f "$ROOT"/controller/target/vm-controller-*
+    start_controller "${jvm[@]}" "$out=$cache.tmp"
+    rpc ListHosts '{}' >/dev/null
+    rpc ListVolumes '{}' >/dev/null
+    rpc QueryStats '{"scope":"FLEET"}' >/dev/null
+    kill -TERM "$CONTROLLER_PID"; wait "$CONTROLLER_PID" || true
+    [ -s "$cache.tmp" ] || fail "the training run made no $cache.tmp (see controller.log)"
+    mv "$cache.tmp" "$cache"
+    unset CONTROLLER CONTROLLER_PORT
+  fi
+  VM_CONTROLLER_JVM_OPTS="${jvm[*]} $use=$cache"
 }
 
 if [ "${DMP_IN_VM:-0}" != 1 ] && ! { [ "$(id -u)" = 0 ] && modprobe nbd 2>/dev/null && [ -e /sys/block/nbd0 ]; }; then
@@ -72,9 +87,10 @@ if [ "${DMP_IN_VM:-0}" != 1 ] && ! { [ "$(id -u)" = 0 ] && modprobe nbd 2>/dev/n
   need_jars
   vm_jvm
   step "this kernel has no nbd driver (or we are not root): running inside tests/vm/run.sh"
-  export DMP_IN_VM=1 DMP_JDK_CHECKED=$JAVA_HOME DMP_BUF=$(native_buf) DMP_AGENT_JVM_OPTS=$VM_JVM_OPTS
+  export DMP_IN_VM=1 DMP_JDK_CHECKED=$JAVA_HOME DMP_BUF=$(native_buf) DMP_AGENT_JVM_OPTS=$VM_JVM_OPTS \
+    DMP_CONTROLLER_JVM_OPTS=$VM_CONTROLLER_JVM_OPTS
   VM_RW_DIRS=$ROOT VM_TIMEOUT=${VM_TIMEOUT:-1080} \
-    VM_PASS_ENV="PATH DMP_IN_VM DMP_REQUIRE_ALL JAVA_HOME DMP_JDK_CHECKED DMP_BUF DMP_AGENT_JVM_OPTS DMP_AGENT_KERNEL_INTERFACE" \
+    VM_PASS_ENV="PATH DMP_IN_VM DMP_REQUIRE_ALL JAVA_HOME DMP_JDK_CHECKED DMP_BUF DMP_AGENT_JVM_OPTS DMP_CONTROLLER_JVM_OPTS DMP_AGENT_KERNEL_INTERFACE" \
     "$ROOT/tests/vm/run.sh" "bash tests/test-kernel.sh" &
   VM_PID=$!; _PIDS+=("$VM_PID")
   rc=0; wait "$VM_PID" || rc=$?
@@ -86,6 +102,7 @@ fi
 requires blockdev dd mkfs.ext4 fsck.ext4 debugfs fio buf jq curl sha256sum cmp
 [ -n "${DMP_BUF:-}" ] && buf() { "$DMP_BUF" "$@"; }
 read -ra JVM <<<"${DMP_AGENT_JVM_OPTS:-}"
+read -ra CJVM <<<"${DMP_CONTROLLER_JVM_OPTS:-}"
 if [ "${DMP_IN_VM:-0}" = 1 ]; then
   export DMP_START_TIMEOUT=${DMP_START_TIMEOUT:-300}
   log "guest up $(cut -d' ' -f1 /proc/uptime) s after its kernel started"
@@ -101,19 +118,31 @@ trap 'rc=$?; mountpoint -q "$MNT" && umount "$MNT"; (exit $rc); _cleanup' EXIT
 VOLS=
 list() { VOLS=$(agent_rpc ListVolumes '{}'); }
 field() { jq -r --arg n "$1" ".volumes[] | select(.name==\$n) | .$2" <<<"$VOLS"; }
+# The controller's view of the agent's volumes: name, device, block size, attachment, one line each.
+view() { jq -r '[.volumes[] | "\(.name) \(.device) \(.blockSize) \(.attachment)"] | sort | join("; ")'; }
+controller_view() { rpc ListVolumes '{"host":"node-a"}' | view; }
+same_view() { [ "$(controller_view)" = "$(view <<<"$VOLS")" ]; }
+# expect_same_view WHEN: the controller's ListVolumes shows what the agent's does (the agent tells it
+# at Hello and in each CommandResult).
+expect_same_view() {
+  local deadline=$(( $(date +%s) + 30 ))
+  until same_view || [ "$(date +%s)" -ge $deadline ]; do sleep 0.2; done
+  expect_eq "controller's ListVolumes $1 (name device blockSize attachment)" "$(view <<<"$VOLS")" "$(controller_view)"
+}
 running() { [ -e "/sys/block/${1#/dev/}/pid" ]; }
 not_running() { ! running "$1"; }
 stat_text() { curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes?volume=$1"; }
 
-step "agent start (standalone)"
+step "controller and agent start"
+start_controller "${CJVM[@]}"
 start_agent node-a "${JVM[@]}"
 
-step "attach dmp1 (zero, 10^9 bytes) and dmp2 (64 MiB file) at the same time"
+step "attach dmp1 (zero, 10^9 bytes) and dmp2 (64 MiB file) at the same time, through the controller"
 DISK=$WORK/disk.img
 truncate -s 64M "$DISK"
-agent_rpc CreateVolume '{"name":"dmp1","kernel":true,"zero":{"sizeBytes":"1000000000"}}' >"$WORK/c1.json" 2>&1 &
+rpc CreateVolume '{"host":"node-a","name":"dmp1","kernel":true,"zero":{"sizeBytes":"1000000000"}}' >"$WORK/c1.json" 2>&1 &
 c1=$!
-agent_rpc CreateVolume "{\"name\":\"dmp2\",\"kernel\":true,\"file\":{\"path\":\"$DISK\"}}" >"$WORK/c2.json" 2>&1 &
+rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp2\",\"kernel\":true,\"file\":{\"path\":\"$DISK\"}}" >"$WORK/c2.json" 2>&1 &
 c2=$!
 wait $c1 || fail "CreateVolume dmp1: $(cat "$WORK/c1.json")"
 wait $c2 || fail "CreateVolume dmp2: $(cat "$WORK/c2.json")"
@@ -126,6 +155,7 @@ expect_eq "dmp1 block size" 512 "$(field dmp1 blockSize)"
 expect_eq "dmp2 block size" 4096 "$(field dmp2 blockSize)"
 expect_eq "blockdev --getsize64 $DEV1" 1000000000 "$(blockdev --getsize64 "$DEV1")"
 expect_eq "blockdev --getsize64 $DEV2" 67108864 "$(blockdev --getsize64 "$DEV2")"
+expect_same_view "after the attach"
 
 step "the old run.sh sequence on $DEV1: reset after the attach-time probing, one dd 4 KiB out and one in"
 curl -sf -X POST "http://127.0.0.1:$AGENT_PORT/stat/volumes" >/dev/null
@@ -202,6 +232,7 @@ if [ "$VIA" = netlink ]; then
   expect_eq "volumes after the restart" dmp2 "$(jq -r '[.volumes[].name] | join(" ")' <<<"$VOLS")"
   expect_eq "dmp2 device after the restart (same number)" "$DEV2" "$(field dmp2 device)"
   expect_eq "dmp2 attachment after the restart" "attached via netlink" "$(field dmp2 attachment)"
+  expect_same_view "after the take-back"
   wait_until 300 at_least $((KILLED_AT + 3))
   touch "$WORK/stop"
   rc=0; wait "$WRITER" || rc=$?
