@@ -15,15 +15,11 @@ import org.jboss.logging.Logger;
  * requests. Platform, not virtual: both block inside native calls, which would pin a carrier thread for
  * the life of the device. Such a device dies with the agent. See docs/kernel.md.
  */
-final class IoctlAttachment implements Attachment {
+final class IoctlAttachment extends DeviceAttachment {
     private static final Logger LOG = Logger.getLogger(IoctlAttachment.class);
-    /** How long the kernel may take to start the device, and a detach to complete. */
+    /** How long the kernel may take to start the device. */
     private static final long START_MS = 20_000;
-    private static final long DETACH_MS = 10_000;
 
-    private final String volume;
-    private final int number;
-    private final int blockSize;
     private final NbdDevice device;
     private final SocketPairChannel channel;
     private final ExecutorService workers;
@@ -31,16 +27,13 @@ final class IoctlAttachment implements Attachment {
     private final Object lock = new Object();
     private Thread serveThread;
     private Thread doItThread;
-    private volatile String state = "attaching";
     private volatile boolean detaching;
     private volatile String serveError;
     private volatile NbdIoctlException doItError;
     private volatile long taskId;
 
     private IoctlAttachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
-        this.volume = volume;
-        this.number = number;
-        this.blockSize = blockSize;
+        super(volume, number, blockSize, "attaching");
         this.device = device;
         this.channel = new SocketPairChannel(socket);
         this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
@@ -190,33 +183,7 @@ final class IoctlAttachment implements Attachment {
                 }
             }
         }
-        Threads.join(doItThread, DETACH_MS);
-        if (doItThread.isAlive()) {
-            LOG.warnf("%s: no answer to NBD_DISCONNECT after %d ms; closing the connection", path(), DETACH_MS);
-            channel.shutdown();
-            Threads.join(doItThread, DETACH_MS);
-        }
-        return !doItThread.isAlive();
-    }
-
-    @Override
-    public String volume() {
-        return volume;
-    }
-
-    @Override
-    public int number() {
-        return number;
-    }
-
-    @Override
-    public int blockSize() {
-        return blockSize;
-    }
-
-    @Override
-    public String state() {
-        return state;
+        return awaitEnd(doItThread, "NBD_DISCONNECT", channel::shutdown);
     }
 
     @Override

@@ -17,17 +17,13 @@ import org.jboss.logging.Logger;
  * takes the device back with {@link #takeBack}. One platform thread serves the connection for the
  * life of the attachment. See docs/kernel.md.
  */
-final class NetlinkAttachment implements Attachment {
+final class NetlinkAttachment extends DeviceAttachment {
     private static final Logger LOG = Logger.getLogger(NetlinkAttachment.class);
-    private static final long DETACH_MS = 10_000;
     /** A connection that ends sooner than this after it was made counts as a quick failure. */
     private static final long QUICK_MS = 10_000;
     /** Quick failures in a row after which the device is given up rather than handed yet another socket. */
     private static final int MAX_QUICK_FAILURES = 3;
 
-    private final String volume;
-    private final int number;
-    private final int blockSize;
     private final String backend;
     private final KernelTimeouts timeouts;
     private final NbdGenl genl;
@@ -36,15 +32,12 @@ final class NetlinkAttachment implements Attachment {
     private final Object lock = new Object();
     private final long taskId;
     private volatile SocketPairChannel channel;
-    private volatile String state;
     private volatile boolean detaching;
     private Thread serveThread;
 
     private NetlinkAttachment(String volume, int number, int blockSize, String backend, KernelTimeouts timeouts,
             NbdGenl genl, int socket, long taskId, Consumer<Attachment> onEnd) {
-        this.volume = volume;
-        this.number = number;
-        this.blockSize = blockSize;
+        super(volume, number, blockSize, "attached via netlink");
         this.backend = backend;
         this.timeouts = timeouts;
         this.genl = genl;
@@ -52,7 +45,6 @@ final class NetlinkAttachment implements Attachment {
         this.taskId = taskId;
         this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
         this.onEnd = onEnd;
-        this.state = "attached via netlink";
     }
 
     /**
@@ -167,33 +159,7 @@ final class NetlinkAttachment implements Attachment {
             LOG.warnf("%s: %s; closing the connection instead", path(), e.getMessage());
             channel.shutdown();
         }
-        Threads.join(serveThread, DETACH_MS);
-        if (serveThread.isAlive()) {
-            LOG.warnf("%s: the connection did not end %d ms after NBD_CMD_DISCONNECT; closing it", path(), DETACH_MS);
-            channel.shutdown();
-            Threads.join(serveThread, DETACH_MS);
-        }
-        return !serveThread.isAlive();
-    }
-
-    @Override
-    public String volume() {
-        return volume;
-    }
-
-    @Override
-    public int number() {
-        return number;
-    }
-
-    @Override
-    public int blockSize() {
-        return blockSize;
-    }
-
-    @Override
-    public String state() {
-        return state;
+        return awaitEnd(serveThread, "NBD_CMD_DISCONNECT", () -> channel.shutdown());
     }
 
     @Override
