@@ -1,6 +1,5 @@
 package dev.dmp.agent.nbd;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
@@ -11,7 +10,7 @@ import java.nio.channels.ReadableByteChannel;
  * call per batch instead of one or two per request. A payload larger than the buffer is read
  * straight into its own buffer after what was already buffered.
  */
-final class InputBuffer {
+final class InputBuffer implements ReadableByteChannel {
     private final ReadableByteChannel ch;
     /** Unread bytes between position and limit. */
     private final ByteBuffer buf;
@@ -27,45 +26,39 @@ final class InputBuffer {
     }
 
     /**
-     * Fills {@code dst}; returns false if the peer closed the connection before sending a single byte,
-     * and throws {@link EOFException} if it closed part-way (a truncated frame).
+     * What is buffered first; when nothing is, a payload at least as large as the buffer is read
+     * straight into {@code dst} (no copy), anything smaller takes one read(2) into the buffer.
+     * {@link Channels#readFullyOrEof} frames on top of this as on any channel.
      */
-    boolean readFullyOrEof(ByteBuffer dst) throws IOException {
-        int start = dst.position();
-        while (dst.hasRemaining()) {
-            if (buf.hasRemaining()) {
-                take(dst);
-            } else if (dst.remaining() >= buf.capacity()) {
-                // Large payloads bypass the buffer: no copy.
-                if (ch.read(dst) < 0) {
-                    return eof(dst, start);
-                }
-            } else if (!fill()) {
-                return eof(dst, start);
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        if (!buf.hasRemaining()) {
+            if (dst.remaining() >= buf.capacity()) {
+                return ch.read(dst);
+            }
+            if (!fill()) {
+                return -1;
             }
         }
-        return true;
+        return take(dst);
     }
 
-    void readFully(ByteBuffer dst) throws IOException {
-        if (!readFullyOrEof(dst)) {
-            throw new EOFException("connection closed where " + dst.remaining() + " more bytes were due");
-        }
+    @Override
+    public boolean isOpen() {
+        return ch.isOpen();
     }
 
-    private static boolean eof(ByteBuffer dst, int start) throws EOFException {
-        if (dst.position() == start) {
-            return false;
-        }
-        throw new EOFException("connection closed after " + (dst.position() - start) + " of "
-                + (dst.limit() - start) + " bytes of a frame");
+    /** The connection is closed by its owner, not through its read-ahead. */
+    @Override
+    public void close() {
     }
 
-    private void take(ByteBuffer dst) {
+    private int take(ByteBuffer dst) {
         int n = Math.min(buf.remaining(), dst.remaining());
         int limit = buf.limit();
         dst.put(buf.limit(buf.position() + n));
         buf.limit(limit);
+        return n;
     }
 
     /** One read of whatever is available; false at EOF. Called only when the buffer is empty. */

@@ -110,7 +110,7 @@ public final class TransmissionLoop {
         try {
             while (true) {
                 header.clear();
-                if (!in.readFullyOrEof(header)) {
+                if (!Channels.readFullyOrEof(in, header)) {
                     return;
                 }
                 NbdRequest request = NbdRequest.decode(header.flip());
@@ -143,7 +143,7 @@ public final class TransmissionLoop {
             slots.acquireUninterruptibly();
             payload = buffers.take((int) r.length());
             try {
-                in.readFully(payload);
+                Channels.readFully(in, payload);
             } catch (IOException e) {
                 buffers.give(payload);
                 slots.release();

@@ -60,11 +60,11 @@ class InputBufferTest {
         InputBuffer in = new InputBuffer(ch, 4096);
         for (int i = 0; i < 10; i++) {
             ByteBuffer frame = ByteBuffer.allocate(28);
-            assertTrue(in.readFullyOrEof(frame));
+            assertTrue(Channels.readFullyOrEof(in, frame));
             assertArrayEquals(Arrays.copyOfRange(sent, i * 28, i * 28 + 28), frame.array());
         }
         assertEquals(1, ch.reads, "ten frames sent together are taken in with one read");
-        assertFalse(in.readFullyOrEof(ByteBuffer.allocate(28)), "EOF between frames");
+        assertFalse(Channels.readFullyOrEof(in, ByteBuffer.allocate(28)), "EOF between frames");
     }
 
     @Test
@@ -74,9 +74,9 @@ class InputBufferTest {
         ByteBuffer header = ByteBuffer.allocate(28);
         ByteBuffer payload = ByteBuffer.allocateDirect(10000);
         ByteBuffer next = ByteBuffer.allocate(28);
-        assertTrue(in.readFullyOrEof(header));
-        in.readFully(payload);
-        assertTrue(in.readFullyOrEof(next));
+        assertTrue(Channels.readFullyOrEof(in, header));
+        Channels.readFully(in, payload);
+        assertTrue(Channels.readFullyOrEof(in, next));
         byte[] got = new byte[10000];
         payload.flip().get(got);
         assertArrayEquals(Arrays.copyOfRange(sent, 0, 28), header.array());
@@ -89,8 +89,8 @@ class InputBufferTest {
     void aTruncatedFrameIsAnError() {
         InputBuffer in = new InputBuffer(new Chunked(bytes(40), 16), 1024);
         assertThrows(EOFException.class, () -> {
-            in.readFullyOrEof(ByteBuffer.allocate(28));
-            in.readFullyOrEof(ByteBuffer.allocate(28));
+            Channels.readFullyOrEof(in, ByteBuffer.allocate(28));
+            Channels.readFullyOrEof(in, ByteBuffer.allocate(28));
         });
     }
 }
