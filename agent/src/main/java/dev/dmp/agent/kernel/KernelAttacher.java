@@ -85,6 +85,11 @@ public final class KernelAttacher implements AutoCloseable {
         return genl;
     }
 
+    /** The netlink interface, for a device only it can have made (take-back, orphans). */
+    private NbdGenl netlink() throws NbdIoctlException {
+        return genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT));
+    }
+
     /** Attaches the export as a free /dev/nbdN. Nothing is left configured when it fails. */
     public Attachment attach(String volume, Export export, long size) throws VolumeException {
         if (attachments.containsKey(volume)) {
@@ -162,7 +167,7 @@ public final class KernelAttacher implements AutoCloseable {
                 reserved.add(n);
             }
             Attachment a = NetlinkAttachment.takeBack(volume, n, export, blockSize, timeouts, backendId(volume),
-                    genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT)), sysfs,
+                    netlink(), sysfs,
                     this::ended);
             attachments.put(volume, a);
             record();
@@ -180,7 +185,7 @@ public final class KernelAttacher implements AutoCloseable {
 
     private void disconnectOrphan(int n) {
         try {
-            genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT)).disconnect(n);
+            netlink().disconnect(n);
         } catch (NbdIoctlException e) {
             LOG.errorf("/dev/nbd%d: %s", n, e.getMessage());
         }
