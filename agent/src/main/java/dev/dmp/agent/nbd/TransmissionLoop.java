@@ -55,6 +55,8 @@ public final class TransmissionLoop {
     private final ExecutorService workers;
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final ReentrantLock replyLock = new ReentrantLock();
+    /** The header of a sendfile READ's reply: one per connection, used only under {@link #replyLock}. */
+    private final ByteBuffer transferHeader = ByteBuffer.allocate(HEADER);
     private final BufferPool buffers;
     /** This connection's counters; null when counting is off (benchmark only). */
     private final VolumeStats.Shard stats;
@@ -276,12 +278,11 @@ public final class TransmissionLoop {
 
     /** A READ answered with sendfile: the header, then the file's bytes straight into the socket. */
     private void transfer(Received r) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(HEADER);
-        new SimpleReply(NBD_OK, r.cookie()).encode(header);
-        header.flip();
         replyLock.lock();
         try {
-            Channels.writeFully(ch, header);
+            ByteBuffer header = transferHeader.clear();
+            new SimpleReply(NBD_OK, r.cookie()).encode(header);
+            Channels.writeFully(ch, header.flip());
             backend.transferTo(r.offset(), r.length(), ch);
         } catch (IOException | RuntimeException e) {
             // The header is out and part of the data may be: the stream can no longer be framed.
