@@ -28,9 +28,11 @@
 # say so; the last lines say which of them shows it.
 # Usage: bench/counting.sh [SECONDS_PER_RUN (default 3)] [PAIRS (default 6)] [MIB (default 512)] [WORKLOADS]
 #   WORKLOADS: space-separated NAME:RW:BS:DEPTH (fio) or NAME:copy (nbdcopy reads to null:);
-#   default the six of bench/run.sh. Env PROFILE_SECONDS (default 8; 0 skips part 2).
-# Duration: ~2 min for parts 1-2, then 6 workloads x PAIRS x 4 runs x (SECONDS + ~1 s): about 13
-# minutes at the defaults on 2 cores; quick mode `bench/counting.sh 2 2 256` about 4 minutes.
+#   default the six of bench/run.sh. Env PROFILE_SECONDS (default 8; 0 skips part 2); PIN=1 pins X and
+#   its fio job to CPU 0, Y and its job to CPU 1 (an experiment: see docs/benchmarks.md).
+# Duration: ~3 min for parts 1-2, then 6 workloads x PAIRS x 4 runs x (SECONDS + ~1 s) and a warm-up:
+# about 13-14 minutes at the defaults on 2 loaded cores (less on a quiet machine); quick mode
+# `bench/counting.sh 2 2 256` about 6 minutes.
 # Needs the packaged apps (mvn -B -q -ntp -pl agent,controller -am package -DskipTests), fio with the
 # nbd engine, nbdcopy, perf and jcmd for part 2. Method and results: docs/benchmarks.md ("Counting on
 # versus off"). COUNTING_RAW=FILE keeps part 3's raw lines.
@@ -66,43 +68,61 @@ if [ "$PROF_T" = 0 ]; then
 elif ! command -v perf > /dev/null || ! command -v jcmd > /dev/null || ! perf record -q -e cpu-clock -o /dev/null -- true 2> /dev/null; then
   echo "# profile: skipped (needs perf, allowed to sample, and jcmd)"
 else
-  start_agent count-P -Ddmp.agent.allowed-paths="$DIR" -Ddmp.agent.benchmark-uncounted-socket="$DIR/P-uncounted.sock" \
+  # The agent runs under perf from its start, so that every thread it ever starts is sampled (perf -p
+  # follows only the threads that exist when it attaches: a new connection's reader would be missed).
+  mkdir -p "$WORK/count-P/state"; AGENT_PORT=$(free_port); NBD_SOCK=$WORK/count-P/nbd.sock
+  # Sampling is off (-D -1) but in the windows, switched through perf's control fifo.
+  mkfifo "$WORK/perf.ctl" "$WORK/perf.ack"
+  perf record -q -g -e cpu-clock -F 1999 -k CLOCK_MONOTONIC -D -1 --control "fifo:$WORK/perf.ctl,$WORK/perf.ack" \
+    -o "$WORK/perf.data" -- \
+    env QUARKUS_HTTP_PORT="$AGENT_PORT" QUARKUS_HTTP_HOST=127.0.0.1 DMP_AGENT_HOST_ID=count-P DMP_AGENT_CONTROLLER= \
+    DMP_AGENT_STATE_DIR="$WORK/count-P/state" DMP_AGENT_NBD_SOCKET="$NBD_SOCK" $(_token_env) "$JAVA" \
+    -Ddmp.agent.allowed-paths="$DIR" -Ddmp.agent.benchmark-uncounted-socket="$DIR/P-uncounted.sock" \
     -XX:+UnlockDiagnosticVMOptions -XX:+PreserveFramePointer \
     -XX:CompileCommand=quiet '-XX:CompileCommand=dontinline,dev.dmp.agent.stats.VolumeStats$Shard::*' \
-    '-XX:CompileCommand=dontinline,dev.dmp.agent.nbd.TransmissionLoop::counted'
+    '-XX:CompileCommand=dontinline,dev.dmp.agent.nbd.TransmissionLoop::counted' \
+    -jar "$AGENT_JAR" >> "$WORK/agent-count-P.log" 2>&1 &
+  PERF_PID=$!; _PIDS+=("$PERF_PID")
+  wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
+  JPID=$(pgrep -P "$PERF_PID")  # env execs java
+  exec 7> "$WORK/perf.ctl" 8< "$WORK/perf.ack"
+  sampling() { echo "$1" >&7; read -t 30 -r _ <&8 || fail "perf did not acknowledge '$1'"; }
   agent_rpc CreateVolume "{\"name\":\"v\",\"file\":{\"path\":\"$DIR/disk.img\"}}" > /dev/null
+  wait_until 10 test -S "$DIR/P-uncounted.sock"
   for spec in $WL; do load "$spec" "nbd+unix:///v?socket=$NBD_SOCK" 3; done  # warm-up: the JIT sees every path
   # The control: one workload (4 KiB writes at depth 16 if listed) on the uncounted socket, where the
   # same classification must find (next to) nothing.
   CONTROL=$(for spec in $WL; do echo "$spec"; done | grep -m1 ':randwrite:4k:16$' || echo "${WL%% *}")
+  load "$CONTROL" "nbd+unix:///v?socket=$DIR/P-uncounted.sock" 3
   PROFILES=(); for spec in $WL; do PROFILES+=("${spec%%:*}|$spec|$NBD_SOCK"); done
   PROFILES+=("${CONTROL%%:*}-uncounted|$CONTROL|$DIR/P-uncounted.sock")
-  wait_until 10 test -S "$DIR/P-uncounted.sock"
-  load "$CONTROL" "nbd+unix:///v?socket=$DIR/P-uncounted.sock" 3
+  mono() { $PY -c 'import time; print(time.monotonic())'; }  # perf's -k CLOCK_MONOTONIC
+  : > "$WORK/windows.txt"
   for p in "${PROFILES[@]}"; do
     IFS='|' read -r pname spec sock <<< "$p"
-    load "$spec" "nbd+unix:///v?socket=$sock" $((PROF_T + 2)) & lp=$!
-    sleep 1  # the connection is open and its threads started: perf -p follows the threads that exist
-    perf record -q -g -e cpu-clock -F 1999 -p "$AGENT_PID" -o "$WORK/perf-$pname.data" -- sleep "$PROF_T" 2> /dev/null
+    load "$spec" "nbd+unix:///v?socket=$sock" $((PROF_T + 3)) & lp=$!
+    sleep 2  # past fio's start-up and connection (a second or two on a loaded machine)
+    sampling enable; t0=$(mono); sleep "$PROF_T"; t1=$(mono); sampling disable
     wait $lp
+    echo "$pname $t0 $t1" >> "$WORK/windows.txt"
   done
-  jcmd "$AGENT_PID" Compiler.perfmap > /dev/null  # /tmp/perf-PID.map: the JIT's code, for perf script
-  for p in "${PROFILES[@]}"; do
-    pname=${p%%|*}
-    perf script -i "$WORK/perf-$pname.data" 2> /dev/null | $PY "$ROOT/bench/counting.py" profile "$pname" >> "$PROFILE"
-  done
-  rm -f "/tmp/perf-$AGENT_PID.map"
-  kill "$AGENT_PID"; wait "$AGENT_PID" 2> /dev/null || true
+  jcmd "$JPID" Compiler.perfmap > /dev/null  # /tmp/perf-PID.map: the JIT's code, for perf script
+  kill "$JPID"; wait "$PERF_PID" 2> /dev/null || true; exec 7>&- 8<&-
+  perf script -i "$WORK/perf.data" 2> /dev/null | $PY "$ROOT/bench/counting.py" profile "$WORK/windows.txt" > "$PROFILE"
+  rm -f "/tmp/perf-$JPID.map"
   sed 's/^/# profile: /' "$PROFILE"
 fi
 
 # Part 3: end to end, the two agents at once.
-declare -A URI PID
+declare -A URI PID CORE
 for a in X Y; do
   start_agent "count-$a" -Ddmp.agent.allowed-paths="$DIR" -Ddmp.agent.benchmark-uncounted-socket="$DIR/$a-uncounted.sock"
   agent_rpc CreateVolume "{\"name\":\"v\",\"file\":{\"path\":\"$DIR/disk.img\"}}" > /dev/null
   wait_until 10 test -S "$DIR/$a-uncounted.sock"
   URI[$a-on]="nbd+unix:///v?socket=$NBD_SOCK" URI[$a-off]="nbd+unix:///v?socket=$DIR/$a-uncounted.sock" PID[$a]=$AGENT_PID
+  # PIN=1 (experiment): X and its fio job on CPU 0, Y and its job on CPU 1.
+  CORE[$a]=$([ $a = X ] && echo 0 || echo 1)
+  [ "${PIN:-0}" = 1 ] && taskset -a -p -c "${CORE[$a]}" "$AGENT_PID" > /dev/null
 done
 # cpu PID...: each process's CPU time in ns, all its threads (dead ones too), from its CPU clock
 # (clock_gettime of the clock id clock_getcpuclockid(PID) gives: ~PID << 3 | CPUCLOCK_SCHED);
@@ -116,6 +136,7 @@ run() {
   local spec=$1 xs=$2 ys=$3 on=$4 label=$5 name rw bs qd x0 y0 x1 y1 ja jb
   IFS=: read -r name rw bs qd <<< "$spec"
   ja=X-$xs jb=Y-$ys; [ "$JOB_A" = Y ] && ja=Y-$ys jb=X-$xs
+  local PIN_A= PIN_B=; [ "${PIN:-0}" = 1 ] && PIN_A=${CORE[${ja%-*}]} PIN_B=${CORE[${jb%-*}]}
   read -r x0 y0 <<< "$(cpu "${PID[X]}" "${PID[Y]}")"
   if [ "$rw" = copy ]; then
     # Two whole-file reads at once; CPU is taken once both have finished (an agent is idle after its own).
@@ -128,7 +149,8 @@ run() {
     # No ramp: CPU over the whole run against every op of the run (connection set-up is a few ms of it).
     fio --ioengine=nbd --rw="$rw" --bs="$bs" --iodepth="$qd" --time_based --runtime="${RT:-$T}" --norandommap \
       --randrepeat=0 --output-format=json --output="$WORK/o.json" \
-      --name=a --uri="${URI[$ja]}" --name=b --uri="${URI[$jb]}" > /dev/null || fail "fio failed"
+      --name=a --uri="${URI[$ja]}" ${PIN_A:+--cpus_allowed=$PIN_A} --name=b --uri="${URI[$jb]}" ${PIN_B:+--cpus_allowed=$PIN_B} \
+      > /dev/null || fail "fio failed"
     read -r x1 y1 <<< "$(cpu "${PID[X]}" "${PID[Y]}")"
     # shellcheck disable=SC2046
     set -- $(jq -r '[.jobs[] | .read.total_ios + .write.total_ios] + [.jobs[] | (.read.bw_bytes + .write.bw_bytes) / 1e6] | @tsv' "$WORK/o.json")
