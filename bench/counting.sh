@@ -31,7 +31,7 @@
 #   default the six of bench/run.sh. Env PROFILE_SECONDS (default 8; 0 skips part 2); PIN=1 pins X and
 #   its fio job to CPU 0, Y and its job to CPU 1 (an experiment: see docs/benchmarks.md).
 # Duration: ~3 min for parts 1-2, then 6 workloads x PAIRS x 4 runs x (SECONDS + ~1 s) and a warm-up:
-# about 13-14 minutes at the defaults on 2 loaded cores (less on a quiet machine); quick mode
+# 14.7 minutes at the defaults on 2 cores at load average 7-9 (less on a quiet machine); quick mode
 # `bench/counting.sh 2 2 256` about 6 minutes.
 # Needs the packaged apps (mvn -B -q -ntp -pl agent,controller -am package -DskipTests), fio with the
 # nbd engine, nbdcopy, perf and jcmd for part 2. Method and results: docs/benchmarks.md ("Counting on
