@@ -3,8 +3,9 @@
 `counting.py profile WINDOWS < perf-script-output` prints "NAME SAMPLES COUNTING" per line of WINDOWS
 ("NAME START END", perf's CLOCK_MONOTONIC seconds) (part 2): the samples in that window, and those in
 counting's code: a frame in VolumeStats$Shard or TransmissionLoop.counted (kept out of
-line for this), or a clock read (vDSO / clock_gettime on top) called from TransmissionLoop.run, which
-reads the clock at receipt only for a counted connection.
+line for this), or a clock read (vDSO / clock_gettime on top) called from TransmissionLoop.run or
+InputBuffer.fill (kept out of line too), which read the clock at receipt (once per read(2)) only for a
+counted connection.
 
 `counting.py RAW [COST_NS] [PROFILE]`: the summary, from part 3's raw lines:
 workload label on X-socket X-ops X-cpu-ns X-MB/s Y-socket Y-ops Y-cpu-ns Y-MB/s
@@ -48,8 +49,8 @@ def profile(windows):
             # A clock read on top (the vDSO, or clock_gettime's system call where the clock has no vDSO).
             user = [f for f in frames if "kernel.kallsyms" not in f]
             if user and ("vdso" in user[0] or "clock_gettime" in user[0]):
-                ours = [f for f in user[:5] if "TransmissionLoop." in f]
-                if ours and "TransmissionLoop.run" in ours[0]:
+                ours = [f for f in user[:5] if "TransmissionLoop." in f or "InputBuffer." in f]
+                if ours and ("TransmissionLoop.run" in ours[0] or "InputBuffer.fill" in ours[0]):
                     counts[name][1] += 1
     for n, (samples, counting) in counts.items():
         print(n, samples, counting)

@@ -81,6 +81,7 @@ else
     -XX:+UnlockDiagnosticVMOptions -XX:+PreserveFramePointer \
     -XX:CompileCommand=quiet '-XX:CompileCommand=dontinline,dev.dmp.agent.stats.VolumeStats$Shard::*' \
     '-XX:CompileCommand=dontinline,dev.dmp.agent.nbd.TransmissionLoop::counted' \
+    '-XX:CompileCommand=dontinline,dev.dmp.agent.nbd.InputBuffer::fill' \
     -jar "$AGENT_JAR" >> "$WORK/agent-count-P.log" 2>&1 &
   PERF_PID=$!; _PIDS+=("$PERF_PID")
   wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"

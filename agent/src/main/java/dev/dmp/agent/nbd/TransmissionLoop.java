@@ -82,7 +82,7 @@ public final class TransmissionLoop {
      */
     TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting,
             boolean zeroCopy) {
-        this.in = new InputBuffer(ch, READ_AHEAD);
+        this.in = new InputBuffer(ch, READ_AHEAD, counting);
         this.zeroCopy = zeroCopy && export.backend().canTransferTo();
         this.buffers = buffers;
         this.ch = ch;
@@ -119,7 +119,7 @@ public final class TransmissionLoop {
                 if (request.type() == NBD_CMD_DISC) {
                     return;
                 }
-                Received received = new Received(request, stats == null ? 0 : System.nanoTime());
+                Received received = new Received(request, in.filledNanos());
                 if (stats != null && op(request.type()) >= 0) {
                     stats.started();
                 }

@@ -1,13 +1,15 @@
 package dev.dmp.agent.stats;
 
 import dev.dmp.proto.CounterSet;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The counters of one volume. Each connection counts into its own {@link Shard}, so connections
  * never share a lock or a cache line on the I/O path; reading the volume's totals adds the shards up.
- * A request is recorded in one step under its shard's lock, so any total contains it whole or not at
+ * A request's answer is recorded in one step under its shard's lock, so any total contains it whole or not at
  * all: a reset splits the requests exactly.
  *
  * <p>Counters only go up. A reset does not clear them but moves the baseline the old view is measured
@@ -16,21 +18,37 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link StatsJournal}.
  */
 public final class VolumeStats {
+    private static final VarHandle RECEIVED;
+
+    static {
+        try {
+            RECEIVED = MethodHandles.lookup().findVarHandle(Shard.class, "received", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** One connection's counters. Recording locks only this shard. */
     public final class Shard implements AutoCloseable {
         private final CounterSet counts = CounterSet.empty();
-        private long inFlight;
+        /**
+         * Requests received. Only the connection's reader writes it, so it needs no lock: a release
+         * store (no fence on x86) publishes it, and the request's hand-over to the thread that answers
+         * it orders it before the matching {@link #answered}.
+         */
+        private long received;
+        /** Requests answered. Guarded by this. */
+        private long answered;
         private boolean closed;
 
-        /** A request was received; it counts as in flight until {@link #completed}. */
-        public synchronized void started() {
-            inFlight++;
+        /** A request was received; it counts as in flight until {@link #completed}. Reader thread only. */
+        public void started() {
+            RECEIVED.setRelease(this, received + 1);
         }
 
         /** A request was answered: {@code nbdError} 0 on success; latency from receipt to reply. */
         public synchronized void completed(int op, long length, int nbdError, long latencyNs) {
-            inFlight--;
+            answered++;
             counts.record(op, length, nbdError, latencyNs);
         }
 
@@ -39,7 +57,7 @@ public final class VolumeStats {
         }
 
         synchronized long inFlight() {
-            return inFlight;
+            return (long) RECEIVED.getAcquire(this) - answered;
         }
 
         /** The connection ended: its counts move into the volume's retired total. */
