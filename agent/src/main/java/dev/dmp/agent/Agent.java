@@ -99,11 +99,12 @@ public class Agent {
             LOG.warnf("dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
                     settings.benchmarkUncountedSocket());
         }
-        reporter = new StatsReporter(registry, journal, deltas, checkpoint, kernel::wanted);
+        reporter = new StatsReporter(registry, journal, deltas, checkpoint, kernel::wanted, kernel::requestTimeout);
         if (settings.standalone()) {
             LOG.infof("agent %s is standalone (dmp.agent.controller is empty)", settings.hostId());
         } else {
             link = new ControllerLink(settings.controller(), linkCredentials, this, reporter);
+            kernel.onFailure(this::attachmentFailed);
             link.start();
         }
         reporter.start();
@@ -122,7 +123,8 @@ public class Agent {
                         new StatsJournal.VolumeCheckpoint(name, v.getGeneration(), CounterSet.fromProto(v.getCumulativeList()),
                                 CounterSet.fromProto(v.getBaselineList())));
                 if (v.getSpec().getKernel()) {
-                    kernel.reattach(name, new Export(name, volume.backend(), volume.stats(), volume.readOnly()), volume.size());
+                    kernel.reattach(name, new Export(name, volume.backend(), volume.stats(), volume.readOnly()), volume.size(),
+                            v.getSpec().getKernelTimeoutSeconds());
                 }
             } catch (VolumeException e) {
                 LOG.errorf("volume %s from the checkpoint cannot be served again: %s", name, e.getMessage());
@@ -232,6 +234,15 @@ public class Agent {
             // Standalone: the checkpoint still follows at once, so a killed agent restarts with this volume.
             reporter.volumesChanged();
             reporter.tick();
+        }
+    }
+
+    /** A device failed on its own (its connection kept dying): the controller learns it now, not at the next Hello. */
+    private void attachmentFailed(dev.dmp.agent.kernel.Attachment a) {
+        Volume v = registry.get(a.volume());
+        ControllerLink l = link;
+        if (v != null && l != null) {
+            l.volumeChanged(describe(v));
         }
     }
 

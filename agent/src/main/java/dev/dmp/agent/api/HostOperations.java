@@ -29,6 +29,12 @@ public final class HostOperations {
      * {@code attach}; nothing is left when a step fails. Refused once the agent drains for shutdown.
      */
     public Volume create(String name, Backend spec, boolean readOnly, boolean attach) throws VolumeException {
+        return create(name, spec, readOnly, attach, 0);
+    }
+
+    /** As {@link #create(String, Backend, boolean, boolean)}, the device's request timeout {@code kernelTimeoutSeconds} (0: the agent's). */
+    public Volume create(String name, Backend spec, boolean readOnly, boolean attach, long kernelTimeoutSeconds)
+            throws VolumeException {
         if (agent.draining()) {
             throw new VolumeException(Status.Code.FAILED_PRECONDITION, "the agent on host '" + agent.settings().hostId()
                     + "' is shutting down (drained by its preStop hook); create the volume when it is back");
@@ -38,7 +44,7 @@ public final class HostOperations {
         if (attach && !existed) {
             try {
                 agent.kernel().attach(name, new Export(volume.name(), volume.backend(), volume.stats(), volume.readOnly()),
-                        volume.size());
+                        volume.size(), kernelTimeoutSeconds);
             } catch (VolumeException | RuntimeException e) {
                 agent.registry().delete(name);
                 throw e;

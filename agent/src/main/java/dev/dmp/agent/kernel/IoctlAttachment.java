@@ -124,7 +124,7 @@ final class IoctlAttachment extends DeviceAttachment {
                 LOG.infof("%s detached from %s", volume, path());
             } else {
                 state = "failed: " + path() + ": " + failure() + "; the device was released";
-                LOG.errorf("volume %s: kernel attachment %s", volume, state);
+                LOG.warnf("volume %s: kernel attachment %s", volume, state);
             }
         }
         onEnd.accept(this);

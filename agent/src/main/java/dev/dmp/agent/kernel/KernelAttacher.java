@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -48,6 +49,10 @@ public final class KernelAttacher implements AutoCloseable {
      * deleted: they still want one, so the last checkpoint says so and the next start attaches them again.
      */
     private final Set<String> detachedForShutdown = ConcurrentHashMap.newKeySet();
+    /** Volumes created with a request timeout of their own (CreateVolume.kernel_timeout_seconds): seconds. */
+    private final ConcurrentMap<String, Long> requestTimeouts = new ConcurrentHashMap<>();
+    /** Told of an attachment that failed on its own (not detached on request): the agent tells the controller. */
+    private volatile Consumer<Attachment> onFailure = a -> { };
     /** Devices chosen and not yet released; guarded by this. */
     private final Set<Integer> reserved = new HashSet<>();
 
@@ -90,8 +95,26 @@ public final class KernelAttacher implements AutoCloseable {
         return genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT));
     }
 
-    /** Attaches the export as a free /dev/nbdN. Nothing is left configured when it fails. */
-    public Attachment attach(String volume, Export export, long size) throws VolumeException {
+    /** Calls {@code listener} (on the attachment's thread) when an attachment fails while the agent runs. */
+    public void onFailure(Consumer<Attachment> listener) {
+        this.onFailure = listener;
+    }
+
+    /** The request timeout the volume was created with, 0 when it uses dmp.agent.kernel-timeout. */
+    public long requestTimeout(String volume) {
+        return requestTimeouts.getOrDefault(volume, 0L);
+    }
+
+    /** The agent's timeouts, with the volume's own request timeout when it has one (0: none). */
+    private KernelTimeouts timeouts(long requestSeconds) {
+        return requestSeconds > 0 ? new KernelTimeouts(requestSeconds, timeouts.deadConnSeconds()) : timeouts;
+    }
+
+    /**
+     * Attaches the export as a free /dev/nbdN, with a request timeout of {@code timeoutSeconds} (0: the
+     * agent's dmp.agent.kernel-timeout). Nothing is left configured when it fails.
+     */
+    public Attachment attach(String volume, Export export, long size, long timeoutSeconds) throws VolumeException {
         if (attachments.containsKey(volume)) {
             throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + volume + "' is already attached");
         }
@@ -105,20 +128,20 @@ public final class KernelAttacher implements AutoCloseable {
                     + "multiple of 512 bytes; " + size + " is not");
         }
         int flags = export.transmissionFlags() & KERNEL_FLAGS;
+        KernelTimeouts t = timeouts(timeoutSeconds);
         List<Integer> tried = new ArrayList<>();
         while (true) {
             int n = reserveFree(tried);
             try {
                 Optional<NbdGenl> nl = genl();
                 Attachment a = nl.isPresent()
-                        ? NetlinkAttachment.connect(volume, n, export, size, blockSize, flags, timeouts,
+                        ? NetlinkAttachment.connect(volume, n, export, size, blockSize, flags, t,
                                 backendId(volume), nl.get(), sysfs, this::ended)
-                        : IoctlAttachment.start(volume, n, export, size, blockSize, flags, timeouts.requestSeconds(),
+                        : IoctlAttachment.start(volume, n, export, size, blockSize, flags, t.requestSeconds(),
                                 sysfs, this::ended);
-                attachments.put(volume, a);
-                record();
-                LOG.infof("volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x)", volume, a.path(),
-                        a.via(), size, blockSize, flags);
+                attached(a, timeoutSeconds);
+                LOG.infof("volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x, request timeout %d s)",
+                        volume, a.path(), a.via(), size, blockSize, flags, t.requestSeconds());
                 return a;
             } catch (NbdIoctlException e) {
                 release(n);
@@ -137,13 +160,13 @@ public final class KernelAttacher implements AutoCloseable {
      * A refusal (no driver, no free device...) does not stop the agent: the volume is served on its
      * socket only, the reason is logged and shown as its attachment state, and the next start tries again.
      */
-    public void reattach(String volume, Export export, long size) {
+    public void reattach(String volume, Export export, long size, long timeoutSeconds) {
         Integer orphan = orphans.remove(volume);
-        if (orphan != null && takeBack(volume, orphan, export, size)) {
+        if (orphan != null && takeBack(volume, orphan, export, size, timeoutSeconds)) {
             return;
         }
         try {
-            Attachment a = attach(volume, export, size);
+            Attachment a = attach(volume, export, size, timeoutSeconds);
             LOG.infof("volume %s from the checkpoint attached again as %s", volume, a.path());
         } catch (VolumeException e) {
             String why = "failed: not attached again at start: " + e.getMessage();
@@ -156,7 +179,7 @@ public final class KernelAttacher implements AutoCloseable {
      * NBD_CMD_RECONFIGURE of a device the killed run left configured for this volume: the same
      * /dev/nbdN serves again. False (the device disconnected) when the kernel refuses or the size changed.
      */
-    private boolean takeBack(String volume, int n, Export export, long size) {
+    private boolean takeBack(String volume, int n, Export export, long size, long timeoutSeconds) {
         String path = "/dev/nbd" + n;
         int blockSize = BlockSize.forSize(size);
         try {
@@ -166,11 +189,9 @@ public final class KernelAttacher implements AutoCloseable {
             synchronized (this) {
                 reserved.add(n);
             }
-            Attachment a = NetlinkAttachment.takeBack(volume, n, export, blockSize, timeouts, backendId(volume),
-                    netlink(), sysfs,
-                    this::ended);
-            attachments.put(volume, a);
-            record();
+            Attachment a = NetlinkAttachment.takeBack(volume, n, export, blockSize, timeouts(timeoutSeconds),
+                    backendId(volume), netlink(), sysfs, this::ended);
+            attached(a, timeoutSeconds);
             LOG.infof("volume %s from the checkpoint took back %s via netlink (NBD_CMD_RECONFIGURE with a new socket): "
                     + "the I/O it queued while the agent was away is served now", volume, path);
             return true;
@@ -270,12 +291,30 @@ public final class KernelAttacher implements AutoCloseable {
             LOG.errorf("%s: its connection did not end after detach (via %s); the device may stay bound", a.path(), a.via());
         }
         attachments.remove(volume, a);
+        if (!detachedForShutdown.contains(volume)) {
+            requestTimeouts.remove(volume);
+        }
     }
 
-    /** Called from an attachment's thread once its device is released (detached or failed). */
-    private void ended(Attachment a) {
+    /** Records a running attachment (and the volume's own request timeout, if any). */
+    void attached(Attachment a, long timeoutSeconds) {
+        if (timeoutSeconds > 0) {
+            requestTimeouts.put(a.volume(), timeoutSeconds);
+        }
+        attachments.put(a.volume(), a);
+        record();
+    }
+
+    /**
+     * Called from an attachment's thread once its device is released (detached or failed). A failure
+     * (nobody asked for it) is passed on to the {@link #onFailure} listener.
+     */
+    void ended(Attachment a) {
         release(a.number());
         record();
+        if (a.state().startsWith("failed")) {
+            onFailure.accept(a);
+        }
     }
 
     public Optional<Attachment> find(String volume) {

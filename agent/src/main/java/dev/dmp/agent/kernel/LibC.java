@@ -9,9 +9,10 @@ import jnr.ffi.annotations.Variadic;
 /**
  * The few libc calls the kernel attachment needs: {@code open}, {@code close}, {@code socketpair},
  * {@code ioctl} (variadic: two fixed arguments, then the argument the request takes) and byte-level
- * {@code read}, {@code write}, {@code shutdown} on a socket the JDK did not create, and {@code socket},
- * {@code sendto}, {@code recv} for the generic netlink socket ({@link NbdGenl}). Every call saves
- * errno, read with {@link #errno()}. Ten functions, not jnr-posix's whole POSIX: jnr-ffi generates
+ * {@code read}, {@code write}, {@code shutdown} on a socket the JDK did not create, and {@code poll} to see
+ * the kernel drop its end, {@code socket}, {@code sendto}, {@code recv} for the generic netlink socket
+ * ({@link NbdGenl}). Every call saves
+ * errno, read with {@link #errno()}. Twelve functions, not jnr-posix's whole POSIX: jnr-ffi generates
  * the binding's bytecode at first use, and for jnr-posix's hundreds of functions that took minutes of
  * the agent's start under software emulation (tests/vm).
  */
@@ -39,6 +40,17 @@ public interface LibC {
 
     @SaveError
     int shutdown(int fd, int how);
+
+    /** poll(2) event: the peer shut its end down (or closed it). POLLHUP, POLLERR and POLLNVAL come unasked. */
+    int POLLRDHUP = 0x2000;
+
+    /**
+     * {@code poll} of one descriptor: {@code pollfd} is a {@code struct pollfd} as two ints, [0] the
+     * descriptor, [1] {@code events} in its low 16 bits (the struct's two shorts, {@code events} then
+     * {@code revents}, on a little-endian machine).
+     */
+    @SaveError
+    int poll(@In @Out int[] pollfd, long nfds, int timeoutMs);
 
     @SaveError
     int socket(int domain, int type, int protocol);

@@ -19,8 +19,13 @@ import org.jboss.logging.Logger;
  */
 final class NetlinkAttachment extends DeviceAttachment {
     private static final Logger LOG = Logger.getLogger(NetlinkAttachment.class);
-    /** A connection that ends sooner than this after it was made counts as a quick failure. */
+    /**
+     * A connection that ends sooner than this plus the request timeout after it was made counts as a
+     * quick failure: a backend that stalls every request makes each connection last about the timeout.
+     */
     private static final long QUICK_MS = 10_000;
+    /** How often the serve thread looks whether the kernel dropped the connection. */
+    private static final int HANG_UP_POLL_MS = 500;
     /** Quick failures in a row after which the device is given up rather than handed yet another socket. */
     private static final int MAX_QUICK_FAILURES = 3;
 
@@ -31,6 +36,7 @@ final class NetlinkAttachment extends DeviceAttachment {
     private final Consumer<Attachment> onEnd;
     private final Object lock = new Object();
     private final long taskId;
+    /** The current connection's end; a dropped one's loop may still run, and closes its own end. */
     private volatile SocketPairChannel channel;
     private volatile boolean detaching;
     private Thread serveThread;
@@ -98,41 +104,40 @@ final class NetlinkAttachment extends DeviceAttachment {
     }
 
     private void serve(Export export) {
+        long quickMs = TimeUnit.SECONDS.toMillis(timeouts.requestSeconds()) + QUICK_MS;
         int quickFailures = 0;
+        int reconnects = 0;
         while (true) {
             long started = System.nanoTime();
-            String why = "the kernel closed the connection (a request timed out, or NBD_CMD_DISC)";
-            try {
-                new TransmissionLoop(channel, export, workers).run();
-            } catch (Exception e) {
-                why = "the connection failed: " + (e.getMessage() == null ? e.toString() : e.getMessage());
-            } finally {
-                channel.close();
-            }
+            String why = connection(export);
             synchronized (lock) {
                 if (detaching) {
                     break;
                 }
-                boolean quick = System.nanoTime() - started < TimeUnit.MILLISECONDS.toNanos(QUICK_MS);
-                quickFailures = quick ? quickFailures + 1 : 0;
+                long lastedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                quickFailures = lastedMs < quickMs ? quickFailures + 1 : 0;
                 if (quickFailures <= MAX_QUICK_FAILURES) {
                     try {
                         channel = new SocketPairChannel(handOver(pair -> genl.reconfigure(number, backend,
                                 timeouts.requestSeconds(), timeouts.deadConnSeconds(), pair)));
-                        LOG.warnf("volume %s on %s: %s; gave the kernel a new socket (NBD_CMD_RECONFIGURE)", volume,
-                                path(), why);
+                        reconnects++;
+                        LOG.warnf("volume %s on %s: %s after %d ms; gave the kernel a new socket (NBD_CMD_RECONFIGURE), "
+                                + "reconnect %d (%d of the %d allowed in a row within %d ms)", volume, path(), why,
+                                lastedMs, reconnects, quickFailures, MAX_QUICK_FAILURES, quickMs);
                         continue;
                     } catch (NbdIoctlException e) {
                         why += "; a new socket was refused: " + e.getMessage();
                     }
+                } else {
+                    why += "; " + quickFailures + " connections in a row ended within " + quickMs + " ms";
                 }
                 try {
                     genl.disconnect(number);
                 } catch (NbdIoctlException e) {
                     LOG.debugf("%s: %s", path(), e.getMessage());
                 }
-                state = "failed: " + path() + ": " + why + "; the device was released";
-                LOG.errorf("volume %s: kernel attachment %s", volume, state);
+                state = "failed: " + path() + ": " + why + " (" + reconnects + " reconnects); the device was released";
+                LOG.warnf("volume %s: kernel attachment %s", volume, state);
                 break;
             }
         }
@@ -142,6 +147,39 @@ final class NetlinkAttachment extends DeviceAttachment {
             LOG.infof("%s detached from %s", volume, path());
         }
         onEnd.accept(this);
+    }
+
+    /**
+     * Serves one connection on its own thread until it ends, or until the kernel drops it: then at once,
+     * even while a request is still in the backend (a stalled backend must not hold the device up; that
+     * loop ends when its backend call returns, and closes its end). Returns why it ended.
+     */
+    private String connection(Export export) {
+        SocketPairChannel ch = channel;
+        String[] error = {null};
+        Thread loop = Thread.ofPlatform().name("nbd" + number + "-loop").start(() -> {
+            try {
+                new TransmissionLoop(ch, export, workers).run();
+            } catch (Exception e) {
+                error[0] = e.getMessage() == null ? e.toString() : e.getMessage();
+            } finally {
+                ch.close();
+            }
+        });
+        while (loop.isAlive()) {
+            if (ch.awaitHangUp(HANG_UP_POLL_MS)) {
+                if (!detaching) {
+                    ch.shutdown();
+                    Threads.join(loop, HANG_UP_POLL_MS);
+                    break;
+                }
+                // A detach: the loop answers what is in flight, then ends (detach() cuts it if not).
+                Threads.join(loop, HANG_UP_POLL_MS);
+            }
+        }
+        return error[0] != null ? "the connection failed: " + error[0]
+                : "the kernel closed the connection (a request unanswered for " + timeouts.requestSeconds()
+                        + " s, or NBD_CMD_DISC)";
     }
 
     /**

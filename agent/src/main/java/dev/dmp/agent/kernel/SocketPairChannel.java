@@ -74,6 +74,21 @@ final class SocketPairChannel implements ByteChannel {
     }
 
     /**
+     * Waits up to {@code timeoutMs} for the kernel to shut its end down (it does when a request went
+     * unanswered for its timeout, or on a disconnect); true once it has. Data still queued for us does
+     * not count: only the hang-up.
+     */
+    boolean awaitHangUp(int timeoutMs) {
+        if (!open) {
+            return true;
+        }
+        int[] pollfd = {fd, LibC.POLLRDHUP};
+        // Only POLLRDHUP is asked for, so anything reported is a hang-up or an error (POLLHUP, POLLERR,
+        // POLLNVAL once the loop closed the descriptor): the connection is over either way.
+        return LibC.get().poll(pollfd, 1, timeoutMs) > 0;
+    }
+
+    /**
      * Ends the connection both ways: a blocked reader sees end of file, the kernel sees its peer gone.
      * Nothing once closed: the descriptor's number may belong to another file by then.
      */

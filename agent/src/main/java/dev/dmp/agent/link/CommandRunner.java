@@ -23,7 +23,8 @@ final class CommandRunner {
             switch (command.getActionCase()) {
                 case CREATE -> result.setVolume(agent.describe(
                         ops.create(command.getCreate().getName(), command.getCreate().getBackend(),
-                                command.getCreate().getReadOnly(), command.getCreate().getKernel())));
+                                command.getCreate().getReadOnly(), command.getCreate().getKernel(),
+                                command.getCreate().getKernelTimeoutSeconds())));
                 case DELETE -> ops.delete(command.getDelete().getName());
                 case RESET -> result.setVolumesReset(ops.reset(command.getReset().getNamesList()));
                 case ACTION_NOT_SET -> throw new VolumeException(Status.Code.INVALID_ARGUMENT, "empty command");

@@ -154,6 +154,36 @@ public final class ControllerLink implements AutoCloseable {
         }
     }
 
+    /**
+     * Tells the controller that a volume changed on its own (its kernel attachment failed), on the
+     * open stream, after the deltas made so far. With no stream open nothing is sent: the next
+     * connection's Hello carries the volume as it is then. Returns whether it was sent.
+     */
+    public boolean volumeChanged(dev.dmp.proto.v1.Volume volume) {
+        synchronized (reporter.lock) {
+            reporter.tick();
+            if (stream == null) {
+                LOG.infof("controller %s: not connected; volume %s (attachment '%s') goes with the next Hello", target,
+                        volume.getName(), volume.getAttachment());
+                return false;
+            }
+            try {
+                stream.onNext(volumeChangedMessage(volume));
+                LOG.infof("controller %s: told of volume %s (attachment '%s')", target, volume.getName(),
+                        volume.getAttachment());
+                return true;
+            } catch (RuntimeException e) {
+                LOG.infof("controller %s: volume %s change lost (%s); the next Hello carries it", target,
+                        volume.getName(), e);
+                return false;
+            }
+        }
+    }
+
+    static AgentMessage volumeChangedMessage(dev.dmp.proto.v1.Volume volume) {
+        return AgentMessage.newBuilder().setVolumeChanged(volume).build();
+    }
+
     /** Sends the deltas not yet on this stream. Caller holds reporter.lock. */
     private void sendUnsent() {
         if (stream == null) {

@@ -10,6 +10,7 @@ import dev.dmp.proto.v1.VolumeState;
 import java.io.IOException;
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,6 +30,8 @@ public final class StatsReporter implements AutoCloseable {
     private final DeltaStream deltas;
     private final CheckpointFile checkpoint;
     private final Predicate<String> kernel;
+    /** A kernel volume's own request timeout in seconds (0: the agent's), kept for the next start's attach. */
+    private final ToLongFunction<String> kernelTimeout;
     private final Thread thread;
     private volatile Runnable sender = () -> { };
     private volatile boolean running = true;
@@ -36,8 +39,9 @@ public final class StatsReporter implements AutoCloseable {
 
     /** {@code kernel} tells which volumes asked for a kernel device, so that the next start attaches them again. */
     public StatsReporter(VolumeRegistry registry, StatsJournal journal, DeltaStream deltas, CheckpointFile checkpoint,
-            Predicate<String> kernel) {
+            Predicate<String> kernel, ToLongFunction<String> kernelTimeout) {
         this.kernel = kernel;
+        this.kernelTimeout = kernelTimeout;
         this.registry = registry;
         this.journal = journal;
         this.deltas = deltas;
@@ -108,7 +112,8 @@ public final class StatsReporter implements AutoCloseable {
             }
             cp.addVolumes(VolumeState.newBuilder()
                     .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec())
-                            .setReadOnly(volume.readOnly()).setKernel(kernel.test(v.volume())))
+                            .setReadOnly(volume.readOnly()).setKernel(kernel.test(v.volume()))
+                            .setKernelTimeoutSeconds((int) kernelTimeout.applyAsLong(v.volume())))
                     .setGeneration(v.generation())
                     .addAllCumulative(v.reported().toProto())
                     .addAllBaseline(v.baseline().toProto()));

@@ -24,7 +24,7 @@ class KernelAttacherTest {
         KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
         Export export = new Export("dmp2", new ZeroBackend(1 << 20), new VolumeStats());
 
-        k.reattach("dmp2", export, 1 << 20);
+        k.reattach("dmp2", export, 1 << 20, 0);
 
         assertTrue(k.wanted("dmp2"), "the checkpoint keeps kernel: true");
         assertEquals(Optional.of("failed: not attached again at start: this host's kernel has no nbd driver "
@@ -61,5 +61,57 @@ class KernelAttacherTest {
         assertEquals("/dev/nbd1 dmp2 0 netlink\n", Files.readString(dir.resolve("kernel-attachments")),
                 "only dmp2's device (this host's identifier, still running) waits to be taken back; "
                         + "another identifier's and a released one are forgotten");
+    }
+
+    /** An attachment played by the test: it fails (or is detached) when the test says. */
+    private static final class FakeAttachment extends DeviceAttachment {
+        FakeAttachment(String volume, int number) {
+            super(volume, number, 4096, "attached via netlink");
+        }
+
+        @Override
+        public long taskId() {
+            return 4242;
+        }
+
+        @Override
+        public String via() {
+            return "netlink";
+        }
+
+        @Override
+        public boolean detach() {
+            state = "detached";
+            return true;
+        }
+    }
+
+    /** A device that fails on its own is passed on (the agent tells the controller); a detach is not. */
+    @Test
+    void aFailedAttachmentIsPassedOnAndADetachedOneIsNot() throws Exception {
+        Files.createDirectories(dir.resolve("sys/block/nbd3"));
+        KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
+        java.util.List<String> told = new java.util.ArrayList<>();
+        k.onFailure(a -> told.add(a.volume() + " " + a.path() + " " + a.state()));
+        FakeAttachment failing = new FakeAttachment("dmp2", 3);
+        FakeAttachment detached = new FakeAttachment("dmp3", 4);
+        k.attached(failing, 3);
+        k.attached(detached, 0);
+        assertEquals(java.util.List.of("/dev/nbd3 dmp2 4242 netlink", "/dev/nbd4 dmp3 4242 netlink"),
+                Files.readAllLines(dir.resolve("kernel-attachments")).stream().sorted().toList());
+        assertEquals(3, k.requestTimeout("dmp2"), "the volume's own request timeout, kept for the checkpoint");
+        assertEquals(0, k.requestTimeout("dmp3"), "the agent's");
+
+        failing.state = "failed: /dev/nbd3: the kernel closed the connection; the device was released";
+        k.ended(failing);
+        k.detach("dmp3", true);
+        k.ended(detached);
+
+        assertEquals(java.util.List.of("dmp2 /dev/nbd3 failed: /dev/nbd3: the kernel closed the connection; "
+                + "the device was released"), told);
+        assertEquals("", Files.readString(dir.resolve("kernel-attachments")), "neither device is recorded any more");
+        assertEquals("failed: /dev/nbd3: the kernel closed the connection; the device was released",
+                k.find("dmp2").orElseThrow().state(), "ListVolumes shows the failure until the volume is deleted");
+        assertTrue(k.wanted("dmp2"), "the checkpoint keeps kernel: true: the next start attaches it again");
     }
 }

@@ -83,6 +83,7 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
                         }
                     }
                     case RESULT -> fleet.result(session, message.getResult());
+                    case VOLUME_CHANGED -> fleet.volumeChanged(session, message.getVolumeChanged());
                     case BODY_NOT_SET -> { } // the agent's heartbeat: being seen is all it says
                     default -> LOG.debugf("host %s: ignoring %s", session.hostId(), message.getBodyCase());
                 }

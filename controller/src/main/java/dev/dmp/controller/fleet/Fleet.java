@@ -151,6 +151,26 @@ public class Fleet {
         session.completed(result);
     }
 
+    /**
+     * The agent says one of its volumes changed on its own (its kernel attachment failed): the
+     * ledger's copy becomes the one sent, so ListVolumes and the dashboard show it at once. A volume
+     * the ledger does not hold (deleted meanwhile), or a message from a replaced stream, changes nothing.
+     */
+    public void volumeChanged(AgentSession session, Volume volume) {
+        if (sessions.get(session.hostId()) != session) {
+            return;
+        }
+        Volume v = volume.toBuilder().setHost(session.hostId()).build();
+        if (!ledger.updateVolume(v)) {
+            LOG.debugf("host %s: change of unknown volume %s ignored", session.hostId(), v.getName());
+        } else if (v.getAttachment().startsWith("failed")) {
+            LOG.warnf("host %s: volume %s: attachment %s", session.hostId(), v.getName(), v.getAttachment());
+        } else {
+            LOG.infof("host %s: volume %s changed: device '%s', attachment '%s'", session.hostId(), v.getName(),
+                    v.getDevice(), v.getAttachment());
+        }
+    }
+
     public void volumeCreated(Volume volume) {
         ledger.addVolume(volume);
     }

@@ -216,6 +216,18 @@ public final class FleetLedger {
         }
     }
 
+    /** Replaces a volume the host has; returns false (nothing changed) when it has no such volume. */
+    public synchronized boolean updateVolume(Volume volume) {
+        HostEntry h = hosts.get(volume.getHost());
+        VolumeEntry e = h == null ? null : h.volumes.get(volume.getName());
+        if (e == null) {
+            return false;
+        }
+        e.setVolume(volume);
+        changed(volume.getHost());
+        return true;
+    }
+
     public synchronized void removeVolume(String host, String volume) {
         HostEntry h = hosts.get(host);
         VolumeEntry removed = h == null ? null : h.volumes.remove(volume);

@@ -56,7 +56,8 @@ public class FleetOperations {
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
                     .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
-                            .setReadOnly(request.getReadOnly()).setKernel(request.getKernel()));
+                            .setReadOnly(request.getReadOnly()).setKernel(request.getKernel())
+                            .setKernelTimeoutSeconds(request.getKernelTimeoutSeconds()));
             return succeeded(agent.send(command)).thenApply(result -> {
                 fleet.volumeCreated(result.getVolume());
                 LOG.infof("volume %s/%s ready (%s)", request.getHost(), request.getName(), BackendSpecs.describe(backend));

@@ -231,6 +231,46 @@ class ControllerServiceTest {
     }
 
     @Test
+    void aVolumeChangedOnTheAgentShowsInListVolumesWithoutANewHello() throws Exception {
+        try (FakeAgent agent = FakeAgent.connect(channel, "change-host", "run-1")) {
+            awaitOnline("change-host", true);
+            CompletableFuture<CreateVolumeResponse> created = CompletableFuture.supplyAsync(() -> controller().createVolume(
+                    CreateVolumeRequest.newBuilder().setHost("change-host").setName("dmp2").setKernel(true)
+                            .setZero(ZeroBackend.newBuilder().setSizeBytes(65536)).build()));
+            Command command = agent.nextCommand();
+            Volume attached = Volume.newBuilder().setHost("change-host").setName("dmp2").setSizeBytes(65536)
+                    .setDevice("/dev/nbd3").setBlockSize(4096).setAttachment("attached via netlink").build();
+            agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(0).setVolume(attached).build());
+            assertEquals(attached, created.get(WAIT_SECONDS, TimeUnit.SECONDS).getVolume());
+
+            Volume failed = attached.toBuilder().setDevice("").setBlockSize(0).setAttachment("failed: /dev/nbd3: "
+                    + "4 connections in a row ended within 13 s; the device was released").build();
+            agent.volumeChanged(failed);
+            ListVolumesRequest list = ListVolumesRequest.newBuilder().setHost("change-host").build();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+            while (!controller().listVolumes(list).getVolumesList().equals(List.of(failed))) {
+                assertTrue(System.nanoTime() < deadline, "ListVolumes still shows " + controller().listVolumes(list));
+                Thread.sleep(20);
+            }
+            Volume shown = controller().listVolumes(list).getVolumes(0);
+            assertEquals("", shown.getDevice());
+            assertEquals(0, shown.getBlockSize());
+            assertEquals("failed: /dev/nbd3: 4 connections in a row ended within 13 s; the device was released",
+                    shown.getAttachment());
+
+            // a change of a volume the controller does not hold (deleted meanwhile) adds nothing
+            agent.volumeChanged(failed.toBuilder().setName("gone").build());
+            agent.volumeChanged(failed.toBuilder().setAttachment("failed: again").build());
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+            while (!controller().listVolumes(list).getVolumes(0).getAttachment().equals("failed: again")) {
+                assertTrue(System.nanoTime() < deadline, "ListVolumes still shows " + controller().listVolumes(list));
+                Thread.sleep(20);
+            }
+            assertEquals(List.of("dmp2"), controller().listVolumes(list).getVolumesList().stream().map(Volume::getName).toList());
+        }
+    }
+
+    @Test
     void watchStatsSendsTheCountsThenEachChange() throws Exception {
         try (FakeAgent agent = FakeAgent.connect(channel, "watch-host", "run-1", "dmp1");
                 Context.CancellableContext call = Context.current().withCancellation()) {

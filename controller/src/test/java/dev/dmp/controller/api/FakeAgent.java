@@ -87,6 +87,11 @@ final class FakeAgent implements AutoCloseable {
         stream.onNext(AgentMessage.newBuilder().setResult(result).build());
     }
 
+    /** Tells the controller that a volume changed on its own (AgentMessage.volume_changed). */
+    void volumeChanged(Volume volume) {
+        stream.onNext(AgentMessage.newBuilder().setVolumeChanged(volume).build());
+    }
+
     private ControllerMessage next() throws InterruptedException {
         ControllerMessage m = received.poll(WAIT_SECONDS, TimeUnit.SECONDS);
         assertNotNull(m, "the controller sent nothing within " + WAIT_SECONDS + " s");
