@@ -21,8 +21,10 @@
 # software emulation Java's start is most of the run. Every step prints how long it took.
 #
 # timeout: 1800
-# (test.sh's limit for this script: about 5 minutes on an idle 2-core machine under TCG, 11 at a load
-# average of 16; VM_TIMEOUT, 1080 s by default, stops the VM first with a clear message.)
+# (test.sh's limit for this script. The netlink pass alone took about 5 minutes on an idle 2-core
+# machine under TCG, 11 at a load average of 16; all three took 18 minutes at a load average of 5-11
+# (netlink 645 s, ioctl 225 s, run.sh 213 s: JVM starts are most of it). VM_TIMEOUT, 1680 s by
+# default, stops the VM first with a clear message.)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
