@@ -157,7 +157,8 @@ MNT=$WORK/mnt; mkdir -p "$MNT"
 export DMP_AGENT_KERNEL_DEAD_CONN_TIMEOUT=${DMP_AGENT_KERNEL_DEAD_CONN_TIMEOUT:-600}
 # The ioctl pass (DMP_AGENT_KERNEL_INTERFACE=ioctl) tests the fallback: steps 1-5 and the SIGTERM; no take-back.
 VIA=netlink; [ "${DMP_AGENT_KERNEL_INTERFACE:-auto}" = ioctl ] && VIA=ioctl
-trap 'rc=$?; mountpoint -q "$MNT" && umount "$MNT"; (exit $rc); _cleanup' EXIT
+# set +e first: under set -e the failing "(exit $rc)" of a failed run would end the trap before _cleanup.
+trap 'rc=$?; set +e; mountpoint -q "$MNT" && umount "$MNT"; (exit $rc); _cleanup' EXIT
 
 VOLS=
 list() { VOLS=$(agent_rpc ListVolumes '{}'); }
