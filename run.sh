@@ -14,6 +14,10 @@
 #   DMP_HOST_ID         [the host name]  the agent's host id (dmp.agent.host-id)
 #   DMP_RUN_DIR         [./.run]  everything this script makes: NBD socket, state, dmp2's file, logs
 #   DMP_START_TIMEOUT   [60]  seconds each app may take to start
+#   DMP_STOP_TIMEOUT    [15]  seconds each app may take to stop on SIGTERM before it gets SIGKILL
+#   DMP_CONTROLLER_JVM_OPTS, DMP_AGENT_JVM_OPTS  [none]  extra JVM options for each app, split at
+#                       spaces (e.g. -XX:AOTCache=FILE: tests/test-kernel.sh runs this script under
+#                       software emulation, where Java's start is slow)
 # Both apps listen on 127.0.0.1 only.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -23,7 +27,7 @@ ONCE=0
 case "${1:-}" in
   --once) ONCE=1 ;;
   "") ;;
-  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "run.sh: unknown argument '$1' (use --once, or nothing)" >&2; exit 2 ;;
 esac
 
@@ -70,12 +74,13 @@ in_use "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT is in use; pick another 
 in_use "$AGENT_PORT" && die "port $AGENT_PORT is in use; pick another with DMP_AGENT_PORT=..."
 
 CONTROLLER_PID= AGENT_PID=
-stop_pid() { # stop_pid PID NAME: SIGTERM, then SIGKILL after 15 s
+STOP_TIMEOUT=${DMP_STOP_TIMEOUT:-15}
+stop_pid() { # stop_pid PID NAME: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds
   local pid=$1 i
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && { say "$2 did not stop in 15 s; killing it"; kill -KILL "$pid"; }
+  for i in $(seq $((STOP_TIMEOUT * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && { say "$2 did not stop in $STOP_TIMEOUT s; killing it"; kill -KILL "$pid"; }
   wait "$pid" 2>/dev/null
   say "$2 stopped"
 }
@@ -97,19 +102,23 @@ wait_for() {
 # Each run is a fresh demo, as the old module was after insmod: the agent's checkpoint and the
 # controller's ledger from a previous run are cleared (both keep their state across restarts otherwise).
 rm -rf "$RUN_DIR/state" "$RUN_DIR/controller-data"
+read -ra CONTROLLER_JVM <<<"${DMP_CONTROLLER_JVM_OPTS:-}"
+read -ra AGENT_JVM <<<"${DMP_AGENT_JVM_OPTS:-}"
 say "starting the controller on $CONTROLLER (log: $RUN_DIR/controller.log)"
-"$JAVA" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$CONTROLLER_PORT" \
+"$JAVA" "${CONTROLLER_JVM[@]}" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$CONTROLLER_PORT" \
   -Ddmp.controller.data-dir="$RUN_DIR/controller-data" -jar "$CONTROLLER_JAR" \
   > "$RUN_DIR/controller.log" 2>&1 &
 CONTROLLER_PID=$!
-wait_for "${DMP_START_TIMEOUT:-60}" "controller start-up" curl -sf "http://$CONTROLLER/stat/volumes"
 
 say "starting the agent '$HOST_ID' on 127.0.0.1:$AGENT_PORT, NBD socket $SOCK (log: $RUN_DIR/agent.log)"
-"$JAVA" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$AGENT_PORT" \
+"$JAVA" "${AGENT_JVM[@]}" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$AGENT_PORT" \
   -Ddmp.agent.host-id="$HOST_ID" -Ddmp.agent.controller="$CONTROLLER" \
   -Ddmp.agent.nbd-socket="$SOCK" -Ddmp.agent.state-dir="$RUN_DIR/state" -Ddmp.agent.allowed-paths="$RUN_DIR" \
   -jar "$AGENT_JAR" > "$RUN_DIR/agent.log" 2>&1 &
 AGENT_PID=$!
+# Both start at once (the agent dials the controller again until it answers): a JVM's start is mostly
+# one busy thread, so two overlap well.
+wait_for "${DMP_START_TIMEOUT:-60}" "controller start-up" curl -sf "http://$CONTROLLER/stat/volumes"
 wait_for "${DMP_START_TIMEOUT:-60}" "agent start-up" curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes"
 
 rpc() { buf curl --protocol grpc --http2-prior-knowledge --emit-defaults -d "$2" "http://$CONTROLLER/dmp.v1.Controller/$1"; }

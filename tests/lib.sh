@@ -94,6 +94,12 @@ need_jars() {
 
 # start_controller [extra -D options...]: sets CONTROLLER_PORT, CONTROLLER (host:port), CONTROLLER_PID.
 start_controller() {
+  launch_controller "$@"
+  wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://$CONTROLLER/stat/volumes"
+}
+# launch_controller [extra -D options...]: start_controller without the wait for it to answer, so that
+# an agent can start meanwhile (start_agent then waits for its link to the controller).
+launch_controller() {
   need_jars
   CONTROLLER_PORT=${CONTROLLER_PORT:-$(free_port)}
   CONTROLLER=127.0.0.1:$CONTROLLER_PORT
@@ -101,7 +107,6 @@ start_controller() {
   env QUARKUS_HTTP_PORT="$CONTROLLER_PORT" QUARKUS_HTTP_HOST=127.0.0.1 DMP_CONTROLLER_DATA_DIR="$WORK/controller-data" \
     $(_token_env "$@") "$JAVA" "$@" -jar "$CONTROLLER_JAR" >> "$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!; _PIDS+=("$CONTROLLER_PID")
-  wait_until "${DMP_START_TIMEOUT:-60}" curl -sf "http://$CONTROLLER/stat/volumes"
 }
 
 # DMP_START_TIMEOUT (seconds, default 60) bounds the wait for an app to start; the kernel tests raise it

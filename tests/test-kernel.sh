@@ -5,16 +5,25 @@
 # host it runs here; anywhere else it boots tests/vm/run.sh ONCE (Debian's stock kernel under qemu)
 # and runs itself inside, as root, with the repository visible at the same path.
 #
-# One agent, linked to a controller, does everything up to a SIGKILL; the second start proves the
-# take-back, then stops with SIGTERM. The controller's ListVolumes must show what the agent's does
-# (device, block size, attachment). Inside the VM both apps run with C1 only and from an AOT cache
-# (JDK 25+; dynamic CDS on 21-24) that a training run of the same jar makes on the host first
+# Three passes, in that one boot, each a process of its own (own work dir, controller, agent),
+# each reported with its time; one that fails fails the script and is named:
+#   netlink  the interface the agent picks where the kernel has it: steps 1-7 below;
+#   ioctl    the fallback, forced with DMP_AGENT_KERNEL_INTERFACE=ioctl: steps 1-5 and the SIGTERM;
+#   run.sh   ./run.sh --once's kernel path (tests/test-run-once.sh with DMP_RUN_ONCE_KERNEL=1): dmp1
+#            attached as /dev/nbdN, dd O_DIRECT, the exact stats, the device released at the stop.
+# DMP_KERNEL_PASSES picks some (default "netlink ioctl run.sh").
+#
+# In the netlink pass one agent, linked to a controller, does everything up to a SIGKILL; the second
+# start proves the take-back, then stops with SIGTERM. The controller's ListVolumes must show what the
+# agent's does (device, block size, attachment). Inside the VM both apps run with C1 only and from an
+# AOT cache (JDK 25+; dynamic CDS on 21-24) that a training run of the same jar makes on the host first
 # (agent/target/vm-agent-*, controller/target/vm-controller-*, remade when the jar changes): under
 # software emulation Java's start is most of the run. Every step prints how long it took.
 #
-# timeout: 1200
-# (test.sh's limit for this script: about 5 minutes on an idle 2-core machine under TCG, 11 at a load
-# average of 16; VM_TIMEOUT, 1080 s by default, stops the VM first with a clear message.)
+# timeout: 2220
+# (test.sh's limit for this script. All three passes took 410 s in the VM at a host load average of
+# about 2 (netlink 183 s, ioctl 120 s, run.sh 100 s: JVM starts are most of it), 18-24 minutes at
+# 5-11. VM_TIMEOUT, 2100 s by default, stops the VM first with a clear message.)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -81,21 +90,60 @@ vm_jvm() {
   VM_CONTROLLER_JVM_OPTS="${jvm[*]} $use=$cache"
 }
 
-if [ "${DMP_IN_VM:-0}" != 1 ] && ! { [ "$(id -u)" = 0 ] && modprobe nbd 2>/dev/null && [ -e /sys/block/nbd0 ]; }; then
+# run_pass NAME CMD...: runs one pass and records its result and time in PASSES (a failure in FAILED).
+PASSES=() FAILED=()
+run_pass() {
+  local name=$1 t0 rc=0 took; shift
+  t0=$(date +%s%N)
+  log "=== pass $name: $*"
+  "$@" || rc=$?
+  took=$(printf '%.1f' "$(( ($(date +%s%N) - t0) / 1000000 ))e-3")
+  case $rc in
+    0) PASSES+=("PASS $name ($took s)") ;;
+    77) PASSES+=("SKIP $name ($took s)") ;;
+    *) PASSES+=("FAIL $name (rc=$rc, $took s)"); FAILED+=("$name") ;;
+  esac
+  log "=== pass ${PASSES[-1]}"
+}
+
+# The launcher: without DMP_KERNEL_PASS this process boots the VM (no nbd here) or, in the VM or on a
+# host with nbd, runs the passes, each as this script again with DMP_KERNEL_PASS set.
+if [ -z "${DMP_KERNEL_PASS:-}" ]; then
   . "$ROOT/tests/lib.sh"
-  requires qemu-system-x86_64 busybox depmod xz mkfs.ext4 fio buf jq curl
-  need_jars
-  vm_jvm
-  step "this kernel has no nbd driver (or we are not root): running inside tests/vm/run.sh"
-  export DMP_IN_VM=1 DMP_JDK_CHECKED=$JAVA_HOME DMP_BUF=$(native_buf) DMP_AGENT_JVM_OPTS=$VM_JVM_OPTS \
-    DMP_CONTROLLER_JVM_OPTS=$VM_CONTROLLER_JVM_OPTS
-  VM_RW_DIRS=$ROOT VM_TIMEOUT=${VM_TIMEOUT:-1080} \
-    VM_PASS_ENV="PATH DMP_IN_VM DMP_REQUIRE_ALL JAVA_HOME DMP_JDK_CHECKED DMP_BUF DMP_AGENT_JVM_OPTS DMP_CONTROLLER_JVM_OPTS DMP_AGENT_KERNEL_INTERFACE" \
-    "$ROOT/tests/vm/run.sh" "bash tests/test-kernel.sh" &
-  VM_PID=$!; _PIDS+=("$VM_PID")
-  rc=0; wait "$VM_PID" || rc=$?
-  timings
-  exit $rc
+  if [ "${DMP_IN_VM:-0}" != 1 ] && ! { [ "$(id -u)" = 0 ] && modprobe nbd 2>/dev/null && [ -e /sys/block/nbd0 ]; }; then
+    requires qemu-system-x86_64 busybox depmod xz mkfs.ext4 fio buf jq curl qemu-io
+    need_jars
+    vm_jvm
+    step "this kernel has no nbd driver (or we are not root): running inside tests/vm/run.sh"
+    export DMP_IN_VM=1 DMP_JDK_CHECKED=$JAVA_HOME DMP_BUF=$(native_buf) DMP_AGENT_JVM_OPTS=$VM_JVM_OPTS \
+      DMP_CONTROLLER_JVM_OPTS=$VM_CONTROLLER_JVM_OPTS
+    VM_RW_DIRS=$ROOT VM_TIMEOUT=${VM_TIMEOUT:-2100} \
+      VM_PASS_ENV="PATH DMP_IN_VM DMP_REQUIRE_ALL JAVA_HOME DMP_JDK_CHECKED DMP_BUF DMP_AGENT_JVM_OPTS DMP_CONTROLLER_JVM_OPTS DMP_KERNEL_PASSES" \
+      "$ROOT/tests/vm/run.sh" "bash tests/test-kernel.sh" &
+    VM_PID=$!; _PIDS+=("$VM_PID")
+    rc=0; wait "$VM_PID" || rc=$?
+    timings
+    exit $rc
+  fi
+  if [ "${DMP_IN_VM:-0}" = 1 ]; then
+    # run.sh's SIGKILL after a slow SIGTERM would leave a netlink device attached.
+    export DMP_START_TIMEOUT=${DMP_START_TIMEOUT:-300} DMP_STOP_TIMEOUT=${DMP_STOP_TIMEOUT:-120}
+    log "guest up $(cut -d' ' -f1 /proc/uptime) s after its kernel started"
+  fi
+  # run.sh calls buf itself: the native binary, as for this script's own calls (DMP_BUF).
+  if [ -n "${DMP_BUF:-}" ]; then mkdir "$WORK/bin"; ln -s "$DMP_BUF" "$WORK/bin/buf"; export PATH=$WORK/bin:$PATH; fi
+  for p in ${DMP_KERNEL_PASSES:-netlink ioctl run.sh}; do
+    case $p in
+      netlink) run_pass netlink env -u DMP_AGENT_KERNEL_INTERFACE DMP_KERNEL_PASS=netlink bash "$ROOT/tests/test-kernel.sh" ;;
+      ioctl) run_pass ioctl env DMP_AGENT_KERNEL_INTERFACE=ioctl DMP_KERNEL_PASS=ioctl bash "$ROOT/tests/test-kernel.sh" ;;
+      run.sh) run_pass run.sh env DMP_RUN_ONCE_KERNEL=1 bash "$ROOT/tests/test-run-once.sh" ;;
+      *) fail "DMP_KERNEL_PASSES: unknown pass '$p' (netlink, ioctl, run.sh)" ;;
+    esac
+  done
+  log "passes:"; printf '  %s\n' "${PASSES[@]}"
+  [ ${#FAILED[@]} = 0 ] || fail "the ${FAILED[*]} pass(es) failed (their logs are above)"
+  case " ${PASSES[*]} " in *PASS*) ;; *) exit 77 ;; esac
+  exit 0
 fi
 
 . "$ROOT/tests/lib.sh"
@@ -103,17 +151,14 @@ requires blockdev dd mkfs.ext4 fsck.ext4 debugfs fio buf jq curl sha256sum cmp
 [ -n "${DMP_BUF:-}" ] && buf() { "$DMP_BUF" "$@"; }
 read -ra JVM <<<"${DMP_AGENT_JVM_OPTS:-}"
 read -ra CJVM <<<"${DMP_CONTROLLER_JVM_OPTS:-}"
-if [ "${DMP_IN_VM:-0}" = 1 ]; then
-  export DMP_START_TIMEOUT=${DMP_START_TIMEOUT:-300}
-  log "guest up $(cut -d' ' -f1 /proc/uptime) s after its kernel started"
-fi
 MNT=$WORK/mnt; mkdir -p "$MNT"
 # How long the kernel holds a device's I/O while no agent serves it: it must cover the agent's restart,
 # 80-250 s under TCG on a loaded 2-core machine (docs/kernel.md, "Timeouts").
 export DMP_AGENT_KERNEL_DEAD_CONN_TIMEOUT=${DMP_AGENT_KERNEL_DEAD_CONN_TIMEOUT:-600}
-# DMP_AGENT_KERNEL_INTERFACE=ioctl tests the fallback (steps 1-5 and the SIGTERM; no take-back).
+# The ioctl pass (DMP_AGENT_KERNEL_INTERFACE=ioctl) tests the fallback: steps 1-5 and the SIGTERM; no take-back.
 VIA=netlink; [ "${DMP_AGENT_KERNEL_INTERFACE:-auto}" = ioctl ] && VIA=ioctl
-trap 'rc=$?; mountpoint -q "$MNT" && umount "$MNT"; (exit $rc); _cleanup' EXIT
+# set +e first: under set -e the failing "(exit $rc)" of a failed run would end the trap before _cleanup.
+trap 'rc=$?; set +e; mountpoint -q "$MNT" && umount "$MNT"; (exit $rc); _cleanup' EXIT
 
 VOLS=
 list() { VOLS=$(agent_rpc ListVolumes '{}'); }
@@ -133,8 +178,9 @@ running() { [ -e "/sys/block/${1#/dev/}/pid" ]; }
 not_running() { ! running "$1"; }
 stat_text() { curl -sf "http://127.0.0.1:$AGENT_PORT/stat/volumes?volume=$1"; }
 
+# Both at once: under emulation a JVM's start keeps about one CPU busy, and the VM has two.
 step "controller and agent start"
-start_controller "${CJVM[@]}"
+launch_controller "${CJVM[@]}"
 start_agent node-a "${JVM[@]}"
 
 step "attach dmp1 (zero, 10^9 bytes) and dmp2 (64 MiB file) at the same time, through the controller"
