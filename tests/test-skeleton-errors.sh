@@ -59,6 +59,11 @@ bad_create "no backend" '{"host":"node-a","name":"dmp3"}' \
   'INVALID_ARGUMENT a backend is required: "zero":{"sizeBytes":"..."}, "file":{"path":"..."}, "memory":{"sizeBytes":"..."} or "nbd":{"uri":"nbd+unix:///EXPORT?socket=..."}'
 bad_create "zero size" '{"host":"node-a","name":"dmp3","zero":{"sizeBytes":"0"}}' \
   "INVALID_ARGUMENT zero.sizeBytes must be greater than 0"
+bad_create "kernel timeout without a kernel device" "{\"host\":\"node-a\",\"name\":\"dmp3\",\"kernelTimeoutSeconds\":5,$Z}" \
+  'INVALID_ARGUMENT kernel_timeout_seconds is the request timeout of a kernel device: set "kernel":true too, or leave it out'
+# Checked before any device is looked for, so this host without nbd gives the same answer as one with it.
+bad_create "kernel timeout over an hour" "{\"host\":\"node-a\",\"name\":\"dmp3\",\"kernel\":true,\"kernelTimeoutSeconds\":4000000000,$Z}" \
+  "INVALID_ARGUMENT kernel_timeout_seconds must be 1-3600 (0 or absent: the agent's dmp.agent.kernel-timeout), got 4000000000"
 # The same spec again is not an error: CreateVolume is idempotent (issue 6) and answers the volume.
 expect_eq "the same CreateVolume again" "dmp1" "$(rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp1\",$Z}" | jq -r .volume.name)"
 bad_create "duplicate name, other backend" "{\"host\":\"node-a\",\"name\":\"dmp2\",\"file\":{\"path\":\"$WORK/empty.img\"}}" \

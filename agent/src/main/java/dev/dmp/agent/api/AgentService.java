@@ -47,7 +47,7 @@ public class AgentService extends AgentGrpc.AgentImplBase {
             thisHost(request.getHost());
             var spec = BackendSpecs.of(request);
             Volume v = agent.operations().create(request.getName(), spec, request.getReadOnly(), request.getKernel(),
-                    request.getKernelTimeoutSeconds());
+                    Integer.toUnsignedLong(request.getKernelTimeoutSeconds()));
             LOG.infof("volume %s/%s ready (%s), asked directly", agent.settings().hostId(), v.name(), BackendSpecs.describe(spec));
             agent.volumesChanged();
             return CreateVolumeResponse.newBuilder().setVolume(agent.describe(v)).build();

@@ -35,6 +35,7 @@ public final class HostOperations {
     /** As {@link #create(String, Backend, boolean, boolean)}, the device's request timeout {@code kernelTimeoutSeconds} (0: the agent's). */
     public Volume create(String name, Backend spec, boolean readOnly, boolean attach, long kernelTimeoutSeconds)
             throws VolumeException {
+        checkKernelTimeout(kernelTimeoutSeconds, attach);
         if (agent.draining()) {
             throw new VolumeException(Status.Code.FAILED_PRECONDITION, "the agent on host '" + agent.settings().hostId()
                     + "' is shutting down (drained by its preStop hook); create the volume when it is back");
@@ -51,6 +52,24 @@ public final class HostOperations {
             }
         }
         return volume;
+    }
+
+    /** The most a device's own request timeout may be: an hour (the kernel would hold I/O that long). */
+    static final long MAX_KERNEL_TIMEOUT_SECONDS = 3600;
+
+    /** kernel_timeout_seconds: 0 (the agent's), or 1 to an hour, and only for a kernel device. */
+    private static void checkKernelTimeout(long seconds, boolean attach) throws VolumeException {
+        if (seconds == 0) {
+            return;
+        }
+        if (!attach) {
+            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "kernel_timeout_seconds is the request timeout of a "
+                    + "kernel device: set \"kernel\":true too, or leave it out");
+        }
+        if (seconds < 0 || seconds > MAX_KERNEL_TIMEOUT_SECONDS) {
+            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "kernel_timeout_seconds must be 1-"
+                    + MAX_KERNEL_TIMEOUT_SECONDS + " (0 or absent: the agent's dmp.agent.kernel-timeout), got " + seconds);
+        }
     }
 
     /** Detaches the volume's device (refused while mounted), then deletes it. */

@@ -24,7 +24,7 @@ final class CommandRunner {
                 case CREATE -> result.setVolume(agent.describe(
                         ops.create(command.getCreate().getName(), command.getCreate().getBackend(),
                                 command.getCreate().getReadOnly(), command.getCreate().getKernel(),
-                                command.getCreate().getKernelTimeoutSeconds())));
+                                Integer.toUnsignedLong(command.getCreate().getKernelTimeoutSeconds()))));
                 case DELETE -> ops.delete(command.getDelete().getName());
                 case RESET -> result.setVolumesReset(ops.reset(command.getReset().getNamesList()));
                 case ACTION_NOT_SET -> throw new VolumeException(Status.Code.INVALID_ARGUMENT, "empty command");
