@@ -61,7 +61,7 @@ trap _cleanup EXIT
 # test.sh bounds each script with timeout(1): its SIGTERM still runs the cleanup above.
 trap 'exit 143' TERM INT
 
-# In CI (DMP_REQUIRE_ALL=1) a missing tool is a failure: .ci/run installs every one.
+# In CI (DMP_REQUIRE_ALL=1) a missing tool is a failure: test.sh, as root, installs every one (scripts/tools.sh).
 skip() {
   if [ "${DMP_REQUIRE_ALL:-0}" = 1 ]; then fail "would skip, but DMP_REQUIRE_ALL=1: $*"; fi
   echo "SKIP $TEST_NAME: $*"; exit 77
@@ -70,7 +70,7 @@ fail() { echo "FAIL $TEST_NAME: $*" >&2; exit 1; }
 log() { echo "[$TEST_NAME] $*"; }
 
 # requires CMD... : skip unless every command exists.
-requires() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs '$c' (see .ci/run for the package)"; done; }
+requires() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs '$c' (scripts/tools.sh lists its package; as root, scripts/install-tools.sh installs everything)"; done; }
 
 # nbdsh runs 'python3 -m nbd', which needs Debian's python3, not a pyenv one.
 nbdsh() { PATH=/usr/bin:$PATH command nbdsh "$@"; }

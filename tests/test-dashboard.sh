@@ -7,7 +7,7 @@ DMP_TOKEN=dash-$RANDOM$RANDOM # lib.sh's rpc sends it
 . "$(dirname "$0")/lib.sh"
 requires nbdsh jq curl buf node chromium
 DRIVER=$TESTS_DIR/dashboard
-[ -d "$DRIVER/node_modules/playwright-core" ] || skip "needs playwright-core: run 'npm ci --prefix tests/dashboard' (.ci/run does)"
+[ -d "$DRIVER/node_modules/playwright-core" ] || skip "needs playwright-core: run 'npm ci --prefix tests/dashboard' (scripts/install-tools.sh does)"
 ARTIFACTS=$ROOT/tests/artifacts/$TEST_NAME
 mkdir -p "$ARTIFACTS"
 

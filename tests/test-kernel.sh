@@ -348,8 +348,8 @@ if [ "$VIA" = netlink ]; then
 
   step "failed: an upstream NBD server that stops answering (nbdkit SIGSTOP): every connection dies, the device is given up"
   if ! command -v nbdkit >/dev/null; then
-    [ "${DMP_REQUIRE_ALL:-0}" = 1 ] && fail "needs nbdkit (see .ci/run)"
-    log "SKIP: no nbdkit on this host (see .ci/run): the failed-device step is not run"
+    [ "${DMP_REQUIRE_ALL:-0}" = 1 ] && fail "needs nbdkit (scripts/tools.sh lists it)"
+    log "SKIP: no nbdkit on this host (scripts/install-tools.sh installs it): the failed-device step is not run"
   else
     nbdkit -f -U "$WORK/upstream.sock" memory 64M >"$WORK/nbdkit.log" 2>&1 & NBDKIT_PID=$!; _PIDS+=("$NBDKIT_PID")
     wait_until 30 test -S "$WORK/upstream.sock"

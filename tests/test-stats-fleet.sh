@@ -11,7 +11,7 @@ DMP_TOKEN=fleet-$RANDOM$RANDOM
 requires buf jq curl ip
 needs_libnbd_python
 [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
-/usr/bin/python3 -c 'import yaml' 2>/dev/null || skip "needs Debian's python3-yaml to read the manifests (see .ci/run)"
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || skip "needs Debian's python3-yaml to read the manifests (scripts/install-tools.sh installs it)"
 for app in agent controller; do
   names=AGENT_ENV_NAMES; [ $app = controller ] && names=CONTROLLER_ENV_NAMES
   for name in $(manifest_env $app); do
