@@ -42,8 +42,10 @@ CONTROLLER=127.0.0.1:$CONTROLLER_PORT
 AGENT_JAR=$ROOT/agent/target/quarkus-app/quarkus-run.jar
 CONTROLLER_JAR=$ROOT/controller/target/quarkus-app/quarkus-run.jar
 
-say() { echo "run.sh: $*"; }
-die() { echo "run.sh: $*" >&2; exit 1; }
+# Messages never end the script: once its output is gone (`| head`, a closed terminal) a write fails
+# quietly, and the SIGPIPE or SIGHUP trap below stops what it started.
+say() { echo "run.sh: $*" 2>/dev/null; }
+die() { echo "run.sh: $*" >&2 2>/dev/null; exit 1; }
 
 # --- tools: installed when missing and root (Debian), else the message says what to install -------
 . scripts/tools.sh
@@ -84,13 +86,23 @@ stop_pid() { # stop_pid PID NAME: SIGTERM, then SIGKILL after STOP_TIMEOUT secon
   wait "$pid" 2>/dev/null
   say "$2 stopped"
 }
+# stop_all: stops both apps, once, whatever called it. While it runs, no signal interrupts it and a
+# closed output cannot end it (SIGPIPE ignored: a write just fails).
+STOPPING=0
 stop_all() {
-  trap - INT TERM EXIT
+  trap '' PIPE HUP INT TERM
+  trap - EXIT
+  [ $STOPPING = 1 ] && return 0
+  STOPPING=1
   stop_pid "$AGENT_PID" agent
   stop_pid "$CONTROLLER_PID" controller
 }
+# Every way out stops both apps: an error (EXIT), Ctrl-C or kill (INT, TERM), a closed terminal (HUP),
+# and output that nobody reads any more (PIPE: `./run.sh | head -1`, or `| tee` killed by Ctrl-C).
 trap 'stop_all; exit 1' EXIT
-trap 'echo; stop_all; exit 0' INT TERM
+trap 'trap "" PIPE; echo 2>/dev/null; stop_all; exit 0' INT TERM
+trap 'stop_all; exit 129' HUP
+trap 'stop_all; exit 141' PIPE
 
 # wait_for SECONDS WHAT CMD...: polls CMD until it succeeds.
 wait_for() {
@@ -168,8 +180,8 @@ block() { printf '%s:\nread:\n  reqs: 1\n  avg size: 4096\nwrite:\n  reqs: 1\n  
 EXPECTED=$(block "$HOST_ID/dmp1"; block "$HOST_ID/dmp2")
 stats() { curl -sf "http://$CONTROLLER/stat/volumes"; }
 for i in $(seq 100); do [ "$(stats)" = "$EXPECTED" ] && break; sleep 0.1; done
-echo
-echo "== curl http://$CONTROLLER/stat/volumes"
+echo 2>/dev/null
+echo "== curl http://$CONTROLLER/stat/volumes" 2>/dev/null
 stats
 [ "$(stats)" = "$EXPECTED" ] || die "the controller's counts are not the 1 read and 1 write of 4096 bytes per volume sent"
 
@@ -194,12 +206,12 @@ Docs: README.md, docs/agent.md, docs/controller.md, docs/stats-protocol.md
 EOF
 
 if [ $ONCE = 1 ]; then
-  echo
+  echo 2>/dev/null
   stop_all
   say "done (--once)"
   exit 0
 fi
-echo
+echo 2>/dev/null
 say "controller (pid $CONTROLLER_PID) and agent (pid $AGENT_PID) are running; Ctrl-C stops both"
 wait -n "$CONTROLLER_PID" "$AGENT_PID"
 say "$(kill -0 "$CONTROLLER_PID" 2>/dev/null && echo agent || echo controller) exited on its own; stopping (logs in $RUN_DIR)"
