@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * Every counter of a volume (or of a sum of volumes) in one flat {@code long[]}: per operation,
- * successful requests and their bytes, errors in total and per NBD error, total latency, and log2
- * histograms of latency and request length. One layout for the agent's shards and snapshots, the
+ * successful requests and their bytes, errors in total and per NBD error, total latency, the lengths of
+ * all requests, and log2 histograms of latency and request length. One layout for the agent's shards and snapshots, the
  * deltas on the wire and the controller's ledger, so adding and subtracting is a loop over an array.
  *
  * <p>Instances are mutable accumulators; callers that share one guard it themselves, and hand out
@@ -32,7 +32,7 @@ public final class CounterSet {
     public static final int LATENCY_BUCKETS = 41;
     public static final int SIZE_BUCKETS = 33;
 
-    private static final int REQUESTS = 0, BYTES = 1, ERRORS = 2, LATENCY_NS = 3, ERROR_BASE = 4;
+    private static final int REQUESTS = 0, BYTES = 1, ERRORS = 2, LATENCY_NS = 3, REQUESTED_BYTES = 4, ERROR_BASE = 5;
     private static final int LATENCY_BASE = ERROR_BASE + ERROR_SLOTS;
     private static final int SIZE_BASE = LATENCY_BASE + LATENCY_BUCKETS;
     private static final int PER_OP = SIZE_BASE + SIZE_BUCKETS;
@@ -49,10 +49,11 @@ public final class CounterSet {
 
     /**
      * Counts one answered request. {@code bytes} is added only when it succeeded ({@code nbdError} 0);
-     * latency and length go to the histograms either way.
+     * latency and length go to the histograms (and the length to the requested bytes) either way.
      */
     public void record(int op, long length, int nbdError, long latencyNs) {
         int base = op * PER_OP;
+        v[base + REQUESTED_BYTES] += length;
         if (nbdError == 0) {
             v[base + REQUESTS]++;
             v[base + BYTES] += length;
@@ -131,6 +132,11 @@ public final class CounterSet {
         return v[op * PER_OP + LATENCY_NS];
     }
 
+    /** The lengths of all the operation's requests, failed ones included: the sum of its size histogram. */
+    public long requestedBytes(int op) {
+        return v[op * PER_OP + REQUESTED_BYTES];
+    }
+
     public long latencyBucket(int op, int i) {
         return v[op * PER_OP + LATENCY_BASE + i];
     }
@@ -176,7 +182,8 @@ public final class CounterSet {
                     .setRequests(v[base + REQUESTS])
                     .setBytes(v[base + BYTES])
                     .setErrors(v[base + ERRORS])
-                    .setLatencyNs(v[base + LATENCY_NS]);
+                    .setLatencyNs(v[base + LATENCY_NS])
+                    .setRequestedBytes(v[base + REQUESTED_BYTES]);
             for (int i = 0; i < ERROR_SLOTS; i++) {
                 long n = v[base + ERROR_BASE + i];
                 if (n != 0) {
@@ -239,6 +246,7 @@ public final class CounterSet {
             writeNonZero(out, 6, v[base + LATENCY_NS]);
             writePacked(out, 7, base + LATENCY_BASE, LATENCY_BUCKETS);
             writePacked(out, 8, base + SIZE_BASE, SIZE_BUCKETS);
+            writeNonZero(out, OpCounters.REQUESTED_BYTES_FIELD_NUMBER, v[base + REQUESTED_BYTES]);
         }
     }
 
@@ -254,7 +262,8 @@ public final class CounterSet {
                 s += CodedOutputStream.computeTagSize(5) + CodedOutputStream.computeUInt32SizeNoTag(e) + e;
             }
         }
-        return s + packedSize(7, base + LATENCY_BASE, LATENCY_BUCKETS) + packedSize(8, base + SIZE_BASE, SIZE_BUCKETS);
+        return s + packedSize(7, base + LATENCY_BASE, LATENCY_BUCKETS) + packedSize(8, base + SIZE_BASE, SIZE_BUCKETS)
+                + nonZeroSize(OpCounters.REQUESTED_BYTES_FIELD_NUMBER, v[base + REQUESTED_BYTES]);
     }
 
     private static int errorCountSize(int code, long count) {
@@ -346,6 +355,7 @@ public final class CounterSet {
             v[base + BYTES] += o.getBytes();
             v[base + ERRORS] += o.getErrors();
             v[base + LATENCY_NS] += o.getLatencyNs();
+            v[base + REQUESTED_BYTES] += o.getRequestedBytes();
             for (ErrorCount e : o.getErrorsByCodeList()) {
                 v[base + ERROR_BASE + errorSlot((int) e.getError())] += e.getCount();
             }
@@ -383,7 +393,7 @@ public final class CounterSet {
     /** Reads an OpCounters message; adds it to {@code into} at {@code base} unless that is null; returns its op - 1. */
     private static int parse(ByteString bytes, long[] into, int base) {
         CodedInputStream in = bytes.newCodedInput();
-        long op = 0, requests = 0, length = 0, errors = 0, latencyNs = 0;
+        long op = 0, requests = 0, length = 0, errors = 0, latencyNs = 0, requested = 0;
         int latencyAt = 0, sizeAt = 0;
         try {
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
@@ -393,6 +403,7 @@ public final class CounterSet {
                     case 3 << 3 -> length = in.readUInt64();
                     case 4 << 3 -> errors = in.readUInt64();
                     case 6 << 3 -> latencyNs = in.readUInt64();
+                    case OpCounters.REQUESTED_BYTES_FIELD_NUMBER << 3 -> requested = in.readUInt64();
                     case 5 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED -> {
                         int limit = in.pushLimit(in.readRawVarint32());
                         long code = 0, count = 0;
@@ -437,6 +448,7 @@ public final class CounterSet {
             into[base + BYTES] += length;
             into[base + ERRORS] += errors;
             into[base + LATENCY_NS] += latencyNs;
+            into[base + REQUESTED_BYTES] += requested;
         }
         return (int) op - 1;
     }

@@ -29,6 +29,7 @@ class CounterSetTest {
         assertEquals(8192, c.bytes(WRITE));
         assertEquals(0, c.errors(WRITE));
         assertEquals(4000, c.latencyNs(WRITE));
+        assertEquals(8192, c.requestedBytes(WRITE));
         assertEquals(0, c.requests(READ));
     }
 
@@ -42,6 +43,7 @@ class CounterSetTest {
         assertEquals(700, c.latencyNs(READ));
         assertEquals(1, c.latencyBucket(READ, 9)); // 512 <= 700 < 1024
         assertEquals(1, c.sizeBucket(READ, 13)); // 8192 = 2^13
+        assertEquals(8192, c.requestedBytes(READ), "the length asked for counts, failed or not");
     }
 
     @Test
@@ -126,7 +128,7 @@ class CounterSetTest {
         c.record(FLUSH, 0, 0, 3); // size bucket 0, latency bucket 1
         assertEquals(List.of(
                 OpCounters.newBuilder().setOp(Op.OP_WRITE).setRequests(1).setBytes(4096).setLatencyNs(1000)
-                        .addAllLatencyHistogram(oneAt(9)).addAllSizeHistogram(oneAt(12)).build(),
+                        .addAllLatencyHistogram(oneAt(9)).addAllSizeHistogram(oneAt(12)).setRequestedBytes(4096).build(),
                 OpCounters.newBuilder().setOp(Op.OP_FLUSH).setRequests(1).setLatencyNs(3)
                         .addAllLatencyHistogram(oneAt(1)).addAllSizeHistogram(oneAt(0)).build()),
                 c.toProto());
