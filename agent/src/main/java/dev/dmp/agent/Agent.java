@@ -5,7 +5,7 @@ import dev.dmp.agent.kernel.KernelAttacher;
 import dev.dmp.agent.kernel.NbdSysfs;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.metrics.VolumeMetrics;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import dev.dmp.agent.link.DeltaStream;
 import dev.dmp.agent.link.StatsReporter;
 import dev.dmp.agent.state.CheckpointFile;
@@ -54,12 +54,12 @@ public class Agent {
     /** Set by {@link #drain}: the pod is going away; not ready, no new volumes. */
     private volatile boolean draining;
 
-    public Agent(AgentConfig config, MeterRegistry meters, TokenGuard guard, TlsConfigurationRegistry tls) {
+    public Agent(AgentConfig config, PrometheusMeterRegistry prometheus, TokenGuard guard, TlsConfigurationRegistry tls) {
         this.settings = AgentSettings.from(config);
         this.linkCredentials = settings.standalone() ? null : LinkCredentials.of(config, guard.token(), tls);
         this.journal = new StatsJournal(!settings.standalone());
         this.registry = new VolumeRegistry(journal, new AllowedPaths(settings.allowedPaths()));
-        registry.addListener(new VolumeMetrics(meters));
+        prometheus.getPrometheusRegistry().register(new VolumeMetrics(registry, config.metricsHistograms()));
         this.operations = new HostOperations(this);
         this.kernel = new KernelAttacher(new NbdSysfs(java.nio.file.Path.of("/sys")), settings.stateDir(),
                 settings.hostId(), settings.kernelTimeouts(), settings.kernelIoctlOnly());

@@ -75,4 +75,12 @@ public interface AgentConfig {
      */
     @WithDefault("auto")
     String kernelInterface();
+
+    /**
+     * Expose each volume's latency and request-size histograms on {@code /q/metrics}
+     * ({@code dmp_volume_request_duration_seconds}, {@code dmp_volume_request_size_bytes}: 50 series per
+     * volume and operation, 300 per volume). Off: the counters only. See docs/agent.md, "Metrics".
+     */
+    @WithDefault("true")
+    boolean metricsHistograms();
 }

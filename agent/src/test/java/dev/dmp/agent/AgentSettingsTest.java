@@ -55,6 +55,11 @@ class AgentSettingsTest {
         }
 
         @Override
+        public boolean metricsHistograms() {
+            return true;
+        }
+
+        @Override
         public Optional<String> controllerTlsConfigurationName() {
             return Optional.empty();
         }

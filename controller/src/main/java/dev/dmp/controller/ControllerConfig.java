@@ -14,4 +14,12 @@ public interface ControllerConfig {
      */
     @WithDefault("/var/lib/dmp-controller")
     String dataDir();
+
+    /**
+     * Expose each volume's latency and request-size histograms on {@code /q/metrics}
+     * ({@code dmp_volume_request_duration_seconds}, {@code dmp_volume_request_size_bytes}: 50 series per
+     * volume and operation that has counted something). Off: the counters only. See docs/controller.md.
+     */
+    @WithDefault("true")
+    boolean metricsHistograms();
 }

@@ -14,7 +14,7 @@ class DataDirectoryTest {
     @Test
     void createsAMissingDirectoryWithItsParents(@TempDir Path tmp) {
         Path wanted = tmp.resolve("a/b/controller");
-        var dir = new DataDirectory(() -> wanted + "/./");
+        var dir = new DataDirectory(new TestConfig(wanted + "/./"));
         dir.start(null);
         assertTrue(Files.isDirectory(wanted));
         assertEquals(wanted, dir.path());
@@ -22,14 +22,14 @@ class DataDirectoryTest {
 
     @Test
     void aRelativePathIsRefusedNamingTheKey() {
-        var e = assertThrows(IllegalArgumentException.class, () -> new DataDirectory(() -> "data"));
+        var e = assertThrows(IllegalArgumentException.class, () -> new DataDirectory(new TestConfig("data")));
         assertEquals("dmp.controller.data-dir: 'data' must be an absolute path", e.getMessage());
     }
 
     @Test
     void aFileInTheWayStopsStartUpNamingTheKey(@TempDir Path tmp) throws Exception {
         Path file = Files.writeString(tmp.resolve("taken"), "x");
-        var dir = new DataDirectory(() -> file.toString());
+        var dir = new DataDirectory(new TestConfig(file.toString()));
         var e = assertThrows(IllegalStateException.class, () -> dir.start(null));
         assertTrue(e.getMessage().startsWith("dmp.controller.data-dir: cannot create '" + file + "'"), e.getMessage());
     }

@@ -81,7 +81,7 @@ public class StatsHistory {
                 counts[0][at + 1] = lifetime.bytes(CounterSet.READ) - atReset.bytes(CounterSet.READ);
                 counts[0][at + 2] = lifetime.requests(CounterSet.WRITE) - atReset.requests(CounterSet.WRITE);
                 counts[0][at + 3] = lifetime.bytes(CounterSet.WRITE) - atReset.bytes(CounterSet.WRITE);
-                keys.add(new VolumeKey(host, volume));
+                keys.add(new VolumeKey(host, volume.getName()));
             });
             previous = VolumeIndex.of(keys, previous);
             StatsSample sample = new StatsSample(now, previous, Arrays.copyOf(counts[0], keys.size() * StatsSample.FIELDS));

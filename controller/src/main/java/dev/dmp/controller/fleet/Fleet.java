@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
@@ -37,7 +38,17 @@ public class Fleet {
 
     private final ControllerConfig config;
     private final ConcurrentHashMap<String, AgentSession> sessions = new ConcurrentHashMap<>();
-    private final List<Runnable> acksAfterCommit = new ArrayList<>();
+    private final List<PendingAck> acksAfterCommit = new ArrayList<>();
+    /**
+     * When (System.nanoTime) the oldest delta not yet acknowledged arrived, 0 when none waits; guarded
+     * by acksAfterCommit. A failed commit leaves it, so the lag grows until a commit succeeds.
+     */
+    private long waitingSince;
+    private final AtomicLong commitFailures = new AtomicLong();
+
+    /** An acknowledgement that goes out after the next commit, and when its delta arrived. */
+    private record PendingAck(long receivedNanos, Runnable send) {
+    }
     private LedgerStore store;
     private FleetLedger ledger;
     private Thread committer;
@@ -74,7 +85,7 @@ public class Fleet {
 
     /** Makes the ledger durable, then sends the acknowledgements that were waiting for it. */
     private void commit() {
-        List<Runnable> acks;
+        List<PendingAck> acks;
         synchronized (acksAfterCommit) {
             acks = new ArrayList<>(acksAfterCommit);
             acksAfterCommit.clear();
@@ -82,10 +93,31 @@ public class Fleet {
         try {
             ledger.commit();
         } catch (RuntimeException e) {
+            commitFailures.incrementAndGet();
             LOG.errorf("ledger commit failed: %s; acknowledgements held back, agents will resend", e.getMessage());
             return;
         }
-        acks.forEach(Runnable::run);
+        acks.forEach(a -> a.send().run());
+        synchronized (acksAfterCommit) {
+            waitingSince = acksAfterCommit.isEmpty() ? 0 : acksAfterCommit.get(0).receivedNanos();
+        }
+    }
+
+    /**
+     * Seconds the oldest delta not yet acknowledged has waited for the commit that holds it (0 when
+     * none waits): about the commit interval in a healthy controller, growing while commits fail.
+     */
+    public double ackLagSeconds() {
+        long since;
+        synchronized (acksAfterCommit) {
+            since = waitingSince;
+        }
+        return since == 0 ? 0 : (System.nanoTime() - since) / 1e9;
+    }
+
+    /** Ledger commits that failed since the start (their deltas' acknowledgements were held back). */
+    public long commitFailures() {
+        return commitFailures.get();
     }
 
     void close(@Observes ShutdownEvent event) {
@@ -142,8 +174,12 @@ public class Fleet {
     public void delta(AgentSession session, StatsDeltaIn delta) {
         ledger.apply(session.hostId(), session.runId(), delta, Instant.now());
         ControllerMessage ack = ControllerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(delta.getSeq())).build();
+        long now = System.nanoTime();
         synchronized (acksAfterCommit) {
-            acksAfterCommit.add(() -> session.send(ack));
+            acksAfterCommit.add(new PendingAck(now, () -> session.send(ack)));
+            if (waitingSince == 0) {
+                waitingSince = now;
+            }
         }
     }
 

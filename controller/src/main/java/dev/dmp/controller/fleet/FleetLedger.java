@@ -344,7 +344,7 @@ public final class FleetLedger {
      * The CounterSets are the ledger's own: read them, never keep or change them.
      */
     public interface VolumeVisitor {
-        void volume(String host, String volume, long generation, CounterSet lifetime, CounterSet atReset, long inFlight);
+        void volume(String host, Volume volume, long generation, CounterSet lifetime, CounterSet atReset, long inFlight);
     }
 
     /**
@@ -362,7 +362,7 @@ public final class FleetLedger {
             synchronized (this) {
                 HostEntry h = hosts.get(id);
                 if (h != null) {
-                    h.volumes.forEach((name, v) -> visitor.volume(id, name, v.generation, v.lifetime, v.atReset, v.inFlight));
+                    h.volumes.forEach((name, v) -> visitor.volume(id, v.volume, v.generation, v.lifetime, v.atReset, v.inFlight));
                 }
             }
         }

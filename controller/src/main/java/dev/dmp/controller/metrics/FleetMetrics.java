@@ -2,6 +2,8 @@ package dev.dmp.controller.metrics;
 
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.FleetLedger;
+import dev.dmp.controller.ControllerConfig;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,7 +27,8 @@ import org.jboss.logging.Logger;
  * The controller's metrics, per host and volume, named the node_exporter way. Per volume, a
  * {@link VolumeCollector} reads the ledger at each scrape (counters read the lifetime counts, which no
  * reset lowers; resets show in dmp_volume_resets_total). Per host, two gauges follow the ledger's
- * hosts: every {@link #SYNC_SECONDS} meters are added for new hosts.
+ * hosts: every {@link #SYNC_SECONDS} meters are added for new hosts. And the ledger's own health: the
+ * acknowledgement lag and failed commits.
  */
 @ApplicationScoped
 public class FleetMetrics {
@@ -38,18 +41,26 @@ public class FleetMetrics {
     private final Map<String, FleetLedger.HostInfo> hosts = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
 
-    public FleetMetrics(MeterRegistry registry, Fleet fleet) {
+    private final boolean histograms;
+
+    public FleetMetrics(MeterRegistry registry, Fleet fleet, ControllerConfig config) {
         this.registry = registry;
         this.fleet = fleet;
+        this.histograms = config.metricsHistograms();
     }
 
     void start(@Observes StartupEvent event) {
         Optional<PrometheusMeterRegistry> prometheus = prometheus(registry);
         if (prometheus.isPresent()) {
-            prometheus.get().getPrometheusRegistry().register(new VolumeCollector(fleet.ledger()));
+            prometheus.get().getPrometheusRegistry().register(new VolumeCollector(fleet.ledger(), histograms));
         } else {
             LOG.warn("no Prometheus registry: per-volume metrics are not exported");
         }
+        Gauge.builder("dmp.controller.ack.lag.seconds", fleet, Fleet::ackLagSeconds)
+                .description("Seconds the oldest delta not yet acknowledged has waited for the ledger commit that holds it.")
+                .register(registry);
+        FunctionCounter.builder("dmp.controller.ledger.commit.failures", fleet, Fleet::commitFailures)
+                .description("Ledger commits that failed; their deltas' acknowledgements were held back.").register(registry);
         timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fleet-metrics").daemon().factory());
         timer.scheduleWithFixedDelay(this::sync, 0, SYNC_SECONDS, TimeUnit.SECONDS);
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.ControllerMessage;
+import dev.dmp.controller.TestConfig;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.ResetVolumes;
 import io.grpc.Status;
@@ -49,7 +50,7 @@ class AgentSessionTest {
 
     @Test
     void aNewStreamEndsTheOldOneOnceAndFailsItsCommands() throws Exception {
-        Fleet fleet = new Fleet(() -> dataDir.toString());
+        Fleet fleet = new Fleet(new TestConfig(dataDir.toString()));
         fleet.open();
         Outbound first = new Outbound();
         AgentSession old = new AgentSession("node-a", "run-1", first);
