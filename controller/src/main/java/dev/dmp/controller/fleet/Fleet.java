@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.jboss.logging.Logger;
 
 /**
@@ -74,12 +75,13 @@ public class Fleet {
 
     private void commitLoop() {
         while (running) {
-            try {
-                Thread.sleep(COMMIT_INTERVAL_MS);
-            } catch (InterruptedException e) {
-                break;
+            // Parked, not asleep: close() wakes it with unpark, never with an interrupt, which would
+            // close the MVStore's file channel under a commit in progress (FileChannel is interruptible)
+            // and leave MVStore.close() spinning in its panic handling (seen at 1,000 agents).
+            LockSupport.parkNanos(COMMIT_INTERVAL_MS * 1_000_000L);
+            if (running) {
+                commit();
             }
-            commit();
         }
     }
 
@@ -122,7 +124,12 @@ public class Fleet {
 
     void close(@Observes ShutdownEvent event) {
         running = false;
-        committer.interrupt();
+        LockSupport.unpark(committer);
+        try {
+            committer.join(COMMIT_INTERVAL_MS * 100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         commit();
         store.close();
     }
