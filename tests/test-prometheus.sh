@@ -4,7 +4,8 @@
 #   - increase() of request and byte counters over the I/O equals what nbdsh did, on both apps;
 #   - histogram_quantile() of the latency histogram lands in the bucket of the latency the client saw
 #     (reads of a volume proxied to nbdkit's delay filter, rdelay=40ms), and of the size histogram is
-#     exactly the interpolation inside the bucket of the known 64 KiB reads;
+#     exactly the interpolation inside the bucket of the known 64 KiB reads; the controller's per-host
+#     histograms (its default) add up the host's volumes exactly;
 #   - the alerting rules load and evaluate in this Prometheus (health ok);
 #   - `promtool check metrics` is clean on both /q/metrics;
 #   - every metric that the Grafana dashboard and the alerting rules name is one the apps export.
@@ -15,7 +16,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/lib-nbd.sh"
 requires prometheus promtool nbdkit nbdsh jq curl buf
-nbd_setup
+# Per-volume histograms on the controller too (its default is per host), so both apps can be compared.
+start_controller -Ddmp.controller.metrics-histograms=volume
+start_agent node-a
+STATE=$WORK/node-a/state
 
 nbdkit -f --exit-with-parent --unix "$STATE/slow.sock" --filter=delay memory 16M rdelay=40ms > "$WORK/nbdkit.log" 2>&1 &
 _PIDS+=($!)
@@ -133,6 +137,16 @@ EOF
     log "ok: $job: histogram_quantile($q) of slow's read latency = $got s, in ($lo, $hi]"
   done
 done
+
+# The controller's per-host histograms: node-a's volumes added up. Its 40 measured writes were all on
+# mem, all of 4096 bytes: the median is the middle of the bucket (4095, 8191], 4095 + 4096 * 20 / 40.
+s='job="dmp-controller",host="node-a"'
+expect_eq "increase(dmp_host_request_size_bytes_count{host=node-a,op=write})" 40 \
+  "$(at dmp-controller "increase(dmp_host_request_size_bytes_count{$s,op=\"write\"}[R])")"
+expect_eq "increase(dmp_host_request_duration_seconds_count{host=node-a,op=read}): mem's 25 and slow's 20" 45 \
+  "$(at dmp-controller "increase(dmp_host_request_duration_seconds_count{$s,op=\"read\"}[R])")"
+expect_eq "histogram_quantile(0.5) of node-a's write sizes" 6143 \
+  "$(at dmp-controller "histogram_quantile(0.5, rate(dmp_host_request_size_bytes_bucket{$s,op=\"write\"}[R]))")"
 
 # The alerting rules loaded and were evaluated without error; none fires on this healthy pair.
 rules_ok() { curl -sf "$PROM/api/v1/rules" | jq -e '[.data.groups[].rules[] | select(.health == "ok" and .lastEvaluation != "0001-01-01T00:00:00Z")] | length == 5' >/dev/null; }

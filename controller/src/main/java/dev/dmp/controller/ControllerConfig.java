@@ -1,5 +1,6 @@
 package dev.dmp.controller;
 
+import dev.dmp.controller.metrics.HistogramScope;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -16,10 +17,10 @@ public interface ControllerConfig {
     String dataDir();
 
     /**
-     * Expose each volume's latency and request-size histograms on {@code /q/metrics}
-     * ({@code dmp_volume_request_duration_seconds}, {@code dmp_volume_request_size_bytes}: 50 series per
-     * volume and operation that has counted something). Off: the counters only. See docs/controller.md.
+     * Which latency and request-size histograms {@code /q/metrics} has: {@code host} (per host and
+     * operation, the host's volumes added up), {@code volume} (per volume as well) or {@code off}.
+     * 50 series per operation each. See {@link HistogramScope} and docs/controller.md, "Metrics".
      */
-    @WithDefault("true")
-    boolean metricsHistograms();
+    @WithDefault("host")
+    HistogramScope metricsHistograms();
 }

@@ -36,7 +36,7 @@ class MonitoringTest {
                 "prometheusrule.yaml's spec.groups must equal dmp-alerts.rules.yaml's groups: copy the rules file's groups over");
         List<String> alerts = new ArrayList<>();
         rule.path("spec").path("groups").forEach(g -> g.path("rules").forEach(r -> alerts.add(r.path("alert").asText())));
-        assertEquals(List.of("DmpAgentOffline", "DmpVolumeErrors", "DmpVolumeLatencyHigh", "DmpKernelDeviceFailed", "DmpControllerAckLag"),
+        assertEquals(List.of("DmpAgentOffline", "DmpVolumeErrors", "DmpHostLatencyHigh", "DmpKernelDeviceFailed", "DmpControllerAckLag"),
                 alerts);
     }
 

@@ -51,7 +51,7 @@ class VolumeFamiliesTest {
         // bytes_total counts the successful ones only
         assertEquals(4096.0 + 8191 + 100, s.get("dmp_volume_bytes_total[op=write, volume=dmp1]"));
         assertEquals(1.0, s.get("dmp_volume_errors_total[op=write, volume=dmp1]"));
-        assertEquals(VolumeFamilies.SIZE_LAST - VolumeFamilies.SIZE_FIRST + 2,
+        assertEquals(HistogramFamilies.SIZE_LAST - HistogramFamilies.SIZE_FIRST + 2,
                 s.keySet().stream().filter(k -> k.startsWith(at)).count(), "buckets with +Inf");
     }
 
@@ -76,7 +76,7 @@ class VolumeFamiliesTest {
         assertEquals(5.0, s.get("dmp_volume_request_duration_seconds_count[host=node-a, op=read, volume=dmp1]"));
         assertEquals((1_000_000 + (1 << 20) - 1 + (1 << 20) + 500 + 40_000_000_000L) / 1e9,
                 s.get("dmp_volume_request_duration_seconds_sum[host=node-a, op=read, volume=dmp1]"), 1e-12);
-        assertEquals(VolumeFamilies.LATENCY_LAST - VolumeFamilies.LATENCY_FIRST + 2,
+        assertEquals(HistogramFamilies.LATENCY_LAST - HistogramFamilies.LATENCY_FIRST + 2,
                 s.keySet().stream().filter(k -> k.startsWith(at)).count(), "buckets with +Inf");
     }
 
@@ -87,15 +87,15 @@ class VolumeFamiliesTest {
         // controller: only operations that counted something; agent: all six, with the size gauge
         VolumeFamilies controller = new VolumeFamilies(List.of("host", "volume"), false, true, false);
         controller.add(List.of("a", "v"), c, 0, 0, 0);
-        assertEquals(2 + 4 + VolumeFamilies.HISTOGRAM_SERIES_PER_OP, samples(controller).size());
+        assertEquals(2 + 4 + HistogramFamilies.SERIES_PER_OP, samples(controller).size());
         VolumeFamilies agent = new VolumeFamilies(List.of("volume"), true, true, true);
         agent.add(List.of("v"), c, 0, 0, 1 << 20);
-        assertEquals(3 + CounterSet.OPS * (4 + VolumeFamilies.HISTOGRAM_SERIES_PER_OP), samples(agent).size());
-        assertEquals(50, VolumeFamilies.HISTOGRAM_SERIES_PER_OP);
+        assertEquals(3 + CounterSet.OPS * (4 + HistogramFamilies.SERIES_PER_OP), samples(agent).size());
+        assertEquals(50, HistogramFamilies.SERIES_PER_OP);
         VolumeFamilies off = new VolumeFamilies(List.of("volume"), true, false, true);
         off.add(List.of("v"), c, 0, 0, 1 << 20);
         assertEquals(3 + CounterSet.OPS * 4, samples(off).size());
-        assertTrue(off.families().stream().noneMatch(m -> m.name.equals(VolumeFamilies.DURATION)));
+        assertTrue(off.families().stream().noneMatch(m -> m.name.equals("dmp_volume_request_duration_seconds")));
     }
 
     @Test
@@ -107,7 +107,7 @@ class VolumeFamiliesTest {
         VolumeFamilies f = new VolumeFamilies(List.of("volume"), false, true, false);
         f.add(List.of("v1"), c, 0, 0, 0);
         f.add(List.of("v2"), c, 0, 0, 0);
-        MetricFamilySamples size = f.families().stream().filter(m -> m.name.equals(VolumeFamilies.SIZE)).findFirst().orElseThrow();
+        MetricFamilySamples size = f.families().stream().filter(m -> m.name.equals("dmp_volume_request_size_bytes")).findFirst().orElseThrow();
         List<String> order = new ArrayList<>();
         for (Sample s : size.samples) {
             String series = s.labelValues.get(0) + "/" + s.labelValues.get(1);

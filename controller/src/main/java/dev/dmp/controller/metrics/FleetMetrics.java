@@ -41,7 +41,7 @@ public class FleetMetrics {
     private final Map<String, FleetLedger.HostInfo> hosts = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
 
-    private final boolean histograms;
+    private final HistogramScope histograms;
 
     public FleetMetrics(MeterRegistry registry, Fleet fleet, ControllerConfig config) {
         this.registry = registry;

@@ -1,52 +1,81 @@
 package dev.dmp.controller.metrics;
 
 import dev.dmp.controller.fleet.FleetLedger;
+import dev.dmp.metrics.HistogramFamilies;
 import dev.dmp.metrics.VolumeFamilies;
+import dev.dmp.proto.CounterSet;
 import io.prometheus.client.Collector;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The per-volume series of the controller, read from the ledger at each scrape (names and help in
- * {@link VolumeFamilies}, shared with the agent). Registered meters cost ~6 KiB per volume in
- * Micrometer (about 90 MB at 16,000 volumes) for numbers the ledger already has; this holds nothing
- * between scrapes. An operation's series appear once it has counted something. Besides the agent's
- * families: {@code dmp_volume_attachment_failed}, 1 for a volume whose kernel device failed.
+ * {@link VolumeFamilies}, shared with the agent), and the per-host latency and size histograms.
+ * Registered meters cost ~6 KiB per volume in Micrometer (about 90 MB at 16,000 volumes) for numbers
+ * the ledger already has; this holds nothing between scrapes. An operation's series appear once it has
+ * counted something. Besides the agent's families: {@code dmp_volume_attachment_failed}, 1 for a volume
+ * whose kernel device failed.
  */
 final class VolumeCollector extends Collector implements Collector.Describable {
     static final String ATTACHMENT_FAILED = "dmp_volume_attachment_failed";
     private static final List<String> LABELS = List.of("host", "volume");
+    private static final List<String> HOST_LABELS = List.of("host");
 
     private final FleetLedger ledger;
-    private final boolean histograms;
+    private final HistogramScope histograms;
 
-    /** @param histograms expose the latency and size histograms ({@code dmp.controller.metrics-histograms}) */
-    VolumeCollector(FleetLedger ledger, boolean histograms) {
+    VolumeCollector(FleetLedger ledger, HistogramScope histograms) {
         this.ledger = ledger;
         this.histograms = histograms;
     }
 
     @Override
     public List<MetricFamilySamples> collect() {
-        VolumeFamilies families = new VolumeFamilies(LABELS, false, histograms, false);
+        VolumeFamilies volumes = new VolumeFamilies(LABELS, false, histograms == HistogramScope.VOLUME, false);
+        HistogramFamilies hosts = histograms == HistogramScope.OFF ? null : new HistogramFamilies("dmp_host", HOST_LABELS);
         List<MetricFamilySamples.Sample> failed = new ArrayList<>();
-        // The numbers are copied under the ledger's lock (one host at a time); the samples are made as
-        // the exposition is written.
-        ledger.forEachVolume((host, volume, generation, lifetime, atReset, inFlight) -> {
-            List<String> labels = List.of(host, volume.getName());
-            families.add(labels, lifetime, generation, inFlight, 0);
+        // The numbers are copied under the ledger's lock (one host at a time, hosts in order, so a
+        // host's sum is done when the next host begins); the samples are made as the exposition is written.
+        CounterSet[] hostSum = {null};
+        String[] host = {null};
+        ledger.forEachVolume((h, volume, generation, lifetime, atReset, inFlight) -> {
+            List<String> labels = List.of(h, volume.getName());
+            volumes.add(labels, lifetime, generation, inFlight, 0);
             failed.add(new MetricFamilySamples.Sample(ATTACHMENT_FAILED, LABELS, labels,
                     volume.getAttachment().startsWith("failed") ? 1 : 0));
+            if (hosts != null) {
+                if (!h.equals(host[0])) {
+                    addHost(hosts, host[0], hostSum[0]);
+                    host[0] = h;
+                    hostSum[0] = CounterSet.empty();
+                }
+                hostSum[0].add(lifetime);
+            }
         });
-        List<MetricFamilySamples> out = new ArrayList<>(families.families());
+        List<MetricFamilySamples> out = new ArrayList<>(volumes.families());
         out.add(attachmentFailed(failed));
+        if (hosts != null) {
+            addHost(hosts, host[0], hostSum[0]);
+            out.addAll(hosts.families());
+        }
         return out;
+    }
+
+    /** Adds a host's summed counts, if there is a host. */
+    private static void addHost(HistogramFamilies hosts, String host, CounterSet sum) {
+        if (host != null) {
+            hosts.add(List.of(host), sum, false);
+        }
     }
 
     @Override
     public List<MetricFamilySamples> describe() {
-        List<MetricFamilySamples> out = new ArrayList<>(new VolumeFamilies(LABELS, false, histograms, false).families());
+        List<MetricFamilySamples> out = new ArrayList<>(
+                new VolumeFamilies(LABELS, false, histograms == HistogramScope.VOLUME, false).families());
         out.add(attachmentFailed(List.of()));
+        if (histograms != HistogramScope.OFF) {
+            out.addAll(new HistogramFamilies("dmp_host", HOST_LABELS).families());
+        }
         return out;
     }
 
