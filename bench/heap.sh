@@ -10,12 +10,21 @@
 # Env: HEAP (default 256m) caps the agent's heap, so a live set over the target fails the run (OOM);
 # RATE (default 100) is the IOPS of each connection, so that 256 of them leave the 2 cores able to
 # take the measurements (unthrottled, jcmd took longer than the run at a load average over 100).
+# LIMIT (e.g. 512m) runs the agent as its image runs in a container with that memory limit: the
+# image's JVM options (agent/pom.xml's quarkus.jib.jvm-additional-arguments) and -XX:MaxRAM=LIMIT
+# instead of -Xmx$HEAP. /q/metrics is scraped (every volume's histograms) before the measurement.
 . "$(dirname "$0")/../tests/lib.sh"
 requires fio jq buf
 VOLUMES=${1:-64} CONNS=${2:-256} T=${3:-30} HEAP=${HEAP:-256m}
 [ $((CONNS % VOLUMES)) = 0 ] || fail "CONNS ($CONNS) must be a multiple of VOLUMES ($VOLUMES)"
 DIR=$WORK; [ -d /dev/shm ] && DIR=$(mktemp -d /dev/shm/dmp-heap.XXXXXX) && trap 'rc_=$?; rm -rf "$DIR"; set +e; (exit $rc_); _cleanup' EXIT  # keeps the exit code for _cleanup
-start_agent node-a -Xmx"$HEAP" -XX:NativeMemoryTracking=summary -Ddmp.agent.allowed-paths="$DIR"
+if [ -n "${LIMIT:-}" ]; then
+  read -ra MEMORY <<<"-XX:MaxRAM=$LIMIT $(sed -n 's:.*<quarkus.jib.jvm-additional-arguments>\(.*\)</quarkus.jib.jvm-additional-arguments>.*:\1:p' \
+    "$ROOT/agent/pom.xml" | tr ',' ' ')"
+else
+  MEMORY=(-Xmx"$HEAP")
+fi
+start_agent node-a "${MEMORY[@]}" -XX:NativeMemoryTracking=summary -Ddmp.agent.allowed-paths="$DIR"
 JOBS=$WORK/heap.fio
 printf '[global]\nioengine=nbd\nthread\nrw=randrw\nbs=4k\niodepth=2\nrate_iops=%d\nnumjobs=%d\ntime_based\nruntime=%d\nnorandommap\nrandrepeat=0\n' \
   "${RATE:-100}" $((CONNS / VOLUMES)) "$T" > "$JOBS"
@@ -39,6 +48,7 @@ all_open() { [ "$(conns)" -ge "$CONNS" ]; }
 wait_until 60 all_open
 # Measured while every connection is open and serving; readers counted again after the full GC, to
 # show the connections were still there for the live set.
+SCRAPE=$(curl -sf -o /dev/null -w '%{size_download} bytes in %{time_total} s' "http://127.0.0.1:$AGENT_PORT/q/metrics")
 SEEN=$(conns) READERS=$(readers) USED=$(heap_used_mib) COMMITTED=$(heap_committed_mib) RSS=$(rss_mib)
 "$JCMD" "$AGENT_PID" GC.run > /dev/null
 LIVE=$(heap_used_mib) READERS_AFTER=$(readers)
@@ -50,12 +60,12 @@ sed -n '/^{/,$p' "$WORK/heap-fio.json" > "$WORK/heap-fio.clean.json"
 IOPS=$(jq '[.jobs[] | .read.iops + .write.iops] | add' "$WORK/heap-fio.clean.json")
 ERRS=$(jq '[.jobs[].error] | add' "$WORK/heap-fio.clean.json")
 nmt() { awk -v k="$1" '$0 ~ "^-? *" k " \\(" {match($0, /committed=[0-9]+MB/); v = substr($0, RSTART + 10, RLENGTH - 12); exit} END {print v == "" ? "<1" : v}' "$WORK/nmt.txt"; }
-echo "# dmp agent memory: $VOLUMES volumes, $CONNS connections (fio nbd, randrw 4k qd2 at ${RATE:-100} IOPS each), -Xmx$HEAP, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+echo "# dmp agent memory: $VOLUMES volumes, $CONNS connections (fio nbd, randrw 4k qd2 at ${RATE:-100} IOPS each), ${MEMORY[*]}, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 echo "| volumes | connections seen (reader threads, after GC) | fio IOPS (errors) | heap used | heap live after GC | heap committed | RSS | NMT heap / thread / other (MiB) | threads |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf "| %s | %s (%s, %s) | %.0f (%s) | %s MiB | %s MiB | %s MiB | %s MiB | %s / %s / %s | %s |\n" "$VOLUMES" "$SEEN" "$READERS" "$READERS_AFTER" "$IOPS" "$ERRS" "$USED" "$LIVE" \
   "$COMMITTED" "$RSS" "$(nmt 'Java Heap')" "$(nmt Thread)" "$(nmt Other)" "$THREADS"
-echo "idle agent before the connections: heap used $IDLE_USED MiB, RSS $IDLE_RSS MiB"
+echo "idle agent before the connections: heap used $IDLE_USED MiB, RSS $IDLE_RSS MiB; peak RSS $(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' /proc/"$AGENT_PID"/status) MiB; /q/metrics scrape: $SCRAPE"
 [ "$READERS" -ge "$CONNS" ] || fail "only $READERS of $CONNS connections were open when the heap was measured"
 [ "$READERS_AFTER" -ge "$CONNS" ] || echo "NOTE: $READERS_AFTER of $CONNS connections were still open after the full GC" \
   "(jcmd is slow on a loaded machine): the live set was measured after fio ended; lower RATE or raise SECONDS"

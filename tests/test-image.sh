@@ -37,8 +37,11 @@ log "mvn -Pimage package (agent, controller) pushing to $REG"
 check_image() {
   local name=$1 user=$2 ref=docker://$REG/dmp/$1:$VERSION cfg=$WORK/$1-config.json
   skopeo inspect --config --tls-verify=false "$ref" > "$cfg" || fail "cannot read $ref"
-  local gc=; [ "$name" = controller ] && gc='"-XX:+UseZGC",' # the controller runs on ZGC (controller/pom.xml)
-  expect_eq "$name entrypoint" "[\"java\",\"-Djava.util.logging.manager=org.jboss.logmanager.LogManager\",$gc\"-jar\",\"quarkus-run.jar\"]" \
+  # The JVM options of each app's pom (quarkus.jib.jvm-additional-arguments): the heap as a share of
+  # the container's memory, exit on OutOfMemoryError; the controller runs on ZGC.
+  local opts='"-XX:MaxRAMPercentage=50","-XX:+ExitOnOutOfMemoryError",'
+  [ "$name" = controller ] && opts='"-XX:+UseZGC","-XX:MaxRAMPercentage=60","-XX:+ExitOnOutOfMemoryError",'
+  expect_eq "$name entrypoint" "[\"java\",\"-Djava.util.logging.manager=org.jboss.logmanager.LogManager\",$opts\"-jar\",\"quarkus-run.jar\"]" \
     "$(jq -c .config.Entrypoint "$cfg")"
   expect_eq "$name user" "$user" "$(jq -r .config.User "$cfg")"
   expect_eq "$name exposed ports (quarkus.http.port)" "[\"$(port_of "$name")/tcp\"]" "$(jq -c '.config.ExposedPorts | keys' "$cfg")"
@@ -102,6 +105,22 @@ probes_ok controller.yaml "$CONTROLLER_PORT"
 [ -d "$WORK/controller-fs/tmp/controller-data" ] || fail "the controller did not create its data dir"
 expect_eq "controller data dir owner (the image's user)" 185 "$(stat -c %u "$WORK/controller-fs/tmp/controller-data")"
 
+# heap_share NAME PORT PERCENT: the JVM the image's entrypoint started sized its heap as PERCENT of the
+# memory it sees (here the machine's: no cgroup limit), as it will of the container's limit. Its largest
+# heap pool's max (ZGC reports each generation with the whole heap's max; G1 its old generation).
+heap_share() {
+  local max total want
+  max=$(curl -sf -H 'Accept: text/plain; version=0.0.4' "http://127.0.0.1:$2/q/metrics" |
+    awk '/^jvm_memory_max_bytes\{area="heap"/ {if ($NF + 0 > m) m = $NF + 0} END {printf "%.0f", m}')
+  total=$(awk '/^MemTotal:/ {printf "%.0f", $2 * 1024}' /proc/meminfo)
+  want=$(jq -n "$total * $3 / 100 | floor")
+  [ -n "$max" ] && [ "$max" != 0 ] || fail "$1: no jvm_memory_max_bytes{area=\"heap\"} on /q/metrics"
+  jq -en "($max - $want | fabs) <= $want / 50" >/dev/null \
+    || fail "$1: the image's JVM has a $max-byte heap, not $3 % of the $total bytes it sees ($want)"
+  log "ok: $1: heap $(jq -n "$max / 1048576 | floor") MiB = $3 % of $(jq -n "$total / 1048576 | floor") MiB (-XX:MaxRAMPercentage=$3 from the image)"
+}
+heap_share controller "$CONTROLLER_PORT" 60
+
 AGENT_PORT=$(free_port)
 SOCK=$WORK/agent-fs/run/dmp/nbd.sock
 run_image agent QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$AGENT_PORT" DMP_AGENT_HOST_ID=image-node \
@@ -109,6 +128,7 @@ run_image agent QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$AGENT_PORT" DMP_
 wait_until 60 test -S "$SOCK"
 wait_until 60 curl -sf "http://127.0.0.1:$AGENT_PORT/q/health/ready"
 probes_ok agent.yaml "$AGENT_PORT"
+heap_share agent "$AGENT_PORT" 50
 wait_until 30 host_online image-node
 
 rpc CreateVolume '{"host":"image-node","name":"vol1","zero":{"sizeBytes":"1048576"}}' > "$WORK/create.json" \

@@ -43,7 +43,7 @@ final class DeltaPool {
     private static OpCounters op(Random r, Op op, int n, int sizeLow, int latencyLow) {
         long[] size = new long[sizeLow + 9];
         long[] latency = new long[latencyLow + 6];
-        long bytes = 0, latencyNs = 0;
+        long bytes = 0, latencyNs = 0, requested = 0;
         int errors = r.nextInt(20) == 0 ? 1 + r.nextInt(3) : 0;
         for (int i = 0; i < n + errors; i++) {
             int sb = sizeLow + Math.min(8, (int) Math.abs(r.nextGaussian() * 3));
@@ -53,11 +53,13 @@ final class DeltaPool {
             size[sb]++;
             latency[lb]++;
             latencyNs += ns;
+            requested += length;
             if (i < n) {
                 bytes += length;
             }
         }
-        OpCounters.Builder b = OpCounters.newBuilder().setOp(op).setRequests(n).setBytes(bytes).setLatencyNs(latencyNs);
+        OpCounters.Builder b = OpCounters.newBuilder().setOp(op).setRequests(n).setBytes(bytes).setLatencyNs(latencyNs)
+                .setRequestedBytes(requested);
         if (errors > 0) {
             b.setErrors(errors).addErrorsByCode(ErrorCount.newBuilder().setError(5).setCount(errors));
         }
