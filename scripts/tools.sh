@@ -7,7 +7,7 @@
 # Debian packages, with what needs them. The JDK 21+ and Maven come with the machine (scripts/jdk.sh
 # picks the JDK); Maven is listed so that a machine without it gets it.
 DMP_APT_PACKAGES=(
-  maven python3 curl jq npm                 # the build, test.sh's counts, the scripts' JSON
+  maven python3 curl jq                     # the build, test.sh's counts, the scripts' JSON
   libnbd-bin python3-libnbd                 # nbdinfo nbdsh nbdcopy: NBD clients nobody here wrote
   qemu-utils fio nbd-client nbdkit          # qemu-img qemu-io qemu-nbd, fio's nbd engine; nbdkit a peer
   python3-yaml iproute2 openssl             # manifests in tests, ip netns (link cut), ss; test certificates
@@ -17,6 +17,9 @@ DMP_APT_PACKAGES=(
   # tests/test-kernel.sh boots Debian's stock kernel (it has nbd.ko) under qemu: tests/vm/run.sh
   qemu-system-x86 busybox-static kmod xz-utils e2fsprogs util-linux
 )
+# Commands installed from apt only when missing: a machine may have Node.js and npm from elsewhere
+# (NodeSource's nodejs bundles npm, and Debian's npm package conflicts with it).
+declare -A DMP_APT_IF_MISSING=([npm]=npm)
 # npm: buf curl speaks gRPC with server reflection like grpcurl, which Debian 12 does not package.
 DMP_BUF_NPM=@bufbuild/buf@1.75.0
 # npm: tests/dashboard/package-lock.json pins playwright-core for tests/test-dashboard.sh.
@@ -63,9 +66,13 @@ _dmp_stale_npm_dirs() {
 dmp_install_command() { echo "sudo $(_dmp_root_dir)/scripts/install-tools.sh"; }
 
 dmp_install_all() {
-  local missing stale root d
+  local missing stale root d c
   root=$(_dmp_root_dir)
   missing=$(dmp_missing_packages)
+  for c in "${!DMP_APT_IF_MISSING[@]}"; do
+    command -v "$c" >/dev/null 2>&1 || missing="$missing ${DMP_APT_IF_MISSING[$c]}"
+  done
+  missing=$(echo $missing)
   stale=$(_dmp_stale_npm_dirs)
   local need_buf=0
   command -v buf >/dev/null 2>&1 || need_buf=1

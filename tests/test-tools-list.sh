@@ -29,7 +29,7 @@ done < <(dpkg -S "${all_paths[@]}" 2>/dev/null)
 for c in $cmds; do
   case $c in
     buf) [[ $DMP_BUF_NPM == @bufbuild/buf@* ]] || bad+=("buf: DMP_BUF_NPM is '$DMP_BUF_NPM'"); continue ;;
-    node) case $listed in *" npm "*) continue ;; esac; bad+=("node: npm (which brings nodejs) is not listed"); continue ;;
+    node) [ "${DMP_APT_IF_MISSING[npm]:-}" = npm ] && continue; bad+=("node: npm (which brings nodejs) is not installed when missing"); continue ;;
   esac
   paths=$(type -Pa "$c") || { bad+=("$c: not installed here, so no package can be checked (install: $(dmp_install_command))"); continue; }
   pkg=
