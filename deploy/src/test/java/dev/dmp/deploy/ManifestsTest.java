@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.dmp.agent.AgentConfig;
+import dev.dmp.agent.config.AgentConfig;
 import dev.dmp.agent.lifecycle.PreStop;
 import dev.dmp.auth.AuthConfig;
 import java.lang.reflect.Modifier;

@@ -1,6 +1,6 @@
 package dev.dmp.agent.backend;
 
-import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.io.IOException;
 import java.nio.file.Path;
 import jnr.ffi.LibraryLoader;

@@ -1,9 +1,8 @@
 package dev.dmp.agent.backend;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
-import dev.dmp.agent.nbd.NbdClient;
-import dev.dmp.agent.nbd.NbdUri;
+import dev.dmp.agent.protocol.NbdUri;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 

@@ -1,6 +1,12 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.backend;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.SimpleReply;
+import dev.dmp.agent.protocol.NbdRequest;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocol;
+import dev.dmp.agent.protocol.NbdUri;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import java.io.EOFException;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.dmp.agent;
+package dev.dmp.agent.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

@@ -1,4 +1,4 @@
-package dev.dmp.agent;
+package dev.dmp.agent.config;
 
 import dev.dmp.agent.kernel.KernelTimeouts;
 import java.io.IOException;

@@ -1,16 +1,18 @@
-package dev.dmp.agent.api;
+package dev.dmp.agent.host;
 
-import dev.dmp.agent.Agent;
-import dev.dmp.agent.nbd.Export;
-import dev.dmp.proto.CounterSet;
+import dev.dmp.agent.kernel.KernelAttacher;
+import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.agent.volume.VolumeException;
+import dev.dmp.agent.volume.VolumeRegistry;
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.StatsRows;
 import dev.dmp.proto.v1.Backend;
 import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.Scope;
 import io.grpc.Status;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * What this agent can be asked to do to its own volumes, whichever door the request came through
@@ -18,10 +20,25 @@ import java.util.List;
  * carrying the gRPC code and a description that says what to change; a refused request changes nothing.
  */
 public final class HostOperations {
-    private final Agent agent;
+    private final String hostId;
+    private final VolumeRegistry registry;
+    private final KernelAttacher kernel;
+    private final StatsJournal journal;
+    /** True once the agent drains for shutdown (its preStop hook): no new volumes then. */
+    private final BooleanSupplier draining;
 
-    public HostOperations(Agent agent) {
-        this.agent = agent;
+    public HostOperations(String hostId, VolumeRegistry registry, KernelAttacher kernel, StatsJournal journal,
+            BooleanSupplier draining) {
+        this.hostId = hostId;
+        this.registry = registry;
+        this.kernel = kernel;
+        this.journal = journal;
+        this.draining = draining;
+    }
+
+    /** This agent's host id. */
+    public String hostId() {
+        return hostId;
     }
 
     /**
@@ -36,18 +53,17 @@ public final class HostOperations {
     public Volume create(String name, Backend spec, boolean readOnly, boolean attach, long kernelTimeoutSeconds)
             throws VolumeException {
         checkKernelTimeout(kernelTimeoutSeconds, attach);
-        if (agent.draining()) {
-            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "the agent on host '" + agent.settings().hostId()
+        if (draining.getAsBoolean()) {
+            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "the agent on host '" + hostId
                     + "' is shutting down (drained by its preStop hook); create the volume when it is back");
         }
-        boolean existed = agent.registry().get(name) != null;
-        Volume volume = agent.registry().create(name, spec, readOnly);
+        boolean existed = registry.get(name) != null;
+        Volume volume = registry.create(name, spec, readOnly);
         if (attach && !existed) {
             try {
-                agent.kernel().attach(name, new Export(volume.name(), volume.backend(), volume.stats(), volume.readOnly()),
-                        volume.size(), kernelTimeoutSeconds);
+                kernel.attach(name, volume.export(), volume.size(), kernelTimeoutSeconds);
             } catch (VolumeException | RuntimeException e) {
-                agent.registry().delete(name);
+                registry.delete(name);
                 throw e;
             }
         }
@@ -74,21 +90,21 @@ public final class HostOperations {
 
     /** Detaches the volume's device (refused while mounted), then deletes it. */
     public void delete(String name) throws VolumeException {
-        agent.kernel().detach(name, false);
-        agent.registry().delete(name);
+        kernel.detach(name, false);
+        registry.delete(name);
     }
 
     public Volume get(String name) throws VolumeException {
-        Volume v = agent.registry().get(name);
+        Volume v = registry.get(name);
         if (v == null) {
-            throw new VolumeException(Status.Code.NOT_FOUND, "host '" + agent.settings().hostId()
+            throw new VolumeException(Status.Code.NOT_FOUND, "host '" + hostId
                     + "' has no volume '" + name + "'; ListVolumes shows its volumes");
         }
         return v;
     }
 
     public List<Volume> list() {
-        return agent.registry().list();
+        return registry.list();
     }
 
     /** Resets the named volumes' counters, or every volume's when {@code names} is empty; all or nothing. */
@@ -100,7 +116,7 @@ public final class HostOperations {
                 get(name);
             }
         }
-        return agent.journal().reset(names);
+        return journal.reset(names);
     }
 
     /** The old view since the last reset: rows per volume (one when {@code volume} is set), per host, or fleet. */
@@ -108,7 +124,7 @@ public final class HostOperations {
         List<Volume> selected = volume.isEmpty() ? list() : List.of(get(volume));
         QueryStatsResponse.Builder out = QueryStatsResponse.newBuilder();
         CounterSet sum = CounterSet.empty();
-        String host = agent.settings().hostId();
+        String host = hostId;
         for (Volume v : selected) {
             CounterSet s = v.stats().sinceReset();
             sum.add(s);

@@ -1,6 +1,7 @@
 package dev.dmp.agent.http;
 
-import dev.dmp.agent.Agent;
+import dev.dmp.agent.stats.StatsJournal;
+import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
@@ -22,10 +23,12 @@ import java.util.List;
  */
 @Path("/stat/volumes")
 public class StatResource {
-    private final Agent agent;
+    private final VolumeRegistry registry;
+    private final StatsJournal journal;
 
-    public StatResource(Agent agent) {
-        this.agent = agent;
+    public StatResource(VolumeRegistry registry, StatsJournal journal) {
+        this.registry = registry;
+        this.journal = journal;
     }
 
     @GET
@@ -44,15 +47,15 @@ public class StatResource {
     @Produces(MediaType.TEXT_PLAIN)
     public String reset(@QueryParam("volume") String name) {
         List<String> names = select(name).stream().map(Volume::name).toList();
-        int n = agent.journal().reset(names);
+        int n = journal.reset(names);
         return "reset " + n + " volume" + (n == 1 ? "" : "s") + "\n";
     }
 
     private List<Volume> select(String name) {
         if (name == null || name.isEmpty()) {
-            return agent.registry().list();
+            return registry.list();
         }
-        Volume v = agent.registry().get(name);
+        Volume v = registry.get(name);
         if (v == null) {
             // The text goes in the body: NotFoundException(String) only sets the reason phrase.
             throw new NotFoundException(Response.status(Response.Status.NOT_FOUND)

@@ -1,7 +1,7 @@
 package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
-import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.protocol.NbdProtocol;
 import dev.dmp.agent.volume.VolumeException;
 import io.grpc.Status;
 import java.io.IOException;

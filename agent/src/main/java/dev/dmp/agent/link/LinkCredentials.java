@@ -1,6 +1,6 @@
 package dev.dmp.agent.link;
 
-import dev.dmp.agent.AgentConfig;
+import dev.dmp.agent.config.AgentConfig;
 import dev.dmp.auth.BearerToken;
 import io.grpc.ChannelCredentials;
 import io.grpc.CompositeChannelCredentials;

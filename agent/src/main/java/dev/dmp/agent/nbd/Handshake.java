@@ -1,6 +1,9 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocol;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

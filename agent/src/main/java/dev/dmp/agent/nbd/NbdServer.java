@@ -1,5 +1,6 @@
 package dev.dmp.agent.nbd;
 
+import dev.dmp.agent.protocol.NbdProtocolException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -59,11 +60,8 @@ public final class NbdServer implements AutoCloseable {
     private final BufferPool buffers = new BufferPool(64L << 20);
     private final Thread acceptor;
     private boolean closed;
-    /** False only for the benchmark's uncounted listener. */
-    private final boolean counting;
 
-    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener, boolean counting) {
-        this.counting = counting;
+    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
         this.socketPath = socketPath;
         this.where = where;
         this.catalog = catalog;
@@ -73,14 +71,6 @@ public final class NbdServer implements AutoCloseable {
 
     /** Binds the socket (replacing a stale one left by a previous run) and starts accepting. */
     public static NbdServer start(Path socketPath, ExportCatalog catalog) throws IOException {
-        return start(socketPath, catalog, true);
-    }
-
-    /**
-     * A listener whose connections count nothing when {@code counting} is false: a benchmark switch
-     * ({@code dmp.agent.benchmark-uncounted-socket}) to measure what counting costs, never for use.
-     */
-    public static NbdServer start(Path socketPath, ExportCatalog catalog, boolean counting) throws IOException {
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
             Files.createDirectories(dir);
@@ -95,8 +85,7 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(socketPath, (counting ? "" : "uncounted ") + "unix socket " + socketPath,
-                catalog, listener, counting);
+        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -111,7 +100,7 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener, true);
+        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -157,7 +146,7 @@ public final class NbdServer implements AutoCloseable {
             }
             who += " to " + export.name();
             LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers, buffers, counting, true).run();
+            new TransmissionLoop(ch, export, workers, buffers, true).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());

@@ -1,17 +1,21 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocol;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.NbdRequest;
+import dev.dmp.agent.protocol.SimpleReply;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
 import dev.dmp.agent.backend.BackendException;
-import dev.dmp.agent.stats.VolumeStats;
-import dev.dmp.proto.CounterSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -22,10 +26,10 @@ import org.jboss.logging.Logger;
  * may, a large READ from a backend that can goes out with sendfile (the header, then the bytes
  * straight from the page cache, under the same lock).
  *
- * <p>Each request is counted when its reply is sent, in this connection's own stats shard: that is
- * where its NBD error and its time from receipt to reply are known. A loop built with counting off
- * (only the benchmark's uncounted listener, {@code dmp.agent.benchmark-uncounted-socket}) neither
- * reads the clock nor touches a shard, so the benchmark can show what counting costs.
+ * <p>The chain a request runs through is the export's: this loop, then the connection's
+ * {@link RequestObserver} (the volume's counters), then the {@link Backend}. The observer hears of each
+ * request when it is taken in and when its reply is sent: that is where its NBD error and its time
+ * from receipt to reply are known.
  */
 public final class TransmissionLoop {
     private static final Logger LOG = Logger.getLogger(TransmissionLoop.class);
@@ -58,8 +62,9 @@ public final class TransmissionLoop {
     /** The header of a sendfile READ's reply: one per connection, used only under {@link #replyLock}. */
     private final ByteBuffer transferHeader = ByteBuffer.allocate(HEADER);
     private final BufferPool buffers;
-    /** This connection's counters; null when counting is off (benchmark only). */
-    private final VolumeStats.Shard stats;
+    /** Told of each request as it is received and answered: the volume's counters. */
+    private final RequestObserver observer;
+    private final LongSupplier clock;
 
     /** A loop with buffers of its own (a kernel attachment: one connection, not one of a listener's). */
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
@@ -67,12 +72,7 @@ public final class TransmissionLoop {
     }
 
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
-        this(ch, export, workers, buffers, true);
-    }
-
-    /** {@code counting} false only for the benchmark of counting on versus off. */
-    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting) {
-        this(ch, export, workers, buffers, counting, false);
+        this(ch, export, workers, buffers, false);
     }
 
     /**
@@ -80,9 +80,10 @@ public final class TransmissionLoop {
      * (a virtual thread would switch its descriptor to non-blocking, where sendfile returns early), so
      * large READs may be sent with {@link Backend#transferTo}.
      */
-    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting,
-            boolean zeroCopy) {
-        this.in = new InputBuffer(ch, READ_AHEAD, counting);
+    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean zeroCopy) {
+        this.observer = export.observers().get();
+        this.clock = observer.clock();
+        this.in = new InputBuffer(ch, READ_AHEAD, clock);
         this.zeroCopy = zeroCopy && export.backend().canTransferTo();
         this.buffers = buffers;
         this.ch = ch;
@@ -90,20 +91,6 @@ public final class TransmissionLoop {
         this.backend = export.backend();
         this.readOnly = export.refusesWrites();
         this.workers = workers;
-        this.stats = counting ? export.stats().openShard() : null;
-    }
-
-    /** The stats operation of a command, or -1 for commands that are not counted. */
-    static int op(int type) {
-        return switch (type) {
-            case NBD_CMD_READ -> CounterSet.READ;
-            case NBD_CMD_WRITE -> CounterSet.WRITE;
-            case NBD_CMD_FLUSH -> CounterSet.FLUSH;
-            case NBD_CMD_TRIM -> CounterSet.TRIM;
-            case NBD_CMD_WRITE_ZEROES -> CounterSet.WRITE_ZEROES;
-            case NBD_CMD_CACHE -> CounterSet.CACHE;
-            default -> -1;
-        };
     }
 
     /** Serves requests until NBD_CMD_DISC or the client goes away; waits for every request in flight. */
@@ -120,16 +107,12 @@ public final class TransmissionLoop {
                     return;
                 }
                 Received received = new Received(request, in.filledNanos());
-                if (stats != null && op(request.type()) >= 0) {
-                    stats.started();
-                }
+                observer.received(request.type());
                 dispatch(received);
             }
         } finally {
             slots.acquireUninterruptibly(MAX_IN_FLIGHT);
-            if (stats != null) {
-                stats.close();
-            }
+            observer.close();
         }
     }
 
@@ -267,7 +250,7 @@ public final class TransmissionLoop {
             if (error == NBD_OK) {
                 new SimpleReply(NBD_OK, r.cookie()).encode(reply.position(0));
                 send(reply.position(0));
-                counted(r, NBD_OK);
+                answered(r, NBD_OK);
             } else {
                 replyError(r, error);
             }
@@ -293,7 +276,7 @@ public final class TransmissionLoop {
         } finally {
             replyLock.unlock();
         }
-        counted(r, NBD_OK);
+        answered(r, NBD_OK);
     }
 
     /** The NBD error for a failed request: the backend's own, ENOSPC for a full disk, else EIO. */
@@ -316,15 +299,12 @@ public final class TransmissionLoop {
         ByteBuffer reply = ByteBuffer.allocate(HEADER);
         new SimpleReply(error, r.cookie()).encode(reply);
         send(reply.flip());
-        counted(r, error);
+        answered(r, error);
     }
 
-    /** Records an answered request in this connection's shard (uncounted commands are skipped). */
-    private void counted(Received r, int error) {
-        int op = op(r.type());
-        if (op >= 0 && stats != null) {
-            stats.completed(op, r.length(), error, System.nanoTime() - r.receivedNanos());
-        }
+    /** Tells the observer that the request was answered, with its error and its time since receipt. */
+    private void answered(Received r, int error) {
+        observer.answered(r.type(), r.length(), error, clock.getAsLong() - r.receivedNanos());
     }
 
     private void send(ByteBuffer reply) throws IOException {

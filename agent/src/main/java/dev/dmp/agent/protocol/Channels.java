@@ -1,4 +1,4 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -7,7 +7,7 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 
 /** Whole-buffer reads and writes on blocking channels. */
-final class Channels {
+public final class Channels {
     private Channels() {
     }
 
@@ -15,7 +15,7 @@ final class Channels {
      * Fills {@code buf}; returns false if the peer closed the connection before sending a single byte,
      * and throws {@link EOFException} if it closed part-way (a truncated frame).
      */
-    static boolean readFullyOrEof(ReadableByteChannel ch, ByteBuffer buf) throws IOException {
+    public static boolean readFullyOrEof(ReadableByteChannel ch, ByteBuffer buf) throws IOException {
         int start = buf.position();
         while (buf.hasRemaining()) {
             if (ch.read(buf) < 0) {
@@ -29,13 +29,13 @@ final class Channels {
         return true;
     }
 
-    static void readFully(ReadableByteChannel ch, ByteBuffer buf) throws IOException {
+    public static void readFully(ReadableByteChannel ch, ByteBuffer buf) throws IOException {
         if (!readFullyOrEof(ch, buf)) {
             throw new EOFException("connection closed where " + buf.remaining() + " more bytes were due");
         }
     }
 
-    static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
+    public static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             ch.write(buf);
         }

@@ -1,4 +1,4 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
 /**
  * Constants of the NBD protocol, named as in the NetworkBlockDevice/nbd {@code doc/proto.md}.

@@ -1,4 +1,4 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
 /** A peer broke the protocol in a way that ends its connection (bad magic, oversized frame...). */
 public class NbdProtocolException extends Exception {

@@ -1,4 +1,4 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
 import java.nio.ByteBuffer;
 

@@ -1,5 +1,6 @@
 package dev.dmp.agent.stats;
 
+import dev.dmp.agent.nbd.RequestObserver;
 import dev.dmp.proto.CounterSet;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -85,6 +86,11 @@ public final class VolumeStats {
         Shard shard = new Shard();
         live.add(shard);
         return shard;
+    }
+
+    /** A new connection's observer: it counts into a shard of its own ({@link CountingObserver}). */
+    public RequestObserver observer() {
+        return new CountingObserver(openShard());
     }
 
     /** Everything counted since the volume was created. */

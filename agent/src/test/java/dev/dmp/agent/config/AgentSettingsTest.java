@@ -1,4 +1,4 @@
-package dev.dmp.agent;
+package dev.dmp.agent.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -22,7 +22,7 @@ class KernelAttacherTest {
     void aRefusedReattachIsReportedAndKeptForTheNextStart() throws Exception {
         Files.createDirectories(dir.resolve("sys/block/sda"));
         KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
-        Export export = new Export("dmp2", new ZeroBackend(1 << 20), new VolumeStats());
+        Export export = new Export("dmp2", new ZeroBackend(1 << 20), false, new VolumeStats()::observer);
 
         k.reattach("dmp2", export, 1 << 20, 0);
 

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.agent.stats.VolumeStats;
+import dev.dmp.agent.volume.AllowedPaths;
+import dev.dmp.agent.volume.BackendFactory;
 import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeFactory;
 import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Backend;
@@ -48,7 +51,8 @@ class VolumeMetricsTest {
     void exposition() throws Exception {
         StatsJournal journal = new StatsJournal(false);
         CollectorRegistry prometheus = new CollectorRegistry();
-        try (VolumeRegistry registry = new VolumeRegistry(journal, new dev.dmp.agent.volume.AllowedPaths(java.util.List.of()))) {
+        try (VolumeRegistry registry = new VolumeRegistry(journal,
+                new VolumeFactory(new BackendFactory(new AllowedPaths(List.of()))))) {
             Volume volume = registry.create("dmp1",
                     Backend.newBuilder().setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20)).build(), false);
             prometheus.register(new VolumeMetrics(registry, true));

@@ -1,7 +1,9 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.Wire.concat;
-import static dev.dmp.agent.nbd.Wire.hex;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.Wire;
+import static dev.dmp.agent.protocol.Wire.concat;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -29,8 +31,8 @@ class HandshakeTest {
      */
     private static final String SIZE_AND_FLAGS = "0000000000100000 0d6d";
 
-    private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20), new VolumeStats());
-    private final Export dmp2 = new Export("dmp2", new MemoryBackend(512), new VolumeStats());
+    private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20), false, new VolumeStats()::observer);
+    private final Export dmp2 = new Export("dmp2", new MemoryBackend(512), false, new VolumeStats()::observer);
     private final ExportCatalog catalog = new ExportCatalog() {
         @Override
         public Export find(String name) {

@@ -1,6 +1,9 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.Wire.hex;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocol;
+import dev.dmp.agent.protocol.Wire;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -44,8 +47,8 @@ class TransferTest {
             listener.bind(UnixDomainSocketAddress.of(dir.resolve("nbd.sock")));
             SocketChannel client = SocketChannel.open(listener.getLocalAddress());
             SocketChannel server = listener.accept();
-            TransmissionLoop loop = new TransmissionLoop(server, new Export("f", backend, stats), workers,
-                    new BufferPool(8L << 20), true, true);
+            TransmissionLoop loop = new TransmissionLoop(server, new Export("f", backend, false, stats::observer), workers,
+                    new BufferPool(8L << 20), true);
             CompletableFuture<Void> done = new CompletableFuture<>();
             Thread.ofPlatform().daemon().start(() -> {
                 try {

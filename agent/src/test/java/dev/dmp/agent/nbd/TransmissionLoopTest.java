@@ -1,6 +1,9 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.Wire.hex;
+import dev.dmp.agent.protocol.Wire;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,7 +61,8 @@ class TransmissionLoopTest {
             client = SocketChannel.open(listener.getLocalAddress());
             server = listener.accept();
         }
-        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend, stats), workers, new BufferPool(8L << 20));
+        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend, false, stats::observer), workers,
+                new BufferPool(8L << 20));
         loop = CompletableFuture.runAsync(() -> {
             try {
                 transmission.run();
@@ -280,7 +284,8 @@ class TransmissionLoopTest {
             try (SocketChannel c = SocketChannel.open(listener.getLocalAddress()); SocketChannel srv = listener.accept()) {
                 var l = CompletableFuture.runAsync(() -> {
                     try {
-                        new TransmissionLoop(srv, new Export("mem", backend, uncounted), workers, new BufferPool(8L << 20), false).run();
+                        new TransmissionLoop(srv, new Export("mem", backend, false, uncounted::observer).unobserved(), workers,
+                                new BufferPool(8L << 20)).run();
                     } catch (IOException | NbdProtocolException e) {
                         throw new RuntimeException(e);
                     }

@@ -1,4 +1,4 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

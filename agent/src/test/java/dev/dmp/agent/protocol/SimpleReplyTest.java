@@ -1,6 +1,6 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
-import static dev.dmp.agent.nbd.Wire.hex;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

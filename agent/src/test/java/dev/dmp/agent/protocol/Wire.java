@@ -1,22 +1,22 @@
-package dev.dmp.agent.nbd;
+package dev.dmp.agent.protocol;
 
 import java.util.HexFormat;
 
 /** Hand-written wire bytes: hex digits, spaces ignored, so frames can be laid out field by field. */
-final class Wire {
+public final class Wire {
     private Wire() {
     }
 
-    static byte[] hex(String digits) {
+    public static byte[] hex(String digits) {
         return HexFormat.of().parseHex(digits.replace(" ", "").replace("\n", ""));
     }
 
-    static String hex(byte[] bytes) {
+    public static String hex(byte[] bytes) {
         return HexFormat.of().formatHex(bytes);
     }
 
     /** Concatenation of frames. */
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         int n = 0;
         for (byte[] p : parts) {
             n += p.length;
