@@ -56,9 +56,9 @@ for t in tests/test-*.sh; do
   case $t in *"$PATTERN"*) ;; *) continue ;; esac
   echo "== $t"
   start=$(date +%s)
-  # No script may hang CI: after DMP_SCRIPT_TIMEOUT seconds (600, or what a '# timeout: N' line at the
-  # script's top says) it gets SIGTERM (its cleanup stops what it started), 30 s later SIGKILL.
-  limit=${DMP_SCRIPT_TIMEOUT:-$(sed -n '2,20s/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)}
+  # No script may hang CI: after DMP_SCRIPT_TIMEOUT seconds (600, or what its '# timeout: N' line
+  # says) it gets SIGTERM (its cleanup stops what it started), 30 s later SIGKILL.
+  limit=${DMP_SCRIPT_TIMEOUT:-$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)}
   limit=${limit:-600}
   timeout -k 30 "$limit" bash "$t"; rc=$?
   [ $rc = 124 ] && echo "TIMEOUT $t: still running after ${limit}s"
