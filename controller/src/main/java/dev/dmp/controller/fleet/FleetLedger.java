@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import dev.dmp.controller.store.LedgerStore;
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.OpCountersCodec;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.StatsDeltaIn;
@@ -168,7 +169,7 @@ public final class FleetLedger {
             VolumeDeltaIn d = delta.getVolumes(i);
             ops[i] = new int[d.getOpsCount()];
             for (int j = 0; j < ops[i].length; j++) {
-                ops[i][j] = CounterSet.checkEncoded(d.getOps(j));
+                ops[i][j] = OpCountersCodec.checkEncoded(d.getOps(j));
             }
         }
         return apply(host, runId, delta, ops, now);
@@ -197,8 +198,8 @@ public final class FleetLedger {
                 v.atReset = v.lifetime.copy();
             }
             for (int j = 0; j < ops[i].length; j++) {
-                v.lifetime.addEncoded(d.getOps(j), ops[i][j]);
-                fleetSinceReset.addEncoded(d.getOps(j), ops[i][j]);
+                OpCountersCodec.addEncoded(v.lifetime, d.getOps(j), ops[i][j]);
+                OpCountersCodec.addEncoded(fleetSinceReset, d.getOps(j), ops[i][j]);
             }
             fleetInFlight += d.getInFlight() - v.inFlight;
             v.inFlight = d.getInFlight();
@@ -416,11 +417,11 @@ public final class FleetLedger {
         size += CodedOutputStream.computeMessageSize(4, lastSeen) + stringSize(5, h.agentVersion);
         for (VolumeEntry v : h.volumes.values()) {
             since[i] = v.atReset == NEVER_RESET ? v.lifetime : v.sinceReset();
-            int lifetime = v.lifetime.serializedSize(VolumeRecord.LIFETIME_FIELD_NUMBER);
+            int lifetime = OpCountersCodec.serializedSize(VolumeRecord.LIFETIME_FIELD_NUMBER, v.lifetime);
             sizes[i] = CodedOutputStream.computeBytesSize(VolumeRecord.VOLUME_FIELD_NUMBER, v.volumeBytes)
                     + (v.generation == 0 ? 0 : CodedOutputStream.computeUInt64Size(VolumeRecord.GENERATION_FIELD_NUMBER, v.generation))
-                    + (since[i] == v.lifetime ? lifetime : since[i].serializedSize(VolumeRecord.SINCE_RESET_FIELD_NUMBER))
-                    + lifetime + v.beforeReset.serializedSize(VolumeRecord.BEFORE_RESET_FIELD_NUMBER)
+                    + (since[i] == v.lifetime ? lifetime : OpCountersCodec.serializedSize(VolumeRecord.SINCE_RESET_FIELD_NUMBER, since[i]))
+                    + lifetime + OpCountersCodec.serializedSize(VolumeRecord.BEFORE_RESET_FIELD_NUMBER, v.beforeReset)
                     + (v.inFlight == 0 ? 0 : CodedOutputStream.computeUInt64Size(VolumeRecord.IN_FLIGHT_FIELD_NUMBER, v.inFlight));
             size += CodedOutputStream.computeTagSize(HostRecord.VOLUMES_FIELD_NUMBER)
                     + CodedOutputStream.computeUInt32SizeNoTag(sizes[i]) + sizes[i];
@@ -444,9 +445,9 @@ public final class FleetLedger {
                 if (v.generation != 0) {
                     out.writeUInt64(VolumeRecord.GENERATION_FIELD_NUMBER, v.generation);
                 }
-                since[i].writeTo(out, VolumeRecord.SINCE_RESET_FIELD_NUMBER);
-                v.lifetime.writeTo(out, VolumeRecord.LIFETIME_FIELD_NUMBER);
-                v.beforeReset.writeTo(out, VolumeRecord.BEFORE_RESET_FIELD_NUMBER);
+                OpCountersCodec.writeTo(out, VolumeRecord.SINCE_RESET_FIELD_NUMBER, since[i]);
+                OpCountersCodec.writeTo(out, VolumeRecord.LIFETIME_FIELD_NUMBER, v.lifetime);
+                OpCountersCodec.writeTo(out, VolumeRecord.BEFORE_RESET_FIELD_NUMBER, v.beforeReset);
                 if (v.inFlight != 0) {
                     out.writeUInt64(VolumeRecord.IN_FLIGHT_FIELD_NUMBER, v.inFlight);
                 }
