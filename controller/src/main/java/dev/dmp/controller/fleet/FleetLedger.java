@@ -281,19 +281,19 @@ public final class FleetLedger {
     }
 
     /** Copies of every volume's numbers, sorted by host then volume. */
-    public List<VolumeView> views() {
-        return views("");
+    public List<VolumeCounts> volumeCounts() {
+        return volumeCounts("");
     }
 
     /**
      * Copies of one host's volumes' numbers (every host's when {@code host} is empty), sorted by host
      * then volume. Each copy is two CounterSets of a few KiB: a query about one host copies only its own.
      */
-    public synchronized List<VolumeView> views(String host) {
-        List<VolumeView> out = new ArrayList<>();
+    public synchronized List<VolumeCounts> volumeCounts(String host) {
+        List<VolumeCounts> out = new ArrayList<>();
         Map<String, HostEntry> selected = host.isEmpty() ? hosts
                 : hosts.containsKey(host) ? Map.of(host, hosts.get(host)) : Map.of();
-        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeView(id, name, v.generation,
+        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeCounts(id, name, v.generation,
                 v.sinceReset(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
         return out;
     }
