@@ -41,10 +41,10 @@ public class Dashboard {
             hosts.add(new HostView(h, hostRows.getOrDefault(h.getId(), zero(h.getId(), "")),
                     s.rate(new ChartScope(h.getId(), ""))));
         }
-        List<VolumeView> volumes = new ArrayList<>();
+        List<VolumeRow> volumes = new ArrayList<>();
         for (Volume v : ops.listVolumes("")) {
             VolumeKey key = new VolumeKey(v.getHost(), v.getName());
-            volumes.add(new VolumeView(v, volumeRows.getOrDefault(key, zero(v.getHost(), v.getName())),
+            volumes.add(new VolumeRow(v, volumeRows.getOrDefault(key, zero(v.getHost(), v.getName())),
                     s.rates().getOrDefault(key, Rate.ZERO)));
         }
         FleetView fleet = new FleetView(rows(Scope.FLEET).get(0), s.rate(ChartScope.FLEET));

@@ -4,7 +4,7 @@ import dev.dmp.proto.StatsRows;
 
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.FleetLedger;
-import dev.dmp.controller.fleet.VolumeView;
+import dev.dmp.controller.fleet.VolumeCounts;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
@@ -27,7 +27,7 @@ public final class StatsQuery {
         boolean stale;
         Instant lastSeen;
 
-        void add(VolumeView v) {
+        void add(VolumeCounts v) {
             counts.add(v.sinceReset());
             inFlight += v.inFlight();
             stale |= v.stale();
@@ -64,10 +64,10 @@ public final class StatsQuery {
             }
             return out.addRows(r).build();
         }
-        List<VolumeView> views = fleet.ledger().views(host);
+        List<VolumeCounts> volumes = fleet.ledger().volumeCounts(host);
         Sum hostSum = null;
         String current = null;
-        for (VolumeView v : views) {
+        for (VolumeCounts v : volumes) {
             if (!host.isEmpty() && !host.equals(v.host())) {
                 continue;
             }

@@ -25,16 +25,16 @@ class FleetLedgerPersistenceTest {
     @TempDir
     Path dir;
 
-    /** Views as a reopened ledger shows them: every host offline until its agent says Hello again. */
-    private static List<VolumeView> offline(List<VolumeView> views) {
-        return views.stream().map(v -> new VolumeView(v.host(), v.volume(), v.generation(), v.sinceReset(), v.lifetime(),
-                v.inFlight(), true, v.lastSeen())).toList();
+    /** Counts as a reopened ledger shows them: every host offline until its agent says Hello again. */
+    private static List<VolumeCounts> offline(List<VolumeCounts> counts) {
+        return counts.stream().map(v -> new VolumeCounts(v.host(), v.volume(), v.generation(), v.sinceReset(),
+                v.lifetime(), v.inFlight(), true, v.lastSeen())).toList();
     }
 
     @Test
     void whatWasCommittedSurvivesAReopen() throws Exception {
         Instant seen = T0.plusSeconds(5);
-        List<VolumeView> before;
+        List<VolumeCounts> before;
         CounterSet total;
         try (LedgerStore store = LedgerStore.open(dir.resolve("data"))) {
             assertTrue(Files.exists(store.file()));
@@ -47,7 +47,7 @@ class FleetLedgerPersistenceTest {
                     reads("dmp1", 1, 1, 512)), seen));
             assertTrue(ledger.apply("node-b", "run-7", delta(1, writes("dmp1", 0, 1, 1)), seen));
             ledger.commit();
-            before = ledger.views();
+            before = ledger.volumeCounts();
             total = ledger.total().counts();
             assertEquals(3, before.size());
         }
@@ -62,7 +62,7 @@ class FleetLedgerPersistenceTest {
             assertEquals("test", a.getAgentVersion());
 
             FleetLedger reopened = new FleetLedger(store);
-            assertEquals(offline(before), reopened.views());
+            assertEquals(offline(before), reopened.volumeCounts());
             assertEquals(new Old(0, 0, 4, 16384), Old.of(reopened.beforeReset("node-a", "dmp1")));
             assertEquals(total, reopened.total().counts(), "the fleet total is rebuilt from the records");
             assertEquals(List.of(new FleetLedger.HostInfo("node-a", false, seen, "test", 2),
@@ -74,7 +74,7 @@ class FleetLedgerPersistenceTest {
             reopened.hello(hello("node-a", "run-1", "dmp1", "dmp2"), seen);
             assertFalse(reopened.apply("node-a", "run-1", delta(2, writes("dmp1", 1, 9, 9)), seen), "applied before the restart");
             assertTrue(reopened.apply("node-a", "run-1", delta(3, reads("dmp1", 1, 1, 512)), seen));
-            assertEquals(new Old(2, 1024, 0, 0), Old.of(reopened.views().get(0).sinceReset()));
+            assertEquals(new Old(2, 1024, 0, 0), Old.of(reopened.volumeCounts().get(0).sinceReset()));
             assertFalse(reopened.apply("node-a", "run-0", delta(4, reads("dmp1", 1, 1, 512)), seen), "another run");
         }
     }
@@ -91,10 +91,10 @@ class FleetLedgerPersistenceTest {
         }
         try (LedgerStore store = LedgerStore.open(dir)) {
             FleetLedger reopened = new FleetLedger(store);
-            assertEquals(new Old(0, 0, 1, 4096), Old.of(reopened.views().get(0).sinceReset()));
+            assertEquals(new Old(0, 0, 1, 4096), Old.of(reopened.volumeCounts().get(0).sinceReset()));
             reopened.hello(hello("node-a", "run-1", "dmp1"), T0);
             assertTrue(reopened.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096)), T0));
-            assertEquals(new Old(0, 0, 2, 8192), Old.of(reopened.views().get(0).sinceReset()));
+            assertEquals(new Old(0, 0, 2, 8192), Old.of(reopened.volumeCounts().get(0).sinceReset()));
         }
     }
 }
