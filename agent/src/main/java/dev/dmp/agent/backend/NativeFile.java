@@ -1,10 +1,10 @@
 package dev.dmp.agent.backend;
 
 import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.io.IOException;
 import java.nio.file.Path;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.annotations.SaveError;
 import org.jboss.logging.Logger;
 
 /**
@@ -16,32 +16,12 @@ import org.jboss.logging.Logger;
 final class NativeFile implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NativeFile.class);
 
-    /** The libc functions used, bound with jnr-ffi. Public because jnr-ffi generates its implementation. */
-    public interface LibC {
-        @SaveError
-        int open(String path, int flags);
-
-        @SaveError
-        int close(int fd);
-
-        @SaveError
-        int fallocate(int fd, int mode, long offset, long length);
-
-        /** Returns the error number itself rather than setting errno. */
-        int posix_fadvise(int fd, long offset, long length, int advice);
-    }
-
     static final int FALLOC_FL_KEEP_SIZE = 0x01;
     static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
     private static final int O_RDWR = 2;
     private static final int O_CLOEXEC = 0x80000;
     private static final int POSIX_FADV_WILLNEED = 3;
-    private static final int EINVAL = 22;
-    private static final int ENOSPC = 28;
-    private static final int ENOSYS = 38;
-    private static final int EOPNOTSUPP = 95;
-    private static final int ENODEV = 19;
 
     private static final LibC LIBC = bind();
 
@@ -53,7 +33,7 @@ final class NativeFile implements AutoCloseable {
 
     private static LibC bind() {
         try {
-            return LibraryLoader.create(LibC.class).load("c");
+            return LibC.get();
         } catch (RuntimeException | LinkageError e) {
             LOG.infof("libc cannot be bound (%s): file backends will zero by writing zeroes and ignore TRIM", e);
             return null;
@@ -65,9 +45,9 @@ final class NativeFile implements AutoCloseable {
         if (LIBC == null) {
             return null;
         }
-        int fd = LIBC.open(path.toString(), O_RDWR | O_CLOEXEC);
+        int fd = LIBC.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
-            throw new IOException("open " + path + ": errno " + errno());
+            throw new IOException("open " + path + ": " + Errno.name(LibC.errno()));
         }
         return new NativeFile(fd);
     }
@@ -80,22 +60,18 @@ final class NativeFile implements AutoCloseable {
         if (LIBC.fallocate(fd, mode, offset, length) == 0) {
             return true;
         }
-        int errno = errno();
+        int errno = LibC.errno();
         return switch (errno) {
-            case EOPNOTSUPP, ENOSYS, ENODEV, EINVAL -> false;
-            case ENOSPC -> throw new BackendException(NbdProtocol.NBD_ENOSPC, "fallocate: no space left on device");
+            case Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.ENODEV, Errno.EINVAL -> false;
+            case Errno.ENOSPC -> throw new BackendException(NbdProtocol.NBD_ENOSPC, "fallocate: no space left on device");
             default -> throw new IOException("fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset
-                    + ", length=" + length + "): errno " + errno);
+                    + ", length=" + length + "): " + Errno.name(errno));
         };
     }
 
     /** Asks the kernel to start reading the range into the page cache; a hint, so failures are ignored. */
     void willNeed(long offset, long length) {
         LIBC.posix_fadvise(fd, offset, length, POSIX_FADV_WILLNEED);
-    }
-
-    private static int errno() {
-        return jnr.ffi.Runtime.getRuntime(LIBC).getLastError();
     }
 
     @Override

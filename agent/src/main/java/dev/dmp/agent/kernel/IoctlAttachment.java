@@ -2,6 +2,8 @@ package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.TransmissionLoop;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;

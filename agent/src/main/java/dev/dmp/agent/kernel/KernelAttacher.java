@@ -2,6 +2,8 @@ package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import dev.dmp.agent.volume.VolumeException;
 import io.grpc.Status;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.dmp.agent.kernel;
+package dev.dmp.agent.os;
 
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.annotations.In;
@@ -7,14 +7,17 @@ import jnr.ffi.annotations.SaveError;
 import jnr.ffi.annotations.Variadic;
 
 /**
- * The few libc calls the kernel attachment needs: {@code open}, {@code close}, {@code socketpair},
- * {@code ioctl} (variadic: two fixed arguments, then the argument the request takes) and byte-level
- * {@code read}, {@code write}, {@code shutdown} on a socket the JDK did not create, and {@code poll} to see
- * the kernel drop its end, {@code socket}, {@code sendto}, {@code recv} for the generic netlink socket
- * ({@link NbdGenl}). Every call saves
- * errno, read with {@link #errno()}. Twelve functions, not jnr-posix's whole POSIX: jnr-ffi generates
- * the binding's bytecode at first use, and for jnr-posix's hundreds of functions that took minutes of
- * the agent's start under software emulation (tests/vm).
+ * The agent's one libc binding, with jnr-ffi: the calls the JDK does not offer on a descriptor it did
+ * not create, or offers without an errno. For the kernel attachment: {@code open}, {@code close},
+ * {@code socketpair}, {@code ioctl} (variadic: two fixed arguments, then the argument the request
+ * takes), byte-level {@code read}, {@code write}, {@code shutdown} and {@code poll} on the socketpair,
+ * and {@code socket}, {@code sendto}, {@code recv} for the generic netlink socket. For the file
+ * backend: {@code fallocate} and {@code posix_fadvise}. Every call but {@code posix_fadvise} saves
+ * errno, read with {@link #errno()}.
+ *
+ * <p>These functions, not jnr-posix's whole POSIX: jnr-ffi generates the binding's bytecode at first
+ * use, and for jnr-posix's hundreds of functions that took minutes of the agent's start under software
+ * emulation (tests/vm). One interface, not one per package, so that it is generated once.
  */
 public interface LibC {
     int SHUT_RDWR = 2;
@@ -61,7 +64,13 @@ public interface LibC {
     @SaveError
     long recv(int fd, @Out byte[] buf, long len, int flags);
 
-    /** libc, loaded once. */
+    @SaveError
+    int fallocate(int fd, int mode, long offset, long length);
+
+    /** Returns the error number itself rather than setting errno. */
+    int posix_fadvise(int fd, long offset, long length, int advice);
+
+    /** libc, loaded once. Throws a {@link LinkageError} (or a RuntimeException) where it cannot be bound. */
     static LibC get() {
         return Holder.LIBC;
     }
@@ -71,7 +80,7 @@ public interface LibC {
         return jnr.ffi.Runtime.getRuntime(Holder.LIBC).getLastError();
     }
 
-    /** Lazy, so that an agent that never attaches a device never loads native code. */
+    /** Lazy, so that an agent that never attaches a device nor opens a file backend never loads native code. */
     final class Holder {
         static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
 
