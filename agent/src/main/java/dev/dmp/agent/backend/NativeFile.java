@@ -4,14 +4,24 @@ import dev.dmp.agent.nbd.NbdProtocol;
 import dev.dmp.agent.os.Errno;
 import dev.dmp.agent.os.LibC;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.file.Path;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jboss.logging.Logger;
 
 /**
- * A second descriptor on a backend file, for the calls {@link java.nio.channels.FileChannel} lacks:
- * {@code fallocate(2)} (punch a hole, zero a range) and {@code posix_fadvise(2)}. Both act on the
- * inode, so a descriptor of our own serves as well as the channel's hidden one. Linux only; where libc
- * cannot be bound, {@link #open} answers null and the file backend falls back to plain writes.
+ * A second descriptor on a backend file, for what {@link java.nio.channels.FileChannel} lacks:
+ * {@code fallocate(2)} (punch a hole, zero a range), {@code posix_fadvise(2)}, and writes and syncs
+ * whose failure carries its errno ({@code pwrite(2)}, {@code fdatasync(2)}): FileChannel throws a plain
+ * IOException with strerror's text, so a full disk could only be told by matching words. They act on
+ * the inode, so a descriptor of our own serves as well as the channel's hidden one. Linux only; where
+ * libc cannot be bound, {@link #open} answers null and the file backend uses the channel alone.
+ *
+ * <p>Closing waits for the calls in progress: a descriptor number closed under a running call could be
+ * reused by the next open of another file, and the write would land there. The channel has the same
+ * guard built in.
  */
 final class NativeFile implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NativeFile.class);
@@ -25,9 +35,14 @@ final class NativeFile implements AutoCloseable {
 
     private static final LibC LIBC = bind();
 
+    private final Path path;
     private final int fd;
+    /** Calls hold the read lock, {@link #close} the write lock. */
+    private final ReadWriteLock use = new ReentrantReadWriteLock();
+    private boolean closed;
 
-    private NativeFile(int fd) {
+    private NativeFile(Path path, int fd) {
+        this.path = path;
         this.fd = fd;
     }
 
@@ -49,7 +64,61 @@ final class NativeFile implements AutoCloseable {
         if (fd < 0) {
             throw new IOException("open " + path + ": " + Errno.name(LibC.errno()));
         }
-        return new NativeFile(fd);
+        return new NativeFile(path, fd);
+    }
+
+    /**
+     * The exception for a call that failed with {@code errno}. No space (ENOSPC), a full quota (EDQUOT)
+     * and a write past the largest file the file system allows (EFBIG) are all "this write does not
+     * fit": NBD_ENOSPC, as nbdkit maps them, so the client can tell a full disk from a broken one (EIO).
+     */
+    static IOException failure(Path path, String call, int errno) {
+        String message = "file backend: " + path + ": " + call + " failed: " + Errno.name(errno);
+        return switch (errno) {
+            case Errno.ENOSPC, Errno.EDQUOT, Errno.EFBIG -> new BackendException(NbdProtocol.NBD_ENOSPC, message);
+            default -> new IOException(message);
+        };
+    }
+
+    /** Writes all of {@code src} (from its position) at {@code offset}, like FileChannel.write but with errno. */
+    void write(ByteBuffer src, long offset) throws IOException {
+        // jnr-ffi passes a direct buffer's memory, or a heap buffer's array; a read-only heap buffer
+        // shows neither, so its bytes are copied (the NBD loop's buffers are direct: no copy there).
+        ByteBuffer bytes = src.isDirect() || src.hasArray() ? src
+                : ByteBuffer.allocate(src.remaining()).put(src.duplicate()).flip();
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            long position = offset;
+            while (bytes.hasRemaining()) {
+                long n = LIBC.pwrite(fd, bytes, bytes.remaining(), position);
+                if (n < 0) {
+                    int errno = LibC.errno();
+                    if (errno == Errno.EINTR) {
+                        continue;
+                    }
+                    throw failure(path, "pwrite(offset=" + position + ", length=" + bytes.remaining() + ")", errno);
+                }
+                bytes.position(bytes.position() + (int) n);
+                position += n;
+            }
+            src.position(src.limit());
+        } finally {
+            use.readLock().unlock();
+        }
+    }
+
+    /** {@code fdatasync}: what FileChannel.force(false) does, with errno (a thin device may be full only now). */
+    void sync() throws IOException {
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            if (LIBC.fdatasync(fd) < 0) {
+                throw failure(path, "fdatasync", LibC.errno());
+            }
+        } finally {
+            use.readLock().unlock();
+        }
     }
 
     /**
@@ -57,25 +126,52 @@ final class NativeFile implements AutoCloseable {
      * system or device does not support this mode (or its alignment) so the caller can fall back.
      */
     boolean fallocate(int mode, long offset, long length) throws IOException {
-        if (LIBC.fallocate(fd, mode, offset, length) == 0) {
-            return true;
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            if (LIBC.fallocate(fd, mode, offset, length) == 0) {
+                return true;
+            }
+            int errno = LibC.errno();
+            return switch (errno) {
+                case Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.ENODEV, Errno.EINVAL -> false;
+                default -> throw failure(path, "fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset
+                        + ", length=" + length + ")", errno);
+            };
+        } finally {
+            use.readLock().unlock();
         }
-        int errno = LibC.errno();
-        return switch (errno) {
-            case Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.ENODEV, Errno.EINVAL -> false;
-            case Errno.ENOSPC -> throw new BackendException(NbdProtocol.NBD_ENOSPC, "fallocate: no space left on device");
-            default -> throw new IOException("fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset
-                    + ", length=" + length + "): " + Errno.name(errno));
-        };
     }
 
     /** Asks the kernel to start reading the range into the page cache; a hint, so failures are ignored. */
     void willNeed(long offset, long length) {
-        LIBC.posix_fadvise(fd, offset, length, POSIX_FADV_WILLNEED);
+        use.readLock().lock();
+        try {
+            if (!closed) {
+                LIBC.posix_fadvise(fd, offset, length, POSIX_FADV_WILLNEED);
+            }
+        } finally {
+            use.readLock().unlock();
+        }
     }
 
+    private void ensureOpen() throws ClosedChannelException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    /** Closes the descriptor once the calls in progress have returned; later calls fail as a closed channel's. */
     @Override
     public void close() {
-        LIBC.close(fd);
+        use.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                LIBC.close(fd);
+            }
+        } finally {
+            use.writeLock().unlock();
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.dmp.agent.os;
 
+import java.nio.ByteBuffer;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
@@ -12,8 +13,9 @@ import jnr.ffi.annotations.Variadic;
  * {@code socketpair}, {@code ioctl} (variadic: two fixed arguments, then the argument the request
  * takes), byte-level {@code read}, {@code write}, {@code shutdown} and {@code poll} on the socketpair,
  * and {@code socket}, {@code sendto}, {@code recv} for the generic netlink socket. For the file
- * backend: {@code fallocate} and {@code posix_fadvise}. Every call but {@code posix_fadvise} saves
- * errno, read with {@link #errno()}.
+ * backend: {@code pwrite} and {@code fdatasync}, whose errno tells a full disk from a broken one
+ * (the JDK's FileChannel reports only strerror's text), {@code fallocate} and {@code posix_fadvise}.
+ * Every call but {@code posix_fadvise} saves errno, read with {@link #errno()}.
  *
  * <p>These functions, not jnr-posix's whole POSIX: jnr-ffi generates the binding's bytecode at first
  * use, and for jnr-posix's hundreds of functions that took minutes of the agent's start under software
@@ -63,6 +65,13 @@ public interface LibC {
 
     @SaveError
     long recv(int fd, @Out byte[] buf, long len, int flags);
+
+    /** {@code buf} from its position, {@code count} bytes (at most its remaining); a direct buffer is not copied. */
+    @SaveError
+    long pwrite(int fd, @In ByteBuffer buf, long count, long offset);
+
+    @SaveError
+    int fdatasync(int fd);
 
     @SaveError
     int fallocate(int fd, int mode, long offset, long length);
