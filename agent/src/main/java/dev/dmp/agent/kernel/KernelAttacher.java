@@ -5,11 +5,12 @@ import dev.dmp.agent.nbd.NbdProtocol;
 import dev.dmp.agent.os.Errno;
 import dev.dmp.agent.os.LibC;
 import dev.dmp.agent.volume.VolumeException;
+import dev.dmp.proto.v1.AttachedVia;
+import dev.dmp.proto.v1.KernelAttachmentRecord;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -23,7 +24,7 @@ import org.jboss.logging.Logger;
 /**
  * This agent's kernel attachments, by volume. Picks a free {@code /dev/nbdN} (never the same one for
  * two volumes attached at once), attaches it through netlink where the kernel offers it (else the
- * ioctls), records every attachment in {@code STATE_DIR/kernel-attachments} so that the next start can
+ * ioctls), records every attachment in {@code STATE_DIR/kernel-attachments.pb} so that the next start can
  * take back the netlink devices a killed agent left behind (and clear the ioctl ones), and detaches
  * them all on shutdown.
  */
@@ -34,7 +35,7 @@ public final class KernelAttacher implements AutoCloseable {
             | NbdProtocol.NBD_FLAG_SEND_FLUSH | NbdProtocol.NBD_FLAG_SEND_FUA | NbdProtocol.NBD_FLAG_SEND_TRIM;
 
     private final NbdSysfs sysfs;
-    private final Path stateFile;
+    private final AttachmentRecordFile records;
     private final String hostId;
     private final KernelTimeouts timeouts;
     /** dmp.agent.kernel-interface=ioctl: never netlink. */
@@ -61,7 +62,7 @@ public final class KernelAttacher implements AutoCloseable {
     public KernelAttacher(NbdSysfs sysfs, Path stateDir, String hostId, KernelTimeouts timeouts, boolean ioctlOnly) {
         this.ioctlOnly = ioctlOnly;
         this.sysfs = sysfs;
-        this.stateFile = stateDir.resolve("kernel-attachments");
+        this.records = new AttachmentRecordFile(stateDir);
         this.hostId = hostId;
         this.timeouts = timeouts;
     }
@@ -336,51 +337,44 @@ public final class KernelAttacher implements AutoCloseable {
             // emulation that takes tens of seconds, longer than the controller waits for an answer.
             LibC.get();
         }
-        List<String> lines;
-        try {
-            lines = Files.exists(stateFile) ? Files.readAllLines(stateFile) : List.of();
-        } catch (IOException e) {
-            LOG.warnf("cannot read %s: %s", stateFile, e);
-            return cleared;
-        }
-        for (String line : lines) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length < 3 || f.length > 4 || !f[0].matches("/dev/nbd\\d+") || !f[2].matches("\\d+")) {
-                continue;
-            }
-            int n = Integer.parseInt(f[0].substring("/dev/nbd".length()));
-            long task = Long.parseLong(f[2]);
+        for (KernelAttachmentRecord r : records.load()) {
+            int n = r.getDevice();
+            String device = "/dev/nbd" + n;
+            String volume = r.getVolume();
+            long task = r.getTaskId();
             var now = sysfs.pid(n);
-            if (f.length == 4 && f[3].equals("netlink")) {
+            if (r.getVia() == AttachedVia.ATTACHED_VIA_NETLINK) {
                 Optional<String> backend = sysfs.backend(n);
-                if (now.isPresent() && backend.equals(Optional.of(backendId(f[1])))) {
-                    orphans.put(f[1], n);
+                if (now.isPresent() && backend.equals(Optional.of(backendId(volume)))) {
+                    orphans.put(volume, n);
                     LOG.infof("%s (volume %s) is still configured by the previous run (backend %s): taking it back",
-                            f[0], f[1], backend.get());
+                            device, volume, backend.get());
                 } else if (now.isEmpty()) {
-                    LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
+                    LOG.infof("%s (volume %s of a previous run) was already released by the kernel", device, volume);
                 } else {
-                    LOG.infof("%s (volume %s of a previous run) now has backend '%s': left alone", f[0], f[1],
+                    LOG.infof("%s (volume %s of a previous run) now has backend '%s': left alone", device, volume,
                             backend.orElse(""));
                 }
+            } else if (r.getVia() != AttachedVia.ATTACHED_VIA_IOCTL) {
+                LOG.warnf("%s (volume %s of a previous run) has no interface on record: left alone", device, volume);
             } else if (now.isEmpty()) {
-                LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
+                LOG.infof("%s (volume %s of a previous run) was already released by the kernel", device, volume);
             } else if (now.getAsLong() != task || Files.exists(Path.of("/proc/" + task))) {
-                LOG.infof("%s (volume %s of a previous run) is now run by task %d: left alone", f[0], f[1], now.getAsLong());
+                LOG.infof("%s (volume %s of a previous run) is now run by task %d: left alone", device, volume, now.getAsLong());
             } else {
-                try (NbdDevice d = NbdDevice.open(f[0])) {
+                try (NbdDevice d = NbdDevice.open(device)) {
                     try {
                         d.disconnect();
                     } catch (NbdIoctlException e) {
-                        LOG.debugf("%s: %s", f[0], e.getMessage());
+                        LOG.debugf("%s: %s", device, e.getMessage());
                     }
                     d.clearSock();
-                    cleared.add(f[0]);
+                    cleared.add(device);
                     LOG.warnf("%s was left attached by a previous run (volume %s, its task %d is dead): cleared",
-                            f[0], f[1], task);
+                            device, volume, task);
                 } catch (NbdIoctlException e) {
                     LOG.errorf("%s was left attached by a previous run (volume %s) and could not be cleared: %s",
-                            f[0], f[1], e.getMessage());
+                            device, volume, e.getMessage());
                 }
             }
         }
@@ -388,20 +382,20 @@ public final class KernelAttacher implements AutoCloseable {
         return cleared;
     }
 
-    /** Writes the attachments to the state file (atomically), so a killed agent's devices can be found. */
+    /** Writes the attachments to the record file (durably), so a killed agent's devices can be found. */
     private synchronized void record() {
-        StringBuilder out = new StringBuilder();
+        List<KernelAttachmentRecord> out = new ArrayList<>();
         attachments.values().stream().filter(Attachment::attached)
-                .forEach(a -> out.append(a.path()).append(' ').append(a.volume()).append(' ').append(a.taskId())
-                        .append(' ').append(a.via()).append('\n'));
+                .forEach(a -> out.add(KernelAttachmentRecord.newBuilder().setDevice(a.number()).setVolume(a.volume())
+                        .setTaskId(a.taskId()).setVia(a.via().equals("netlink") ? AttachedVia.ATTACHED_VIA_NETLINK
+                                : AttachedVia.ATTACHED_VIA_IOCTL).build()));
         // Not taken back yet: still the previous run's, and still to be taken back if this run dies first.
-        orphans.forEach((volume, n) -> out.append("/dev/nbd").append(n).append(' ').append(volume).append(" 0 netlink\n"));
+        orphans.forEach((volume, n) -> out.add(KernelAttachmentRecord.newBuilder().setDevice(n).setVolume(volume)
+                .setVia(AttachedVia.ATTACHED_VIA_NETLINK).build()));
         try {
-            Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
-            Files.writeString(tmp, out);
-            Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            records.save(out);
         } catch (IOException e) {
-            LOG.warnf("cannot write %s: %s", stateFile, e);
+            LOG.warnf("cannot write %s: %s", records.path(), e);
         }
     }
 
