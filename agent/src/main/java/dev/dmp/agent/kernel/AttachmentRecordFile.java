@@ -2,6 +2,7 @@ package dev.dmp.agent.kernel;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.dmp.agent.state.DurableFile;
+import dev.dmp.proto.v1.AttachedVia;
 import dev.dmp.proto.v1.KernelAttachmentRecord;
 import dev.dmp.proto.v1.KernelAttachments;
 import java.io.IOException;
@@ -13,8 +14,7 @@ import org.jboss.logging.Logger;
 
 /**
  * {@code STATE_DIR/kernel-attachments.pb} (state.proto {@code KernelAttachments}): the devices this
- * agent has configured, read by the next start to find what a killed run left
- * ({@link KernelAttacher#clearStale}).
+ * agent has configured, read by the next start to find what a killed run left ({@link OrphanRecovery}).
  * Written the checkpoint's way ({@link DurableFile}): a record that a power cut could lose or tear
  * would leave a device nobody takes back. Never stops the agent: a file it cannot read or parse is
  * logged (and, unparsable, moved aside), and the start goes on as if there were none.
@@ -64,6 +64,13 @@ final class AttachmentRecordFile {
                     file.path(), e.getMessage(), aside);
             return List.of();
         }
+    }
+
+    /** The record of a running attachment. */
+    static KernelAttachmentRecord of(Attachment a) {
+        return KernelAttachmentRecord.newBuilder().setDevice(a.number()).setVolume(a.volume()).setTaskId(a.taskId())
+                .setVia(a.via().equals("netlink") ? AttachedVia.ATTACHED_VIA_NETLINK : AttachedVia.ATTACHED_VIA_IOCTL)
+                .build();
     }
 
     /** Replaces the records; returns once they are on disk. */

@@ -80,6 +80,14 @@ final class NetlinkAttachment extends DeviceAttachment {
                 sysfs.pid(number).orElse(0), onEnd), export);
     }
 
+    /**
+     * NBD_ATTR_BACKEND_IDENTIFIER, shown in /sys/block/nbdN/backend: whose device it is, so that a
+     * restarted agent takes back its own devices only, and the kernel refuses a reconfigure of another's.
+     */
+    static String backendId(String hostId, String volume) {
+        return "dmp:" + hostId + ":" + volume;
+    }
+
     private interface KernelCall {
         void give(int kernelSocket) throws NbdIoctlException;
     }
