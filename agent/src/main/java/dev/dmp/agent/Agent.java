@@ -255,11 +255,7 @@ public class Agent {
                 .setSizeBytes(volume.size())
                 .setNbdUri("nbd+unix:///" + volume.name() + "?socket=" + settings.nbdSocket())
                 .setReadOnly(volume.readOnly());
-        kernel.find(volume.name()).ifPresent(a -> {
-            boolean live = !a.state().startsWith("failed") && !a.state().equals("detached");
-            b.setDevice(live ? a.path() : "").setBlockSize(live ? a.blockSize() : 0).setAttachment(a.state());
-        });
-        kernel.refusal(volume.name()).ifPresent(b::setAttachment);
+        kernel.describe(volume.name(), b);
         return b.build();
     }
 }

@@ -6,6 +6,7 @@ import dev.dmp.agent.os.Errno;
 import dev.dmp.agent.os.LibC;
 import dev.dmp.agent.volume.VolumeException;
 import dev.dmp.proto.v1.KernelAttachmentRecord;
+import dev.dmp.proto.v1.Volume;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -219,13 +220,30 @@ public final class KernelAttacher implements AutoCloseable {
     void ended(Attachment a) {
         devices.release(a.number());
         record();
-        if (a.state().startsWith("failed")) {
+        if (a.state() == AttachmentState.FAILED) {
             onFailure.accept(a);
         }
     }
 
     public Optional<Attachment> find(String volume) {
         return Optional.ofNullable(attachments.get(volume));
+    }
+
+    /**
+     * The volume's kernel attachment as the API shows it (volume.proto {@code Volume} device,
+     * block_size, attachment, attachment_state); nothing is set for a volume that never asked for one.
+     */
+    public void describe(String volume, Volume.Builder b) {
+        Attachment a = attachments.get(volume);
+        if (a != null) {
+            boolean device = a.state().hasDevice();
+            b.setDevice(device ? a.path() : "").setBlockSize(device ? a.blockSize() : 0)
+                    .setAttachment(a.stateText()).setAttachmentState(a.state().wire());
+        }
+        String refused = notReattached.get(volume);
+        if (refused != null) {
+            b.setAttachment(refused).setAttachmentState(AttachmentState.FAILED.wire());
+        }
     }
 
     /**

@@ -44,7 +44,7 @@ final class NetlinkAttachment extends DeviceAttachment {
 
     private NetlinkAttachment(String volume, int number, int blockSize, String backend, KernelTimeouts timeouts,
             NbdGenl genl, int socket, long taskId, Consumer<Attachment> onEnd) {
-        super(volume, number, blockSize, "attached via netlink");
+        super(volume, number, blockSize, AttachmentState.ATTACHED);
         this.backend = backend;
         this.timeouts = timeouts;
         this.genl = genl;
@@ -145,14 +145,14 @@ final class NetlinkAttachment extends DeviceAttachment {
                 } catch (NbdIoctlException e) {
                     LOG.debugf("%s: %s", path(), e.getMessage());
                 }
-                state = "failed: " + path() + ": " + why + " (" + reconnects + " reconnects); the device was released";
-                LOG.warnf("volume %s: kernel attachment %s", volume, state);
+                nowFailed(path() + ": " + why + " (" + reconnects + " reconnects); the device was released");
+                LOG.warnf("volume %s: kernel attachment %s", volume, stateText());
                 break;
             }
         }
         workers.shutdown();
         if (detaching) {
-            state = "detached";
+            nowDetached();
             LOG.infof("%s detached from %s", volume, path());
         }
         onEnd.accept(this);

@@ -11,6 +11,7 @@ import dev.dmp.agent.stats.VolumeStats;
 import dev.dmp.proto.v1.AttachedVia;
 import dev.dmp.proto.v1.KernelAttachmentRecord;
 import dev.dmp.proto.v1.KernelAttachments;
+import dev.dmp.proto.v1.Volume;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -35,6 +36,9 @@ class KernelAttacherTest {
                 + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again"),
                 k.refusal("dmp2"));
         assertTrue(k.find("dmp2").isEmpty());
+        assertEquals(Volume.newBuilder().setAttachment(k.refusal("dmp2").orElseThrow())
+                .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_FAILED).build(), described(k, "dmp2"));
+        assertEquals(Volume.getDefaultInstance(), described(k, "dmp1"), "no kernel: true, nothing to show");
         assertFalse(k.wanted("dmp1"));
 
         k.detach("dmp2", false);
@@ -103,6 +107,13 @@ class KernelAttacherTest {
         }
     }
 
+    /** The attachment fields ListVolumes shows for the volume. */
+    private static Volume described(KernelAttacher k, String volume) {
+        Volume.Builder b = Volume.newBuilder();
+        k.describe(volume, b);
+        return b.build();
+    }
+
     private static KernelAttachmentRecord record(int device, String volume, long task, AttachedVia via) {
         return KernelAttachmentRecord.newBuilder().setDevice(device).setVolume(volume).setTaskId(task).setVia(via).build();
     }
@@ -117,7 +128,7 @@ class KernelAttacherTest {
     /** An attachment played by the test: it fails (or is detached) when the test says. */
     private static final class FakeAttachment extends DeviceAttachment {
         FakeAttachment(String volume, int number) {
-            super(volume, number, 4096, "attached via netlink");
+            super(volume, number, 4096, AttachmentState.ATTACHED);
         }
 
         @Override
@@ -132,7 +143,7 @@ class KernelAttacherTest {
 
         @Override
         public boolean detach() {
-            state = "detached";
+            nowDetached();
             return true;
         }
     }
@@ -143,26 +154,31 @@ class KernelAttacherTest {
         Files.createDirectories(dir.resolve("sys/block/nbd3"));
         KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
         java.util.List<String> told = new java.util.ArrayList<>();
-        k.onFailure(a -> told.add(a.volume() + " " + a.path() + " " + a.state()));
+        k.onFailure(a -> told.add(a.volume() + " " + a.path() + " " + a.state() + " " + a.stateText()));
         FakeAttachment failing = new FakeAttachment("dmp2", 3);
         FakeAttachment detached = new FakeAttachment("dmp3", 4);
         k.attached(failing, 3);
         k.attached(detached, 0);
-        assertEquals(java.util.List.of("/dev/nbd3 dmp2 4242 ATTACHED_VIA_NETLINK", "/dev/nbd4 dmp3 4242 ATTACHED_VIA_NETLINK"),
+        assertEquals(java.util.List.of("/dev/nbd3 dmp2 4242 ATTACHED_VIA_NETLINK",
+                "/dev/nbd4 dmp3 4242 ATTACHED_VIA_NETLINK"),
                 recorded());
         assertEquals(3, k.requestTimeout("dmp2"), "the volume's own request timeout, kept for the checkpoint");
         assertEquals(0, k.requestTimeout("dmp3"), "the agent's");
 
-        failing.state = "failed: /dev/nbd3: the kernel closed the connection; the device was released";
+        assertEquals(Volume.newBuilder().setDevice("/dev/nbd3").setBlockSize(4096).setAttachment("attached via netlink")
+                .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_ATTACHED).build(),
+                described(k, "dmp2"));
+        failing.nowFailed("/dev/nbd3: the kernel closed the connection; the device was released");
         k.ended(failing);
         k.detach("dmp3", true);
         k.ended(detached);
 
-        assertEquals(java.util.List.of("dmp2 /dev/nbd3 failed: /dev/nbd3: the kernel closed the connection; "
+        assertEquals(java.util.List.of("dmp2 /dev/nbd3 FAILED failed: /dev/nbd3: the kernel closed the connection; "
                 + "the device was released"), told);
         assertEquals(java.util.List.of(), recorded(), "neither device is recorded any more");
-        assertEquals("failed: /dev/nbd3: the kernel closed the connection; the device was released",
-                k.find("dmp2").orElseThrow().state(), "ListVolumes shows the failure until the volume is deleted");
+        assertEquals(Volume.newBuilder().setAttachment("failed: /dev/nbd3: the kernel closed the connection; "
+                + "the device was released").setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_FAILED)
+                .build(), described(k, "dmp2"), "ListVolumes shows the failure, and no device, until the volume is deleted");
         assertTrue(k.wanted("dmp2"), "the checkpoint keeps kernel: true: the next start attaches it again");
     }
 }
