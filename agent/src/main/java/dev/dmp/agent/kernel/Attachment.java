@@ -35,8 +35,8 @@ public interface Attachment {
     /** The task id the kernel shows in /sys/block/nbdN/pid (the task that started the device), 0 before start. */
     long taskId();
 
-    /** "netlink" or "ioctl": the kernel interface the device was attached with. */
-    String via();
+    /** The kernel interface the device was attached with. */
+    Via via();
 
     /**
      * Stops the device and releases it (the kernel frees it once nobody has it open). Returns false if

@@ -2,7 +2,6 @@ package dev.dmp.agent.kernel;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.dmp.agent.state.DurableFile;
-import dev.dmp.proto.v1.AttachedVia;
 import dev.dmp.proto.v1.KernelAttachmentRecord;
 import dev.dmp.proto.v1.KernelAttachments;
 import java.io.IOException;
@@ -69,8 +68,7 @@ final class AttachmentRecordFile {
     /** The record of a running attachment. */
     static KernelAttachmentRecord of(Attachment a) {
         return KernelAttachmentRecord.newBuilder().setDevice(a.number()).setVolume(a.volume()).setTaskId(a.taskId())
-                .setVia(a.via().equals("netlink") ? AttachedVia.ATTACHED_VIA_NETLINK : AttachedVia.ATTACHED_VIA_IOCTL)
-                .build();
+                .setVia(a.via().record()).build();
     }
 
     /** Replaces the records; returns once they are on disk. */

@@ -189,8 +189,8 @@ final class IoctlAttachment extends DeviceAttachment {
     }
 
     @Override
-    public String via() {
-        return "ioctl";
+    public Via via() {
+        return Via.IOCTL;
     }
 
     @Override

@@ -215,7 +215,7 @@ final class NetlinkAttachment extends DeviceAttachment {
     }
 
     @Override
-    public String via() {
-        return "netlink";
+    public Via via() {
+        return Via.NETLINK;
     }
 }

@@ -137,8 +137,8 @@ class KernelAttacherTest {
         }
 
         @Override
-        public String via() {
-            return "netlink";
+        public Via via() {
+            return Via.NETLINK;
         }
 
         @Override
