@@ -16,7 +16,8 @@ import java.nio.file.StandardOpenOption;
  * requests never share a file position. The size is fixed when the file is opened (a block device's
  * is read from the kernel). FLUSH is {@code fdatasync}; FUA is {@code fdatasync} before the reply.
  * TRIM punches a hole and WRITE_ZEROES uses {@code fallocate} where the file system or device can,
- * else writes zeroes.
+ * else writes zeroes. Reads go through the channel (and {@code sendfile}); writes and syncs through
+ * {@link NativeFile}, whose errno tells a full disk (NBD_ENOSPC) from a failed one.
  */
 public final class FileBackend implements Backend {
     private final Path path;
@@ -129,20 +130,34 @@ public final class FileBackend implements Backend {
         }
     }
 
+    /**
+     * Through the native descriptor where there is one, so that a full disk (ENOSPC, EDQUOT, EFBIG) is
+     * told by its errno and answered NBD_ENOSPC ({@link NativeFile#failure}); through the channel where
+     * libc cannot be bound (any failure is then an IOException, NBD_EIO).
+     */
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-        long position = offset;
-        while (src.hasRemaining()) {
-            position += channel.write(src, position);
+        if (nativeFile != null) {
+            nativeFile.write(src, offset);
+        } else {
+            long position = offset;
+            while (src.hasRemaining()) {
+                position += channel.write(src, position);
+            }
         }
         if (fua) {
-            channel.force(false);
+            flush();
         }
     }
 
+    /** {@code fdatasync}, with its errno where the native descriptor is there (as {@link #write}). */
     @Override
     public void flush() throws IOException {
-        channel.force(false);
+        if (nativeFile != null) {
+            nativeFile.sync();
+        } else {
+            channel.force(false);
+        }
     }
 
     /** Punches a hole where the file system or device can; otherwise the hint is ignored. */
@@ -152,7 +167,7 @@ public final class FileBackend implements Backend {
             nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length);
         }
         if (fua) {
-            channel.force(false);
+            flush();
         }
     }
 
@@ -173,7 +188,7 @@ public final class FileBackend implements Backend {
             Zeroes.write(this, offset, length, false);
         }
         if (fua) {
-            channel.force(false);
+            flush();
         }
     }
 

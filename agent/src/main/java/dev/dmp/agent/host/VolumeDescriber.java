@@ -27,11 +27,7 @@ public final class VolumeDescriber {
                 .setSizeBytes(volume.size())
                 .setNbdUri("nbd+unix:///" + volume.name() + "?socket=" + nbdSocket)
                 .setReadOnly(volume.readOnly());
-        kernel.find(volume.name()).ifPresent(a -> {
-            boolean live = !a.state().startsWith("failed") && !a.state().equals("detached");
-            b.setDevice(live ? a.path() : "").setBlockSize(live ? a.blockSize() : 0).setAttachment(a.state());
-        });
-        kernel.refusal(volume.name()).ifPresent(b::setAttachment);
+        kernel.describe(volume.name(), b);
         return b.build();
     }
 }

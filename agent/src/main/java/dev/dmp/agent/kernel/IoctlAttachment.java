@@ -2,6 +2,8 @@ package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.TransmissionLoop;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +35,7 @@ final class IoctlAttachment extends DeviceAttachment {
     private volatile long taskId;
 
     private IoctlAttachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
-        super(volume, number, blockSize, "attaching");
+        super(volume, number, blockSize, AttachmentState.ATTACHING);
         this.device = device;
         this.channel = new SocketPairChannel(socket);
         this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
@@ -120,11 +122,11 @@ final class IoctlAttachment extends DeviceAttachment {
             channel.close();
             workers.shutdown();
             if (detaching) {
-                state = "detached";
+                nowDetached();
                 LOG.infof("%s detached from %s", volume, path());
             } else {
-                state = "failed: " + path() + ": " + failure() + "; the device was released";
-                LOG.warnf("volume %s: kernel attachment %s", volume, state);
+                nowFailed(path() + ": " + failure() + "; the device was released");
+                LOG.warnf("volume %s: kernel attachment %s", volume, stateText());
             }
         }
         onEnd.accept(this);
@@ -149,7 +151,7 @@ final class IoctlAttachment extends DeviceAttachment {
             var pid = sysfs.pid(number);
             if (pid.isPresent()) {
                 taskId = pid.getAsLong();
-                state = "attached via ioctl";
+                nowAttached();
                 return;
             }
             Threads.sleepMs(20);
@@ -187,8 +189,8 @@ final class IoctlAttachment extends DeviceAttachment {
     }
 
     @Override
-    public String via() {
-        return "ioctl";
+    public Via via() {
+        return Via.IOCTL;
     }
 
     @Override

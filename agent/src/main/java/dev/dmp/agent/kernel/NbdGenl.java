@@ -1,5 +1,7 @@
 package dev.dmp.agent.kernel;
 
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.OptionalInt;

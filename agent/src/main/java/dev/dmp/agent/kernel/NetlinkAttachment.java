@@ -2,6 +2,7 @@ package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.TransmissionLoop;
+import dev.dmp.agent.os.LibC;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +44,7 @@ final class NetlinkAttachment extends DeviceAttachment {
 
     private NetlinkAttachment(String volume, int number, int blockSize, String backend, KernelTimeouts timeouts,
             NbdGenl genl, int socket, long taskId, Consumer<Attachment> onEnd) {
-        super(volume, number, blockSize, "attached via netlink");
+        super(volume, number, blockSize, AttachmentState.ATTACHED);
         this.backend = backend;
         this.timeouts = timeouts;
         this.genl = genl;
@@ -77,6 +78,14 @@ final class NetlinkAttachment extends DeviceAttachment {
                 timeouts.deadConnSeconds(), pair));
         return serve(new NetlinkAttachment(volume, number, blockSize, backend, timeouts, genl, socket,
                 sysfs.pid(number).orElse(0), onEnd), export);
+    }
+
+    /**
+     * NBD_ATTR_BACKEND_IDENTIFIER, shown in /sys/block/nbdN/backend: whose device it is, so that a
+     * restarted agent takes back its own devices only, and the kernel refuses a reconfigure of another's.
+     */
+    static String backendId(String hostId, String volume) {
+        return "dmp:" + hostId + ":" + volume;
     }
 
     private interface KernelCall {
@@ -136,14 +145,14 @@ final class NetlinkAttachment extends DeviceAttachment {
                 } catch (NbdIoctlException e) {
                     LOG.debugf("%s: %s", path(), e.getMessage());
                 }
-                state = "failed: " + path() + ": " + why + " (" + reconnects + " reconnects); the device was released";
-                LOG.warnf("volume %s: kernel attachment %s", volume, state);
+                nowFailed(path() + ": " + why + " (" + reconnects + " reconnects); the device was released");
+                LOG.warnf("volume %s: kernel attachment %s", volume, stateText());
                 break;
             }
         }
         workers.shutdown();
         if (detaching) {
-            state = "detached";
+            nowDetached();
             LOG.infof("%s detached from %s", volume, path());
         }
         onEnd.accept(this);
@@ -206,7 +215,7 @@ final class NetlinkAttachment extends DeviceAttachment {
     }
 
     @Override
-    public String via() {
-        return "netlink";
+    public Via via() {
+        return Via.NETLINK;
     }
 }

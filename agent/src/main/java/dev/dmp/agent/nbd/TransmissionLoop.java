@@ -279,16 +279,15 @@ public final class TransmissionLoop {
         answered(r, NBD_OK);
     }
 
-    /** The NBD error for a failed request: the backend's own, ENOSPC for a full disk, else EIO. */
-    private int failed(Received r, Exception e) {
+    /**
+     * The NBD error for a failed request: the backend's own (a full disk is NBD_ENOSPC, told by the
+     * file backend from its errno), else NBD_EIO.
+     */
+        private int failed(Received r, Exception e) {
         if (e instanceof BackendException be) {
             LOG.debugf("%s: %s at offset %d, length %d: error %d: %s", export.name(), r.commandName(), r.offset(),
                     r.length(), be.nbdError(), be.getMessage());
             return be.nbdError();
-        }
-        String message = String.valueOf(e.getMessage());
-        if (message.contains("No space left") || message.contains("Disk quota exceeded") || message.contains("File too large")) {
-            return NBD_ENOSPC;
         }
         LOG.warnf("%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
         return NBD_EIO;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.dmp.agent.os.Errno;
 import java.nio.ByteOrder;
 import java.util.HexFormat;
 import java.util.List;

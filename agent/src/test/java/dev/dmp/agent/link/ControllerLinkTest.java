@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.proto.v1.AgentMessage;
 import dev.dmp.proto.v1.AgentMessageIn;
+import dev.dmp.proto.v1.AttachmentState;
 import dev.dmp.proto.v1.Volume;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,8 @@ class ControllerLinkTest {
     @Test
     void aVolumeChangeIsAVolumeChangedMessageTheControllersMirrorReadsAsSent() throws Exception {
         Volume failed = Volume.newBuilder().setHost("node-a").setName("dmp3").setSizeBytes(67108864)
-                .setAttachment("failed: /dev/nbd2: the kernel closed the connection; the device was released").build();
+                .setAttachment("failed: /dev/nbd2: the kernel closed the connection; the device was released")
+                .setAttachmentState(AttachmentState.ATTACHMENT_STATE_FAILED).build();
 
         AgentMessage message = ControllerLink.volumeChangedMessage(failed);
 

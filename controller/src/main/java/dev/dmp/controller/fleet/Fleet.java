@@ -2,7 +2,9 @@ package dev.dmp.controller.fleet;
 
 import dev.dmp.controller.ControllerConfig;
 import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.proto.VolumeAttachment;
 import dev.dmp.proto.v1.Ack;
+import dev.dmp.proto.v1.AttachmentState;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
@@ -206,7 +208,7 @@ public class Fleet {
         Volume v = volume.toBuilder().setHost(session.hostId()).build();
         if (!ledger.updateVolume(v)) {
             LOG.debugf("host %s: change of unknown volume %s ignored", session.hostId(), v.getName());
-        } else if (v.getAttachment().startsWith("failed")) {
+        } else if (VolumeAttachment.state(v) == AttachmentState.ATTACHMENT_STATE_FAILED) {
             LOG.warnf("host %s: volume %s: attachment %s", session.hostId(), v.getName(), v.getAttachment());
         } else {
             LOG.infof("host %s: volume %s changed: device '%s', attachment '%s'", session.hostId(), v.getName(),

@@ -4,6 +4,8 @@ import dev.dmp.controller.fleet.FleetLedger;
 import dev.dmp.metrics.HistogramFamilies;
 import dev.dmp.metrics.VolumeFamilies;
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.VolumeAttachment;
+import dev.dmp.proto.v1.AttachmentState;
 import io.prometheus.client.Collector;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +44,7 @@ final class VolumeCollector extends Collector implements Collector.Describable {
             List<String> labels = List.of(h, volume.getName());
             volumes.add(labels, lifetime, generation, inFlight, 0);
             failed.add(new MetricFamilySamples.Sample(ATTACHMENT_FAILED, LABELS, labels,
-                    volume.getAttachment().startsWith("failed") ? 1 : 0));
+                    VolumeAttachment.state(volume) == AttachmentState.ATTACHMENT_STATE_FAILED ? 1 : 0));
             if (hosts != null) {
                 if (!h.equals(host[0])) {
                     addHost(hosts, host[0], hostSum[0]);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.v1.AttachmentState;
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerGrpc;
@@ -19,10 +20,10 @@ import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.ResetStatsRequest;
 import dev.dmp.proto.v1.ResetStatsResponse;
-import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.Scope;
 import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
+import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.ZeroBackend;
 import io.grpc.Context;
 import io.grpc.Grpc;
@@ -239,12 +240,14 @@ class ControllerServiceTest {
                             .setZero(ZeroBackend.newBuilder().setSizeBytes(65536)).build()));
             Command command = agent.nextCommand();
             Volume attached = Volume.newBuilder().setHost("change-host").setName("dmp2").setSizeBytes(65536)
-                    .setDevice("/dev/nbd3").setBlockSize(4096).setAttachment("attached via netlink").build();
+                    .setDevice("/dev/nbd3").setBlockSize(4096).setAttachment("attached via netlink")
+                    .setAttachmentState(AttachmentState.ATTACHMENT_STATE_ATTACHED).build();
             agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(0).setVolume(attached).build());
             assertEquals(attached, created.get(WAIT_SECONDS, TimeUnit.SECONDS).getVolume());
 
             Volume failed = attached.toBuilder().setDevice("").setBlockSize(0).setAttachment("failed: /dev/nbd3: "
-                    + "4 connections in a row ended within 13 s; the device was released").build();
+                    + "4 connections in a row ended within 13 s; the device was released")
+                    .setAttachmentState(AttachmentState.ATTACHMENT_STATE_FAILED).build();
             agent.volumeChanged(failed);
             ListVolumesRequest list = ListVolumesRequest.newBuilder().setHost("change-host").build();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
@@ -255,6 +258,7 @@ class ControllerServiceTest {
             Volume shown = controller().listVolumes(list).getVolumes(0);
             assertEquals("", shown.getDevice());
             assertEquals(0, shown.getBlockSize());
+            assertEquals(AttachmentState.ATTACHMENT_STATE_FAILED, shown.getAttachmentState());
             assertEquals("failed: /dev/nbd3: 4 connections in a row ended within 13 s; the device was released",
                     shown.getAttachment());
 

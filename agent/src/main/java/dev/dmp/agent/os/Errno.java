@@ -1,6 +1,6 @@
-package dev.dmp.agent.kernel;
+package dev.dmp.agent.os;
 
-/** The errno values the kernel attachment tells apart, with their names for messages (Linux values). */
+/** The errno values the agent tells apart, with their names for messages (Linux values). */
 public final class Errno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
@@ -11,7 +11,12 @@ public final class Errno {
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
     public static final int ENOTTY = 25;
+    public static final int EFBIG = 27;
+    public static final int ENOSPC = 28;
+    public static final int ENOSYS = 38;
+    public static final int EOPNOTSUPP = 95;
     public static final int ETIMEDOUT = 110;
+    public static final int EDQUOT = 122;
 
     private Errno() {
     }
@@ -28,7 +33,12 @@ public final class Errno {
             case ENODEV -> "ENODEV";
             case EINVAL -> "EINVAL";
             case ENOTTY -> "ENOTTY";
+            case EFBIG -> "EFBIG";
+            case ENOSPC -> "ENOSPC";
+            case ENOSYS -> "ENOSYS";
+            case EOPNOTSUPP -> "EOPNOTSUPP";
             case ETIMEDOUT -> "ETIMEDOUT";
+            case EDQUOT -> "EDQUOT";
             default -> null;
         };
         return n == null ? "errno " + errno : n + " (" + errno + ")";
