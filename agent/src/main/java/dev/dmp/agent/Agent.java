@@ -65,41 +65,57 @@ public class Agent {
     private final HostOperations operations;
     /** The link to the controller; null for a standalone agent. */
     private final ControllerLink link;
+
     private final AgentCheckpoint saved;
     private final CheckpointFile checkpoint;
 
-    public Agent(AgentConfig config, PrometheusMeterRegistry prometheus, TokenGuard guard, TlsConfigurationRegistry tls) {
+    public Agent(
+            AgentConfig config, PrometheusMeterRegistry prometheus, TokenGuard guard, TlsConfigurationRegistry tls) {
         settings = AgentSettings.from(config);
         journal = new StatsJournal(!settings.standalone());
-        registry = new VolumeRegistry(journal,
-                new VolumeFactory(new BackendFactory(new AllowedPaths(settings.allowedPaths()))));
+        registry = new VolumeRegistry(
+                journal, new VolumeFactory(new BackendFactory(new AllowedPaths(settings.allowedPaths()))));
         prometheus.getPrometheusRegistry().register(new VolumeMetrics(registry, config.metricsHistograms()));
-        kernel = new KernelAttacher(new NbdSysfs(Path.of("/sys")), settings.stateDir(), settings.hostId(),
-                settings.kernelTimeouts(), settings.kernelIoctlOnly());
+        kernel = new KernelAttacher(
+                new NbdSysfs(Path.of("/sys")),
+                settings.stateDir(),
+                settings.hostId(),
+                settings.kernelTimeouts(),
+                settings.kernelIoctlOnly());
         describer = new VolumeDescriber(settings.hostId(), settings.nbdSocket(), kernel);
         checkpoint = new CheckpointFile(settings.stateDir());
         try {
             Files.createDirectories(settings.stateDir());
             saved = checkpoint.load().orElse(null);
         } catch (IOException e) {
-            throw new UncheckedIOException("dmp.agent.state-dir: cannot use " + settings.stateDir() + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "dmp.agent.state-dir: cannot use " + settings.stateDir() + ": " + e.getMessage(), e);
         }
-        reporter = new StatsReporter(registry, journal, Restore.deltas(saved), checkpoint, kernel::wanted,
-                kernel::requestTimeout);
+        reporter = new StatsReporter(
+                registry, journal, Restore.deltas(saved), checkpoint, kernel::wanted, kernel::requestTimeout);
         drain = new Drain(kernel, listeners, reporter, !settings.standalone());
         operations = new HostOperations(settings.hostId(), registry, kernel, journal, drain::draining);
-        link = settings.standalone() ? null
-                : new ControllerLink(settings.controller(), LinkCredentials.of(config, guard.token(), tls), settings.hostId(),
-                        registry, describer, new CommandRunner(operations, describer), reporter);
+        link = settings.standalone()
+                ? null
+                : new ControllerLink(
+                        settings.controller(),
+                        LinkCredentials.of(config, guard.token(), tls),
+                        settings.hostId(),
+                        registry,
+                        describer,
+                        new CommandRunner(operations, describer),
+                        reporter);
     }
 
     void start(@Observes StartupEvent event) {
         kernel.clearStale();
         Restore.volumes(saved, registry, kernel, checkpoint.path().toString());
         kernel.releaseOrphans();
-        listeners.start(settings.nbdSocket(),
+        listeners.start(
+                settings.nbdSocket(),
                 settings.nbdPort() == 0 ? null : new InetSocketAddress(settings.nbdBind(), settings.nbdPort()),
-                settings.benchmarkUncountedSocket(), new VolumeExports(registry));
+                settings.benchmarkUncountedSocket(),
+                new VolumeExports(registry));
         // The reporter first: a volume's checkpoint is saved before the controller is told of it.
         registry.addListener(reporter);
         if (link == null) {

@@ -19,12 +19,12 @@ import org.jboss.logging.Logger;
 final class Restore {
     private static final Logger LOG = Logger.getLogger(Restore.class);
 
-    private Restore() {
-    }
+    private Restore() {}
 
     /** The run's numbering and unacknowledged deltas, or a fresh run. */
     static DeltaStream deltas(AgentCheckpoint saved) {
-        return saved == null || saved.getRunId().isEmpty() ? new DeltaStream()
+        return saved == null || saved.getRunId().isEmpty()
+                ? new DeltaStream()
                 : new DeltaStream(saved.getRunId(), saved.getLastSeq(), saved.getUnackedList());
     }
 
@@ -36,17 +36,25 @@ final class Restore {
         for (VolumeState v : saved.getVolumesList()) {
             String name = v.getSpec().getName();
             try {
-                Volume volume = registry.restore(name, v.getSpec().getBackend(), v.getSpec().getReadOnly(),
-                        new StatsJournal.VolumeCheckpoint(name, v.getGeneration(), CounterSet.fromProto(v.getCumulativeList()),
+                Volume volume = registry.restore(
+                        name,
+                        v.getSpec().getBackend(),
+                        v.getSpec().getReadOnly(),
+                        new StatsJournal.VolumeCheckpoint(
+                                name,
+                                v.getGeneration(),
+                                CounterSet.fromProto(v.getCumulativeList()),
                                 CounterSet.fromProto(v.getBaselineList())));
                 if (v.getSpec().getKernel()) {
-                    kernel.reattach(name, volume.export(), volume.size(), v.getSpec().getKernelTimeoutSeconds());
+                    kernel.reattach(
+                            name, volume.export(), volume.size(), v.getSpec().getKernelTimeoutSeconds());
                 }
             } catch (VolumeException e) {
                 LOG.errorf("volume %s from the checkpoint cannot be served again: %s", name, e.getMessage());
             }
         }
-        LOG.infof("restored %d volumes from %s (run %s, last delta %d, %d unacknowledged)",
+        LOG.infof(
+                "restored %d volumes from %s (run %s, last delta %d, %d unacknowledged)",
                 registry.list().size(), from, saved.getRunId(), saved.getLastSeq(), saved.getUnackedCount());
     }
 }

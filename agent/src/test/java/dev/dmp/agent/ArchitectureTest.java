@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
     private static final String AGENT = "dev.dmp.agent";
     private static final JavaClasses CLASSES = new ClassFileImporter()
-            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages(AGENT);
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages(AGENT);
 
     @Test
     void packagesAreFreeOfCycles() {
@@ -26,29 +27,58 @@ class ArchitectureTest {
 
     @Test
     void noPartUsesTheCompositionRoot() {
-        noClasses().that().resideOutsideOfPackage(AGENT).should().dependOnClassesThat().resideInAPackage(AGENT)
-                .because("the parts get what they use from the root, never the root itself").check(CLASSES);
+        noClasses()
+                .that()
+                .resideOutsideOfPackage(AGENT)
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage(AGENT)
+                .because("the parts get what they use from the root, never the root itself")
+                .check(CLASSES);
     }
 
     @Test
     void theWireFormatDependsOnNothingOfTheAgent() {
-        noClasses().that().resideInAPackage(AGENT + ".protocol..").should().dependOnClassesThat()
-                .resideOutsideOfPackages(AGENT + ".protocol..", "java..", "org.jboss.logging..").check(CLASSES);
+        noClasses()
+                .that()
+                .resideInAPackage(AGENT + ".protocol..")
+                .should()
+                .dependOnClassesThat()
+                .resideOutsideOfPackages(AGENT + ".protocol..", "java..", "org.jboss.logging..")
+                .check(CLASSES);
     }
 
     @Test
     void backendsKnowOnlyTheWireFormat() {
-        noClasses().that().resideInAPackage(AGENT + ".backend..").should().dependOnClassesThat()
-                .resideInAnyPackage(AGENT + ".nbd..", AGENT + ".stats..", AGENT + ".volume..", AGENT + ".kernel..",
-                        AGENT + ".host..", AGENT + ".link..")
+        noClasses()
+                .that()
+                .resideInAPackage(AGENT + ".backend..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        AGENT + ".nbd..",
+                        AGENT + ".stats..",
+                        AGENT + ".volume..",
+                        AGENT + ".kernel..",
+                        AGENT + ".host..",
+                        AGENT + ".link..")
                 .check(CLASSES);
     }
 
     @Test
     void theNbdServerKnowsTheCountersOnlyThroughItsObserverSeam() {
-        noClasses().that().resideInAPackage(AGENT + ".nbd..").should().dependOnClassesThat()
-                .resideInAnyPackage(AGENT + ".stats..", AGENT + ".volume..", AGENT + ".kernel..", AGENT + ".host..",
-                        AGENT + ".link..", "dev.dmp.proto..")
+        noClasses()
+                .that()
+                .resideInAPackage(AGENT + ".nbd..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        AGENT + ".stats..",
+                        AGENT + ".volume..",
+                        AGENT + ".kernel..",
+                        AGENT + ".host..",
+                        AGENT + ".link..",
+                        "dev.dmp.proto..")
                 .check(CLASSES);
     }
 }

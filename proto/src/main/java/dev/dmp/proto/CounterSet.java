@@ -19,10 +19,12 @@ import java.util.List;
 public final class CounterSet {
     /** Operations, in {@link Op} order: index = Op number - 1. */
     public static final int READ = 0, WRITE = 1, FLUSH = 2, TRIM = 3, WRITE_ZEROES = 4, CACHE = 5;
+
     public static final int OPS = 6;
 
     /** NBD errors counted on their own; any other number is counted in the last slot (reported as 0). */
     private static final int[] ERROR_CODES = {1, 5, 12, 22, 28, 75, 95, 108};
+
     static final int ERROR_SLOTS = ERROR_CODES.length + 1;
     public static final int LATENCY_BUCKETS = 41;
     public static final int SIZE_BUCKETS = 33;

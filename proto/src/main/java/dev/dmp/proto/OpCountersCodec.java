@@ -45,8 +45,7 @@ public final class OpCountersCodec {
     private static final int ERROR_TAG = ErrorCount.ERROR_FIELD_NUMBER << TAG_TYPE_BITS | WIRETYPE_VARINT;
     private static final int COUNT_TAG = ErrorCount.COUNT_FIELD_NUMBER << TAG_TYPE_BITS | WIRETYPE_VARINT;
 
-    private OpCountersCodec() {
-    }
+    private OpCountersCodec() {}
 
     /** The non-empty operations as protobuf, trailing zero buckets left out. */
     public static List<OpCounters> toProto(CounterSet c) {
@@ -65,7 +64,9 @@ public final class OpCountersCodec {
             for (int slot = 0; slot < CounterSet.ERROR_SLOTS; slot++) {
                 long n = c.errorCount(op, slot);
                 if (n != 0) {
-                    b.addErrorsByCode(ErrorCount.newBuilder().setError(CounterSet.errorCode(slot)).setCount(n));
+                    b.addErrorsByCode(ErrorCount.newBuilder()
+                            .setError(CounterSet.errorCode(slot))
+                            .setCount(n));
                 }
             }
             for (int i = 0, n = c.latencyBucketsUsed(op); i < n; i++) {
@@ -164,7 +165,8 @@ public final class OpCountersCodec {
             if (count != 0) {
                 int e = errorCountSize(CounterSet.errorCode(slot), count);
                 s += CodedOutputStream.computeTagSize(OpCounters.ERRORS_BY_CODE_FIELD_NUMBER)
-                        + CodedOutputStream.computeUInt32SizeNoTag(e) + e;
+                        + CodedOutputStream.computeUInt32SizeNoTag(e)
+                        + e;
             }
         }
         return s + packedSize(c, op, LATENCY) + packedSize(c, op, SIZE);

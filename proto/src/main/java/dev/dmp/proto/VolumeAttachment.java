@@ -11,8 +11,7 @@ import dev.dmp.proto.v1.Volume;
  * no agent or ledger record older than the field is left.
  */
 public final class VolumeAttachment {
-    private VolumeAttachment() {
-    }
+    private VolumeAttachment() {}
 
     public static AttachmentState state(Volume volume) {
         AttachmentState state = volume.getAttachmentState();

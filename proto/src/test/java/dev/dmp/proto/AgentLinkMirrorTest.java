@@ -36,13 +36,14 @@ class AgentLinkMirrorTest {
             VolumeDelta.getDescriptor(), VolumeDeltaIn.getDescriptor());
 
     /** A deliberate difference: the field as agents write it, as the controller reads it, and why the bytes agree. */
-    private record Allowed(String field, String written, String read, String why) {
-    }
+    private record Allowed(String field, String written, String read, String why) {}
 
-    private static final List<Allowed> ALLOWED = List.of(
-            new Allowed("dmp.v1.VolumeDelta.ops", "repeated message dmp.v1.OpCounters", "repeated bytes",
-                    "a message is length-delimited bytes on the wire; the controller adds them without parsing"
-                            + " them into messages (OpCountersCodec.addEncoded)"));
+    private static final List<Allowed> ALLOWED = List.of(new Allowed(
+            "dmp.v1.VolumeDelta.ops",
+            "repeated message dmp.v1.OpCounters",
+            "repeated bytes",
+            "a message is length-delimited bytes on the wire; the controller adds them without parsing"
+                    + " them into messages (OpCountersCodec.addEncoded)"));
 
     @Test
     void agentMessageInMirrorsAgentMessageFieldByField() {
@@ -61,12 +62,17 @@ class AgentLinkMirrorTest {
                         + ", which is no longer the difference");
             }
         }
-        assertTrue(problems.isEmpty(), () -> "agent_link_in.proto does not mirror agent_link.proto:\n  "
-                + String.join("\n  ", problems));
+        assertTrue(
+                problems.isEmpty(),
+                () -> "agent_link_in.proto does not mirror agent_link.proto:\n  " + String.join("\n  ", problems));
     }
 
     /** Compares {@code written} (agent_link.proto) with {@code read} (its mirror), recursing into mirrored fields. */
-    private static void compare(Descriptor written, Descriptor read, List<String> problems, Set<String> allowedSeen,
+    private static void compare(
+            Descriptor written,
+            Descriptor read,
+            List<String> problems,
+            Set<String> allowedSeen,
             Set<Descriptor> reached) {
         if (!reached.add(written)) {
             return;
@@ -111,12 +117,15 @@ class AgentLinkMirrorTest {
         return w.getJavaType() == FieldDescriptor.JavaType.MESSAGE
                 && r.getJavaType() == FieldDescriptor.JavaType.MESSAGE
                 && MIRRORS.get(w.getMessageType()) == r.getMessageType()
-                && w.isRepeated() == r.isRepeated() && oneof(w).equals(oneof(r));
+                && w.isRepeated() == r.isRepeated()
+                && oneof(w).equals(oneof(r));
     }
 
     private static Allowed allowed(FieldDescriptor w, FieldDescriptor r) {
         for (Allowed a : ALLOWED) {
-            if (a.field().equals(w.getFullName()) && a.written().equals(shape(w)) && a.read().equals(shape(r))) {
+            if (a.field().equals(w.getFullName())
+                    && a.written().equals(shape(w))
+                    && a.read().equals(shape(r))) {
                 return a;
             }
         }
@@ -134,7 +143,9 @@ class AgentLinkMirrorTest {
     }
 
     private static String oneof(FieldDescriptor f) {
-        return f.getRealContainingOneof() == null ? "" : " in oneof " + f.getRealContainingOneof().getName();
+        return f.getRealContainingOneof() == null
+                ? ""
+                : " in oneof " + f.getRealContainingOneof().getName();
     }
 
     private static String reservedOf(Descriptor d) {
@@ -151,15 +162,24 @@ class AgentLinkMirrorTest {
         CounterSet counts = CounterSet.empty();
         counts.record(CounterSet.READ, 4096, 0, 1000);
         counts.record(CounterSet.WRITE, 512, 28, 1L << 40);
-        AgentMessage sent = AgentMessage.newBuilder().setDelta(StatsDelta.newBuilder().setSeq(7)
-                .addVolumes(VolumeDelta.newBuilder().setVolume("dmp1").setGeneration(2).addAllOps(counts.toProto())
-                        .setInFlight(3))
-                .addVolumes(VolumeDelta.newBuilder().setVolume("dmp2"))).build();
+        AgentMessage sent = AgentMessage.newBuilder()
+                .setDelta(StatsDelta.newBuilder()
+                        .setSeq(7)
+                        .addVolumes(VolumeDelta.newBuilder()
+                                .setVolume("dmp1")
+                                .setGeneration(2)
+                                .addAllOps(counts.toProto())
+                                .setInFlight(3))
+                        .addVolumes(VolumeDelta.newBuilder().setVolume("dmp2")))
+                .build();
         AgentMessageIn read = AgentMessageIn.parseFrom(sent.toByteArray());
-        assertEquals(HexFormat.of().formatHex(sent.toByteArray()), HexFormat.of().formatHex(read.toByteArray()));
+        assertEquals(
+                HexFormat.of().formatHex(sent.toByteArray()), HexFormat.of().formatHex(read.toByteArray()));
         assertTrue(read.getUnknownFields().asMap().isEmpty());
         assertTrue(read.getDelta().getUnknownFields().asMap().isEmpty());
         assertTrue(read.getDelta().getVolumes(0).getUnknownFields().asMap().isEmpty());
-        assertEquals(counts.toProto().get(1).toByteString(), read.getDelta().getVolumes(0).getOps(1));
+        assertEquals(
+                counts.toProto().get(1).toByteString(),
+                read.getDelta().getVolumes(0).getOps(1));
     }
 }

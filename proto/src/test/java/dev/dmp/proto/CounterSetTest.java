@@ -51,7 +51,8 @@ class CounterSetTest {
         c.record(WRITE, 512, 99, 1); // not an NBD error this build knows
         c.record(WRITE, 512, 4242, 1);
         assertEquals(6, c.errors(WRITE));
-        assertEquals(List.of(error(5, 1), error(22, 1), error(28, 2), error(0, 2)),
+        assertEquals(
+                List.of(error(5, 1), error(22, 1), error(28, 2), error(0, 2)),
                 c.toProto().get(0).getErrorsByCodeList());
     }
 

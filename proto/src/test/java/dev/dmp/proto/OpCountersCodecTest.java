@@ -27,11 +27,24 @@ class OpCountersCodecTest {
         CounterSet c = CounterSet.empty();
         c.record(WRITE, 4096, 0, 1000); // size bucket 12, latency bucket 9
         c.record(FLUSH, 0, 0, 3); // size bucket 0, latency bucket 1
-        assertEquals(List.of(
-                OpCounters.newBuilder().setOp(Op.OP_WRITE).setRequests(1).setBytes(4096).setLatencyNs(1000)
-                        .addAllLatencyHistogram(oneAt(9)).addAllSizeHistogram(oneAt(12)).setRequestedBytes(4096).build(),
-                OpCounters.newBuilder().setOp(Op.OP_FLUSH).setRequests(1).setLatencyNs(3)
-                        .addAllLatencyHistogram(oneAt(1)).addAllSizeHistogram(oneAt(0)).build()),
+        assertEquals(
+                List.of(
+                        OpCounters.newBuilder()
+                                .setOp(Op.OP_WRITE)
+                                .setRequests(1)
+                                .setBytes(4096)
+                                .setLatencyNs(1000)
+                                .addAllLatencyHistogram(oneAt(9))
+                                .addAllSizeHistogram(oneAt(12))
+                                .setRequestedBytes(4096)
+                                .build(),
+                        OpCounters.newBuilder()
+                                .setOp(Op.OP_FLUSH)
+                                .setRequests(1)
+                                .setLatencyNs(3)
+                                .addAllLatencyHistogram(oneAt(1))
+                                .addAllSizeHistogram(oneAt(0))
+                                .build()),
                 OpCountersCodec.toProto(c));
         assertEquals(List.of(), OpCountersCodec.toProto(CounterSet.empty()));
     }
@@ -58,9 +71,13 @@ class OpCountersCodecTest {
     @Test
     void countsOfANewerPeerFoldIntoTheNearestKnownPlace() {
         List<Long> longHistogram = new ArrayList<>(Collections.nCopies(45, 1L)); // 4 more than this layout
-        OpCounters read = OpCounters.newBuilder().setOp(Op.OP_READ).setRequests(45).addAllLatencyHistogram(longHistogram)
+        OpCounters read = OpCounters.newBuilder()
+                .setOp(Op.OP_READ)
+                .setRequests(45)
+                .addAllLatencyHistogram(longHistogram)
                 .build();
-        OpCounters unknownOp = OpCounters.newBuilder().setOpValue(9).setRequests(7).build();
+        OpCounters unknownOp =
+                OpCounters.newBuilder().setOpValue(9).setRequests(7).build();
         CounterSet c = CounterSet.fromProto(List.of(read, unknownOp));
         assertEquals(45, c.requests(READ));
         assertEquals(1, c.latencyBucket(READ, LATENCY_BUCKETS - 2));
@@ -80,8 +97,11 @@ class OpCountersCodecTest {
         for (int i = 0; i < n; i++) {
             CounterSet c = CounterSet.empty();
             for (int r = random.nextInt(50); r > 0; r--) {
-                c.record(random.nextInt(CounterSet.OPS), random.nextLong(1L << random.nextInt(63)),
-                        errors[random.nextInt(errors.length)], random.nextLong(1L << random.nextInt(63)));
+                c.record(
+                        random.nextInt(CounterSet.OPS),
+                        random.nextLong(1L << random.nextInt(63)),
+                        errors[random.nextInt(errors.length)],
+                        random.nextLong(1L << random.nextInt(63)));
             }
             sets.add(c);
         }
@@ -107,7 +127,9 @@ class OpCountersCodecTest {
                 var out = CodedOutputStream.newInstance(got);
                 OpCountersCodec.writeTo(out, field, c);
                 out.checkNoSpaceLeft();
-                assertEquals(HexFormat.of().formatHex(expected.toByteArray()), HexFormat.of().formatHex(got));
+                assertEquals(
+                        HexFormat.of().formatHex(expected.toByteArray()),
+                        HexFormat.of().formatHex(got));
             }
         }
     }
@@ -145,7 +167,8 @@ class OpCountersCodecTest {
         assertEquals(3, got.latencyBucket(WRITE, LATENCY_BUCKETS - 1));
         assertEquals(5, got.sizeBucket(WRITE, 1));
 
-        var unknownOp = OpCounters.newBuilder().setOpValue(42).setRequests(1).build().toByteString();
+        var unknownOp =
+                OpCounters.newBuilder().setOpValue(42).setRequests(1).build().toByteString();
         assertEquals(41, OpCountersCodec.checkEncoded(unknownOp));
         OpCountersCodec.addEncoded(got, unknownOp, OpCountersCodec.checkEncoded(unknownOp));
         assertEquals(expected, got);

@@ -8,13 +8,18 @@ import org.junit.jupiter.api.Test;
 
 class VolumeAttachmentTest {
     private static AttachmentState of(AttachmentState state, String words) {
-        return VolumeAttachment.state(Volume.newBuilder().setAttachmentState(state).setAttachment(words).build());
+        return VolumeAttachment.state(Volume.newBuilder()
+                .setAttachmentState(state)
+                .setAttachment(words)
+                .build());
     }
 
     @Test
     void theEnumIsTheStateWhateverTheWordsSay() {
-        assertEquals(AttachmentState.ATTACHMENT_STATE_FAILED, of(AttachmentState.ATTACHMENT_STATE_FAILED, "failed: gone"));
-        assertEquals(AttachmentState.ATTACHMENT_STATE_ATTACHED,
+        assertEquals(
+                AttachmentState.ATTACHMENT_STATE_FAILED, of(AttachmentState.ATTACHMENT_STATE_FAILED, "failed: gone"));
+        assertEquals(
+                AttachmentState.ATTACHMENT_STATE_ATTACHED,
                 of(AttachmentState.ATTACHMENT_STATE_ATTACHED, "failed, in words a later version may choose"));
         assertEquals(AttachmentState.ATTACHMENT_STATE_NONE, of(AttachmentState.ATTACHMENT_STATE_NONE, ""));
     }
@@ -23,7 +28,8 @@ class VolumeAttachmentTest {
     @Test
     void anOlderAgentsWordsAreItsState() {
         AttachmentState none = AttachmentState.ATTACHMENT_STATE_NONE;
-        assertEquals(AttachmentState.ATTACHMENT_STATE_FAILED, of(none, "failed: /dev/nbd3: gone; the device was released"));
+        assertEquals(
+                AttachmentState.ATTACHMENT_STATE_FAILED, of(none, "failed: /dev/nbd3: gone; the device was released"));
         assertEquals(AttachmentState.ATTACHMENT_STATE_ATTACHED, of(none, "attached via netlink"));
         assertEquals(AttachmentState.ATTACHMENT_STATE_ATTACHED, of(none, "attached"));
         assertEquals(AttachmentState.ATTACHMENT_STATE_DETACHED, of(none, "detached"));

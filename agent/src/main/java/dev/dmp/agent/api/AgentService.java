@@ -52,10 +52,18 @@ public class AgentService extends AgentGrpc.AgentImplBase {
         answer(response, () -> {
             thisHost(request.getHost());
             var spec = BackendSpecs.of(request);
-            Volume v = operations.create(request.getName(), spec, request.getReadOnly(), request.getKernel(),
+            Volume v = operations.create(
+                    request.getName(),
+                    spec,
+                    request.getReadOnly(),
+                    request.getKernel(),
                     Integer.toUnsignedLong(request.getKernelTimeoutSeconds()));
-            LOG.infof("volume %s/%s ready (%s), asked directly", operations.hostId(), v.name(), BackendSpecs.describe(spec));
-            return CreateVolumeResponse.newBuilder().setVolume(describer.describe(v)).build();
+            LOG.infof(
+                    "volume %s/%s ready (%s), asked directly",
+                    operations.hostId(), v.name(), BackendSpecs.describe(spec));
+            return CreateVolumeResponse.newBuilder()
+                    .setVolume(describer.describe(v))
+                    .build();
         });
     }
 
@@ -72,7 +80,9 @@ public class AgentService extends AgentGrpc.AgentImplBase {
     public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> response) {
         answer(response, () -> {
             thisHost(request.getHost());
-            return GetVolumeResponse.newBuilder().setVolume(describer.describe(operations.get(request.getName()))).build();
+            return GetVolumeResponse.newBuilder()
+                    .setVolume(describer.describe(operations.get(request.getName())))
+                    .build();
         });
     }
 

@@ -70,8 +70,7 @@ public interface Backend extends AutoCloseable {
     }
 
     /** A hint that the range will be read soon (NBD_CMD_CACHE). The default ignores it. */
-    default void cache(long offset, long length) throws IOException {
-    }
+    default void cache(long offset, long length) throws IOException {}
 
     /**
      * True when a FLUSH on one connection makes durable the writes completed on every connection, so

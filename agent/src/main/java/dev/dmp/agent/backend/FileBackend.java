@@ -46,7 +46,8 @@ public final class FileBackend implements Backend {
         boolean regular = Files.isRegularFile(path);
         boolean blockDevice = !regular && isBlockDevice(path);
         if (!regular && !blockDevice) {
-            throw new IllegalArgumentException("file backend: " + path + " is neither a regular file nor a block device");
+            throw new IllegalArgumentException(
+                    "file backend: " + path + " is neither a regular file nor a block device");
         }
         OpenOption[] options = readOnly
                 ? new OpenOption[] {StandardOpenOption.READ}
@@ -56,7 +57,8 @@ public final class FileBackend implements Backend {
         try {
             long size = regular ? channel.size() : deviceSize(path);
             if (size <= 0) {
-                throw new IllegalArgumentException("file backend: " + path + " is empty; a volume needs at least one byte");
+                throw new IllegalArgumentException(
+                        "file backend: " + path + " is empty; a volume needs at least one byte");
             }
             nativeFile = readOnly ? null : NativeFile.open(path);
             return new FileBackend(path, channel, nativeFile, size, readOnly);
@@ -179,8 +181,13 @@ public final class FileBackend implements Backend {
     @Override
     public void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) throws IOException {
         boolean done = nativeFile != null
-                && ((mayTrim && nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length))
-                        || nativeFile.fallocate(NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length));
+                && ((mayTrim
+                                && nativeFile.fallocate(
+                                        NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE,
+                                        offset,
+                                        length))
+                        || nativeFile.fallocate(
+                                NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length));
         if (!done) {
             if (fast) {
                 throw new BackendException(NbdProtocol.NBD_ENOTSUP, "file backend: " + path + " cannot zero fast here");

@@ -39,6 +39,7 @@ final class NativeFile implements AutoCloseable {
     private final int fd;
     /** Calls hold the read lock, {@link #close} the write lock. */
     private final ReadWriteLock use = new ReentrantReadWriteLock();
+
     private boolean closed;
 
     private NativeFile(Path path, int fd) {
@@ -84,7 +85,8 @@ final class NativeFile implements AutoCloseable {
     void write(ByteBuffer src, long offset) throws IOException {
         // jnr-ffi passes a direct buffer's memory, or a heap buffer's array; a read-only heap buffer
         // shows neither, so its bytes are copied (the NBD loop's buffers are direct: no copy there).
-        ByteBuffer bytes = src.isDirect() || src.hasArray() ? src
+        ByteBuffer bytes = src.isDirect() || src.hasArray()
+                ? src
                 : ByteBuffer.allocate(src.remaining()).put(src.duplicate()).flip();
         use.readLock().lock();
         try {
@@ -135,8 +137,12 @@ final class NativeFile implements AutoCloseable {
             int errno = LibC.errno();
             return switch (errno) {
                 case Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.ENODEV, Errno.EINVAL -> false;
-                default -> throw failure(path, "fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset
-                        + ", length=" + length + ")", errno);
+                default ->
+                    throw failure(
+                            path,
+                            "fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset + ", length="
+                                    + length + ")",
+                            errno);
             };
         } finally {
             use.readLock().unlock();

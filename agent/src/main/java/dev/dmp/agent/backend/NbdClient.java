@@ -1,13 +1,12 @@
 package dev.dmp.agent.backend;
 
-import dev.dmp.agent.protocol.NbdProtocolException;
-import dev.dmp.agent.protocol.SimpleReply;
-import dev.dmp.agent.protocol.NbdRequest;
-import dev.dmp.agent.protocol.Channels;
-import dev.dmp.agent.protocol.NbdProtocol;
-import dev.dmp.agent.protocol.NbdUri;
 import static dev.dmp.agent.protocol.NbdProtocol.*;
 
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.NbdRequest;
+import dev.dmp.agent.protocol.NbdUri;
+import dev.dmp.agent.protocol.SimpleReply;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -36,6 +35,7 @@ public final class NbdClient implements AutoCloseable {
 
     /** Default block-size limits when the server sends no NBD_INFO_BLOCK_SIZE (spec: block size constraints). */
     private static final int DEFAULT_MAX_BLOCK = 32 * 1024 * 1024;
+
     private static final int HANDSHAKE_TIMEOUT_SECONDS = 10;
 
     private final NbdUri uri;
@@ -48,8 +48,7 @@ public final class NbdClient implements AutoCloseable {
     private final AtomicLong cookies = new AtomicLong();
     private volatile IOException broken;
 
-    private record Pending(ByteBuffer dst, CompletableFuture<Integer> done) {
-    }
+    private record Pending(ByteBuffer dst, CompletableFuture<Integer> done) {}
 
     private NbdClient(NbdUri uri, SocketChannel ch, long size, int flags, int maxBlock) {
         this.uri = uri;
@@ -61,7 +60,8 @@ public final class NbdClient implements AutoCloseable {
 
     /** Connects, negotiates the export with NBD_OPT_GO and starts reading replies. */
     public static NbdClient connect(NbdUri uri) throws IOException {
-        SocketChannel ch = uri.socket() != null ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
+        SocketChannel ch =
+                uri.socket() != null ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         try {
             if (uri.socket() != null) {
                 ch.connect(uri.address());
@@ -90,7 +90,9 @@ public final class NbdClient implements AutoCloseable {
             throw new IOException(uri + ": no NBD handshake within " + HANDSHAKE_TIMEOUT_SECONDS + " s");
         } catch (ExecutionException e) {
             ch.close();
-            throw e.getCause() instanceof IOException io ? io : new IOException(uri + ": " + e.getCause(), e.getCause());
+            throw e.getCause() instanceof IOException io
+                    ? io
+                    : new IOException(uri + ": " + e.getCause(), e.getCause());
         } catch (InterruptedException e) {
             ch.close();
             Thread.currentThread().interrupt();
@@ -112,8 +114,14 @@ public final class NbdClient implements AutoCloseable {
         int clientFlags = NBD_FLAG_C_FIXED_NEWSTYLE | (serverFlags & NBD_FLAG_NO_ZEROES);
         byte[] name = uri.export().getBytes(StandardCharsets.UTF_8);
         ByteBuffer go = ByteBuffer.allocate(4 + 16 + 4 + name.length + 2 + 2);
-        go.putInt(clientFlags).putLong(IHAVEOPT).putInt(NBD_OPT_GO).putInt(4 + name.length + 2 + 2)
-                .putInt(name.length).put(name).putShort((short) 1).putShort((short) NBD_INFO_BLOCK_SIZE);
+        go.putInt(clientFlags)
+                .putLong(IHAVEOPT)
+                .putInt(NBD_OPT_GO)
+                .putInt(4 + name.length + 2 + 2)
+                .putInt(name.length)
+                .put(name)
+                .putShort((short) 1)
+                .putShort((short) NBD_INFO_BLOCK_SIZE);
         Channels.writeFully(ch, go.flip());
 
         long size = -1;

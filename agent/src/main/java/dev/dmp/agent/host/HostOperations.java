@@ -27,7 +27,11 @@ public final class HostOperations {
     /** True once the agent drains for shutdown (its preStop hook): no new volumes then. */
     private final BooleanSupplier draining;
 
-    public HostOperations(String hostId, VolumeRegistry registry, KernelAttacher kernel, StatsJournal journal,
+    public HostOperations(
+            String hostId,
+            VolumeRegistry registry,
+            KernelAttacher kernel,
+            StatsJournal journal,
             BooleanSupplier draining) {
         this.hostId = hostId;
         this.registry = registry;
@@ -54,8 +58,10 @@ public final class HostOperations {
             throws VolumeException {
         checkKernelTimeout(kernelTimeoutSeconds, attach);
         if (draining.getAsBoolean()) {
-            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "the agent on host '" + hostId
-                    + "' is shutting down (drained by its preStop hook); create the volume when it is back");
+            throw new VolumeException(
+                    Status.Code.FAILED_PRECONDITION,
+                    "the agent on host '" + hostId
+                            + "' is shutting down (drained by its preStop hook); create the volume when it is back");
         }
         boolean existed = registry.get(name) != null;
         Volume volume = registry.create(name, spec, readOnly);
@@ -79,12 +85,16 @@ public final class HostOperations {
             return;
         }
         if (!attach) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "kernel_timeout_seconds is the request timeout of a "
-                    + "kernel device: set \"kernel\":true too, or leave it out");
+            throw new VolumeException(
+                    Status.Code.INVALID_ARGUMENT,
+                    "kernel_timeout_seconds is the request timeout of a "
+                            + "kernel device: set \"kernel\":true too, or leave it out");
         }
         if (seconds < 0 || seconds > MAX_KERNEL_TIMEOUT_SECONDS) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "kernel_timeout_seconds must be 1-"
-                    + MAX_KERNEL_TIMEOUT_SECONDS + " (0 or absent: the agent's dmp.agent.kernel-timeout), got " + seconds);
+            throw new VolumeException(
+                    Status.Code.INVALID_ARGUMENT,
+                    "kernel_timeout_seconds must be 1-" + MAX_KERNEL_TIMEOUT_SECONDS
+                            + " (0 or absent: the agent's dmp.agent.kernel-timeout), got " + seconds);
         }
     }
 
@@ -97,8 +107,9 @@ public final class HostOperations {
     public Volume get(String name) throws VolumeException {
         Volume v = registry.get(name);
         if (v == null) {
-            throw new VolumeException(Status.Code.NOT_FOUND, "host '" + hostId
-                    + "' has no volume '" + name + "'; ListVolumes shows its volumes");
+            throw new VolumeException(
+                    Status.Code.NOT_FOUND,
+                    "host '" + hostId + "' has no volume '" + name + "'; ListVolumes shows its volumes");
         }
         return v;
     }
@@ -129,7 +140,8 @@ public final class HostOperations {
             CounterSet s = v.stats().sinceReset();
             sum.add(s);
             if (scope == Scope.VOLUME) {
-                out.addRows(StatsRows.row(host, v.name(), s).setInFlight(v.stats().inFlight())
+                out.addRows(StatsRows.row(host, v.name(), s)
+                        .setInFlight(v.stats().inFlight())
                         .setGeneration(v.stats().generation()));
             }
         }

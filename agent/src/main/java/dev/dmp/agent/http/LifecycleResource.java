@@ -1,12 +1,12 @@
 package dev.dmp.agent.http;
 
 import dev.dmp.agent.lifecycle.Drain;
+import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
-import io.smallrye.common.annotation.Blocking;
 
 /**
  * {@code POST /lifecycle/drain[?ack-wait-seconds=N]}: what the pod's preStop hook calls

@@ -1,12 +1,11 @@
 package dev.dmp.agent.http;
 
 import dev.dmp.agent.stats.StatsJournal;
-import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -37,8 +36,13 @@ public class StatResource {
         StringBuilder out = new StringBuilder();
         for (Volume v : select(name)) {
             CounterSet s = v.stats().sinceReset();
-            OldView.appendBlock(out, v.name(), s.requests(CounterSet.READ), s.bytes(CounterSet.READ),
-                    s.requests(CounterSet.WRITE), s.bytes(CounterSet.WRITE));
+            OldView.appendBlock(
+                    out,
+                    v.name(),
+                    s.requests(CounterSet.READ),
+                    s.bytes(CounterSet.READ),
+                    s.requests(CounterSet.WRITE),
+                    s.bytes(CounterSet.WRITE));
         }
         return out.toString();
     }
@@ -59,7 +63,9 @@ public class StatResource {
         if (v == null) {
             // The text goes in the body: NotFoundException(String) only sets the reason phrase.
             throw new NotFoundException(Response.status(Response.Status.NOT_FOUND)
-                    .type(MediaType.TEXT_PLAIN).entity("no volume named '" + name + "'\n").build());
+                    .type(MediaType.TEXT_PLAIN)
+                    .entity("no volume named '" + name + "'\n")
+                    .build());
         }
         return List.of(v);
     }

@@ -44,8 +44,10 @@ final class AttachmentRecordFile {
             }
             if (Files.exists(legacy)) {
                 List<KernelAttachmentRecord> records = LegacyAttachmentText.parse(Files.readAllLines(legacy));
-                LOG.infof("%s is the text file of an older agent: its %d devices are read from it, and it is replaced "
-                        + "by %s", legacy, records.size(), file.path());
+                LOG.infof(
+                        "%s is the text file of an older agent: its %d devices are read from it, and it is replaced "
+                                + "by %s",
+                        legacy, records.size(), file.path());
                 return records;
             }
         } catch (IOException e) {
@@ -59,7 +61,8 @@ final class AttachmentRecordFile {
             return KernelAttachments.parseFrom(bytes).getAttachmentsList();
         } catch (InvalidProtocolBufferException e) {
             Path aside = file.moveAside();
-            LOG.errorf("%s does not parse (%s); moved it to %s: devices a previous run left are not looked for",
+            LOG.errorf(
+                    "%s does not parse (%s); moved it to %s: devices a previous run left are not looked for",
                     file.path(), e.getMessage(), aside);
             return List.of();
         }
@@ -67,13 +70,20 @@ final class AttachmentRecordFile {
 
     /** The record of a running attachment. */
     static KernelAttachmentRecord of(Attachment a) {
-        return KernelAttachmentRecord.newBuilder().setDevice(a.number()).setVolume(a.volume()).setTaskId(a.taskId())
-                .setVia(a.via().record()).build();
+        return KernelAttachmentRecord.newBuilder()
+                .setDevice(a.number())
+                .setVolume(a.volume())
+                .setTaskId(a.taskId())
+                .setVia(a.via().record())
+                .build();
     }
 
     /** Replaces the records; returns once they are on disk. */
     void save(List<KernelAttachmentRecord> records) throws IOException {
-        file.write(KernelAttachments.newBuilder().addAllAttachments(records).build().toByteArray());
+        file.write(KernelAttachments.newBuilder()
+                .addAllAttachments(records)
+                .build()
+                .toByteArray());
         Files.deleteIfExists(legacy);
     }
 }

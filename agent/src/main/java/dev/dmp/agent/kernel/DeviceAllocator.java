@@ -31,9 +31,11 @@ final class DeviceAllocator {
                 return n;
             }
         }
-        throw new VolumeException(Status.Code.RESOURCE_EXHAUSTED, "no free nbd device: all " + all.size()
-                + " /dev/nbdN are in use; delete a kernel-attached volume, or reload the driver with more devices "
-                + "('modprobe nbd nbds_max=N' once none is in use)");
+        throw new VolumeException(
+                Status.Code.RESOURCE_EXHAUSTED,
+                "no free nbd device: all " + all.size()
+                        + " /dev/nbdN are in use; delete a kernel-attached volume, or reload the driver with more devices "
+                        + "('modprobe nbd nbds_max=N' once none is in use)");
     }
 
     /** Reserves a device this agent already runs (one a previous run left, being taken back). */

@@ -34,11 +34,13 @@ final class IoctlAttachment extends DeviceAttachment {
     private volatile NbdIoctlException doItError;
     private volatile long taskId;
 
-    private IoctlAttachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
+    private IoctlAttachment(
+            String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
         super(volume, number, blockSize, AttachmentState.ATTACHING);
         this.device = device;
         this.channel = new SocketPairChannel(socket);
-        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
+        this.workers = Executors.newCachedThreadPool(
+                Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
         this.onEnd = onEnd;
     }
 
@@ -47,8 +49,17 @@ final class IoctlAttachment extends DeviceAttachment {
      * (its sysfs pid file exists). On failure nothing is left configured. {@code onEnd} is called once,
      * from the NBD_DO_IT thread, when the device has stopped and been released (detached or failed).
      */
-    static IoctlAttachment start(String volume, int number, Export export, long size, int blockSize, int flags,
-            long timeoutSeconds, NbdSysfs sysfs, Consumer<Attachment> onEnd) throws NbdIoctlException {
+    static IoctlAttachment start(
+            String volume,
+            int number,
+            Export export,
+            long size,
+            int blockSize,
+            int flags,
+            long timeoutSeconds,
+            NbdSysfs sysfs,
+            Consumer<Attachment> onEnd)
+            throws NbdIoctlException {
         String path = "/dev/nbd" + number;
         NbdDevice device = NbdDevice.open(path);
         int[] pair = {-1, -1};
@@ -163,7 +174,8 @@ final class IoctlAttachment extends DeviceAttachment {
         if (doItError != null) {
             throw doItError;
         }
-        throw new NbdIoctlException("NBD_DO_IT on " + path() + " (device did not start within " + START_MS + " ms)", Errno.ETIMEDOUT);
+        throw new NbdIoctlException(
+                "NBD_DO_IT on " + path() + " (device did not start within " + START_MS + " ms)", Errno.ETIMEDOUT);
     }
 
     /**

@@ -29,8 +29,11 @@ import org.jboss.logging.Logger;
 public final class KernelAttacher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KernelAttacher.class);
     /** The transmission flags the kernel understands; anything else the export advertises is withheld. */
-    static final int KERNEL_FLAGS = NbdProtocol.NBD_FLAG_HAS_FLAGS | NbdProtocol.NBD_FLAG_READ_ONLY
-            | NbdProtocol.NBD_FLAG_SEND_FLUSH | NbdProtocol.NBD_FLAG_SEND_FUA | NbdProtocol.NBD_FLAG_SEND_TRIM;
+    static final int KERNEL_FLAGS = NbdProtocol.NBD_FLAG_HAS_FLAGS
+            | NbdProtocol.NBD_FLAG_READ_ONLY
+            | NbdProtocol.NBD_FLAG_SEND_FLUSH
+            | NbdProtocol.NBD_FLAG_SEND_FUA
+            | NbdProtocol.NBD_FLAG_SEND_TRIM;
 
     private final NbdSysfs sysfs;
     private final String hostId;
@@ -48,7 +51,7 @@ public final class KernelAttacher implements AutoCloseable {
      */
     private final Set<String> detachedForShutdown = ConcurrentHashMap.newKeySet();
     /** Told of an attachment that failed on its own (not detached on request): the agent tells the controller. */
-    private volatile Consumer<Attachment> onFailure = a -> { };
+    private volatile Consumer<Attachment> onFailure = a -> {};
 
     public KernelAttacher(NbdSysfs sysfs, Path stateDir, String hostId, KernelTimeouts timeouts, boolean ioctlOnly) {
         this.sysfs = sysfs;
@@ -84,13 +87,16 @@ public final class KernelAttacher implements AutoCloseable {
             throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + volume + "' is already attached");
         }
         if (!sysfs.driverPresent()) {
-            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "this host's kernel has no nbd driver "
-                    + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again");
+            throw new VolumeException(
+                    Status.Code.FAILED_PRECONDITION,
+                    "this host's kernel has no nbd driver "
+                            + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again");
         }
         int blockSize = BlockSize.forSize(size);
         if (blockSize == 0) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "a kernel-attached volume's size must be a "
-                    + "multiple of 512 bytes; " + size + " is not");
+            throw new VolumeException(
+                    Status.Code.INVALID_ARGUMENT,
+                    "a kernel-attached volume's size must be a " + "multiple of 512 bytes; " + size + " is not");
         }
         int flags = export.transmissionFlags() & KERNEL_FLAGS;
         KernelTimeouts t = timeouts.with(timeoutSeconds);
@@ -100,12 +106,23 @@ public final class KernelAttacher implements AutoCloseable {
             try {
                 Optional<NbdGenl> nl = kernelInterface.netlink();
                 Attachment a = nl.isPresent()
-                        ? NetlinkAttachment.connect(volume, n, export, size, blockSize, flags, t,
-                                backendId(volume), nl.get(), sysfs, this::ended)
-                        : IoctlAttachment.start(volume, n, export, size, blockSize, flags, t.requestSeconds(),
-                                sysfs, this::ended);
+                        ? NetlinkAttachment.connect(
+                                volume,
+                                n,
+                                export,
+                                size,
+                                blockSize,
+                                flags,
+                                t,
+                                backendId(volume),
+                                nl.get(),
+                                sysfs,
+                                this::ended)
+                        : IoctlAttachment.start(
+                                volume, n, export, size, blockSize, flags, t.requestSeconds(), sysfs, this::ended);
                 attached(a, timeoutSeconds);
-                LOG.infof("volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x, request timeout %d s)",
+                LOG.infof(
+                        "volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x, request timeout %d s)",
                         volume, a.path(), a.via(), size, blockSize, flags, t.requestSeconds());
                 return a;
             } catch (NbdIoctlException e) {
@@ -123,10 +140,15 @@ public final class KernelAttacher implements AutoCloseable {
     private static VolumeException refused(String volume, int n, NbdIoctlException e) {
         String what = "volume '" + volume + "': attaching /dev/nbd" + n + ": " + e.getMessage();
         return switch (e.errno()) {
-            case Errno.EPERM, Errno.EACCES -> new VolumeException(Status.Code.PERMISSION_DENIED, what
-                    + "; attaching a kernel device needs root (CAP_SYS_ADMIN): run the agent as root");
-            case Errno.ENOENT, Errno.ENXIO, Errno.ENODEV -> new VolumeException(Status.Code.FAILED_PRECONDITION, what
-                    + "; the device node is missing: is the nbd driver loaded ('modprobe nbd') and /dev populated?");
+            case Errno.EPERM, Errno.EACCES ->
+                new VolumeException(
+                        Status.Code.PERMISSION_DENIED,
+                        what + "; attaching a kernel device needs root (CAP_SYS_ADMIN): run the agent as root");
+            case Errno.ENOENT, Errno.ENXIO, Errno.ENODEV ->
+                new VolumeException(
+                        Status.Code.FAILED_PRECONDITION,
+                        what
+                                + "; the device node is missing: is the nbd driver loaded ('modprobe nbd') and /dev populated?");
             default -> new VolumeException(Status.Code.FAILED_PRECONDITION, what);
         };
     }
@@ -141,8 +163,10 @@ public final class KernelAttacher implements AutoCloseable {
         Optional<Attachment> taken = orphans.takeBack(volume, export, size, timeouts.with(timeoutSeconds), this::ended);
         if (taken.isPresent()) {
             attached(taken.get(), timeoutSeconds);
-            LOG.infof("volume %s from the checkpoint took back %s via netlink (NBD_CMD_RECONFIGURE with a new socket): "
-                    + "the I/O it queued while the agent was away is served now", volume, taken.get().path());
+            LOG.infof(
+                    "volume %s from the checkpoint took back %s via netlink (NBD_CMD_RECONFIGURE with a new socket): "
+                            + "the I/O it queued while the agent was away is served now",
+                    volume, taken.get().path());
             return;
         }
         try {
@@ -165,7 +189,9 @@ public final class KernelAttacher implements AutoCloseable {
 
     /** True when the volume asked for a device (attached, failed since, or refused at start): the checkpoint keeps it. */
     public boolean wanted(String volume) {
-        return attachments.containsKey(volume) || notReattached.containsKey(volume) || detachedForShutdown.contains(volume);
+        return attachments.containsKey(volume)
+                || notReattached.containsKey(volume)
+                || detachedForShutdown.contains(volume);
     }
 
     /** The reason a volume of the checkpoint was not attached again at start, if it was not. */
@@ -184,11 +210,15 @@ public final class KernelAttacher implements AutoCloseable {
             return;
         }
         if (!force && a.attached() && claimed(a)) {
-            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "volume '" + volume + "' is in use on "
-                    + a.path() + " (mounted, or held by another device): unmount it first, or delete with force");
+            throw new VolumeException(
+                    Status.Code.FAILED_PRECONDITION,
+                    "volume '" + volume + "' is in use on " + a.path()
+                            + " (mounted, or held by another device): unmount it first, or delete with force");
         }
         if (!a.detach()) {
-            LOG.errorf("%s: its connection did not end after detach (via %s); the device may stay bound", a.path(), a.via());
+            LOG.errorf(
+                    "%s: its connection did not end after detach (via %s); the device may stay bound",
+                    a.path(), a.via());
         }
         attachments.remove(volume, a);
         if (!detachedForShutdown.contains(volume)) {
@@ -237,8 +267,10 @@ public final class KernelAttacher implements AutoCloseable {
         Attachment a = attachments.get(volume);
         if (a != null) {
             boolean device = a.state().hasDevice();
-            b.setDevice(device ? a.path() : "").setBlockSize(device ? a.blockSize() : 0)
-                    .setAttachment(a.stateText()).setAttachmentState(a.state().wire());
+            b.setDevice(device ? a.path() : "")
+                    .setBlockSize(device ? a.blockSize() : 0)
+                    .setAttachment(a.stateText())
+                    .setAttachmentState(a.state().wire());
         }
         String refused = notReattached.get(volume);
         if (refused != null) {

@@ -33,14 +33,19 @@ final class KernelInterface {
             try {
                 genl = NbdGenl.open();
             } catch (NbdIoctlException e) {
-                LOG.warnf("the kernel's nbd netlink interface cannot be used (%s): attaching with ioctls", e.getMessage());
+                LOG.warnf(
+                        "the kernel's nbd netlink interface cannot be used (%s): attaching with ioctls",
+                        e.getMessage());
                 genl = Optional.empty();
             }
-            LOG.infof(genl.isPresent() ? "the kernel has the nbd netlink interface: devices are attached through it "
-                    + "(request timeout %d s, dead-connection timeout %d s) and survive an agent restart"
-                    : "the kernel has no nbd netlink interface (family \"nbd\"): devices are attached with ioctls "
-                    + "(request timeout %d s; dead-connection timeout %d s unused) and end with the agent",
-                    timeouts.requestSeconds(), timeouts.deadConnSeconds());
+            LOG.infof(
+                    genl.isPresent()
+                            ? "the kernel has the nbd netlink interface: devices are attached through it "
+                                    + "(request timeout %d s, dead-connection timeout %d s) and survive an agent restart"
+                            : "the kernel has no nbd netlink interface (family \"nbd\"): devices are attached with ioctls "
+                                    + "(request timeout %d s; dead-connection timeout %d s unused) and end with the agent",
+                    timeouts.requestSeconds(),
+                    timeouts.deadConnSeconds());
         }
         return genl;
     }

@@ -18,8 +18,7 @@ final class LegacyAttachmentText {
     static final String NAME = "kernel-attachments";
     private static final Pattern LINE = Pattern.compile("/dev/nbd(\\d{1,9})\\s+(\\S+)\\s+(\\d{1,18})(?:\\s+(\\S+))?");
 
-    private LegacyAttachmentText() {
-    }
+    private LegacyAttachmentText() {}
 
     /** The records of the lines that parse; the others (there were none in practice) are skipped. */
     static List<KernelAttachmentRecord> parse(List<String> lines) {
@@ -31,8 +30,10 @@ final class LegacyAttachmentText {
                         .setDevice(Integer.parseInt(m.group(1)))
                         .setVolume(m.group(2))
                         .setTaskId(Long.parseLong(m.group(3)))
-                        .setVia("netlink".equals(m.group(4)) ? AttachedVia.ATTACHED_VIA_NETLINK
-                                : AttachedVia.ATTACHED_VIA_IOCTL)
+                        .setVia(
+                                "netlink".equals(m.group(4))
+                                        ? AttachedVia.ATTACHED_VIA_NETLINK
+                                        : AttachedVia.ATTACHED_VIA_IOCTL)
                         .build());
             }
         }

@@ -54,8 +54,10 @@ final class OrphanRecovery {
                         cleared.add(device);
                     }
                 }
-                default -> LOG.warnf("%s (volume %s of a previous run) has no interface on record: left alone", device,
-                        r.getVolume());
+                default ->
+                    LOG.warnf(
+                            "%s (volume %s of a previous run) has no interface on record: left alone",
+                            device, r.getVolume());
             }
         }
         return cleared;
@@ -67,13 +69,15 @@ final class OrphanRecovery {
         Optional<String> backend = sysfs.backend(n);
         if (running && backend.equals(Optional.of(NetlinkAttachment.backendId(hostId, r.getVolume())))) {
             orphans.put(r.getVolume(), n);
-            LOG.infof("%s (volume %s) is still configured by the previous run (backend %s): taking it back",
+            LOG.infof(
+                    "%s (volume %s) is still configured by the previous run (backend %s): taking it back",
                     device, r.getVolume(), backend.get());
         } else if (!running) {
             LOG.infof("%s (volume %s of a previous run) was already released by the kernel", device, r.getVolume());
         } else {
-            LOG.infof("%s (volume %s of a previous run) now has backend '%s': left alone", device, r.getVolume(),
-                    backend.orElse(""));
+            LOG.infof(
+                    "%s (volume %s of a previous run) now has backend '%s': left alone",
+                    device, r.getVolume(), backend.orElse(""));
         }
     }
 
@@ -86,8 +90,9 @@ final class OrphanRecovery {
             return false;
         }
         if (now.getAsLong() != task || Files.exists(Path.of("/proc/" + task))) {
-            LOG.infof("%s (volume %s of a previous run) is now run by task %d: left alone", device, r.getVolume(),
-                    now.getAsLong());
+            LOG.infof(
+                    "%s (volume %s of a previous run) is now run by task %d: left alone",
+                    device, r.getVolume(), now.getAsLong());
             return false;
         }
         try (NbdDevice d = NbdDevice.open(device)) {
@@ -97,11 +102,13 @@ final class OrphanRecovery {
                 LOG.debugf("%s: %s", device, e.getMessage());
             }
             d.clearSock();
-            LOG.warnf("%s was left attached by a previous run (volume %s, its task %d is dead): cleared",
+            LOG.warnf(
+                    "%s was left attached by a previous run (volume %s, its task %d is dead): cleared",
                     device, r.getVolume(), task);
             return true;
         } catch (NbdIoctlException e) {
-            LOG.errorf("%s was left attached by a previous run (volume %s) and could not be cleared: %s",
+            LOG.errorf(
+                    "%s was left attached by a previous run (volume %s) and could not be cleared: %s",
                     device, r.getVolume(), e.getMessage());
             return false;
         }
@@ -112,8 +119,8 @@ final class OrphanRecovery {
      * the same /dev/nbdN serves again. Empty when there is none, or when the kernel refuses or the size
      * changed (the device is then disconnected, and the caller attaches a free one).
      */
-    Optional<Attachment> takeBack(String volume, Export export, long size, KernelTimeouts timeouts,
-            Consumer<Attachment> onEnd) {
+    Optional<Attachment> takeBack(
+            String volume, Export export, long size, KernelTimeouts timeouts, Consumer<Attachment> onEnd) {
         Integer orphan = orphans.remove(volume);
         if (orphan == null) {
             return Optional.empty();
@@ -123,17 +130,27 @@ final class OrphanRecovery {
         int blockSize = BlockSize.forSize(size);
         try {
             if (sysfs.sizeBytes(n) != size || blockSize == 0) {
-                throw new NbdIoctlException(path + " has " + sysfs.sizeBytes(n) + " bytes, the volume " + size,
-                        Errno.EINVAL);
+                throw new NbdIoctlException(
+                        path + " has " + sysfs.sizeBytes(n) + " bytes, the volume " + size, Errno.EINVAL);
             }
             devices.reserve(n);
-            Attachment a = NetlinkAttachment.takeBack(volume, n, export, blockSize, timeouts,
-                    NetlinkAttachment.backendId(hostId, volume), kernelInterface.requireNetlink(), sysfs, onEnd);
+            Attachment a = NetlinkAttachment.takeBack(
+                    volume,
+                    n,
+                    export,
+                    blockSize,
+                    timeouts,
+                    NetlinkAttachment.backendId(hostId, volume),
+                    kernelInterface.requireNetlink(),
+                    sysfs,
+                    onEnd);
             return Optional.of(a);
         } catch (NbdIoctlException e) {
             devices.release(n);
-            LOG.errorf("volume %s: %s, left by the previous run, cannot be taken back: %s; disconnecting it and "
-                    + "attaching a free device", volume, path, e.getMessage());
+            LOG.errorf(
+                    "volume %s: %s, left by the previous run, cannot be taken back: %s; disconnecting it and "
+                            + "attaching a free device",
+                    volume, path, e.getMessage());
             disconnect(n);
             return Optional.empty();
         }
@@ -146,8 +163,10 @@ final class OrphanRecovery {
     void releaseOrphans() {
         for (var e : orphans.entrySet()) {
             if (orphans.remove(e.getKey(), e.getValue())) {
-                LOG.warnf("/dev/nbd%d was left by a previous run for volume %s, which the checkpoint does not have: "
-                        + "disconnected", e.getValue(), e.getKey());
+                LOG.warnf(
+                        "/dev/nbd%d was left by a previous run for volume %s, which the checkpoint does not have: "
+                                + "disconnected",
+                        e.getValue(), e.getKey());
                 disconnect(e.getValue());
             }
         }
@@ -156,8 +175,11 @@ final class OrphanRecovery {
     /** The orphans not taken back yet: still the previous run's, still to be taken back if this run dies first. */
     List<KernelAttachmentRecord> waiting() {
         List<KernelAttachmentRecord> out = new ArrayList<>();
-        orphans.forEach((volume, n) -> out.add(KernelAttachmentRecord.newBuilder().setDevice(n).setVolume(volume)
-                .setVia(AttachedVia.ATTACHED_VIA_NETLINK).build()));
+        orphans.forEach((volume, n) -> out.add(KernelAttachmentRecord.newBuilder()
+                .setDevice(n)
+                .setVolume(volume)
+                .setVia(AttachedVia.ATTACHED_VIA_NETLINK)
+                .build()));
         return out;
     }
 

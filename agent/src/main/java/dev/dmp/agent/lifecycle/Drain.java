@@ -20,6 +20,7 @@ public final class Drain {
     private final StatsReporter reporter;
     /** False for a standalone agent: there is no controller to hand the counts to. */
     private final boolean linked;
+
     private volatile boolean draining;
 
     public Drain(KernelAttacher kernel, NbdListeners listeners, StatsReporter reporter, boolean linked) {
@@ -44,16 +45,21 @@ public final class Drain {
         List<String> devices = kernel.detachAll();
         listeners.close();
         StringBuilder out = new StringBuilder();
-        out.append("detached ").append(devices.size()).append(devices.size() == 1 ? " device" : " devices")
+        out.append("detached ")
+                .append(devices.size())
+                .append(devices.size() == 1 ? " device" : " devices")
                 .append(devices.isEmpty() ? "" : " " + String.join(" ", devices))
                 .append("; NBD connections closed; ");
         reporter.tick();
         if (!linked) {
             out.append("standalone: counts saved in the checkpoint");
         } else if (reporter.deltas().awaitAcked(ackWaitMillis)) {
-            out.append("the controller acknowledged every count (delta ").append(reporter.deltas().lastSeq()).append(')');
+            out.append("the controller acknowledged every count (delta ")
+                    .append(reporter.deltas().lastSeq())
+                    .append(')');
         } else {
-            out.append("the controller did not acknowledge within ").append(ackWaitMillis / 1000)
+            out.append("the controller did not acknowledge within ")
+                    .append(ackWaitMillis / 1000)
                     .append(" s; the unsent counts are in the checkpoint and go out when the agent starts again");
         }
         LOG.infof("drained: %s", out);

@@ -22,12 +22,16 @@ public final class CommandRunner {
         CommandResult.Builder result = CommandResult.newBuilder().setId(command.getId());
         try {
             switch (command.getActionCase()) {
-                case CREATE -> result.setVolume(describer.describe(
-                        operations.create(command.getCreate().getName(), command.getCreate().getBackend(),
-                                command.getCreate().getReadOnly(), command.getCreate().getKernel(),
-                                Integer.toUnsignedLong(command.getCreate().getKernelTimeoutSeconds()))));
+                case CREATE ->
+                    result.setVolume(describer.describe(operations.create(
+                            command.getCreate().getName(),
+                            command.getCreate().getBackend(),
+                            command.getCreate().getReadOnly(),
+                            command.getCreate().getKernel(),
+                            Integer.toUnsignedLong(command.getCreate().getKernelTimeoutSeconds()))));
                 case DELETE -> operations.delete(command.getDelete().getName());
-                case RESET -> result.setVolumesReset(operations.reset(command.getReset().getNamesList()));
+                case RESET ->
+                    result.setVolumesReset(operations.reset(command.getReset().getNamesList()));
                 case ACTION_NOT_SET -> throw new VolumeException(Status.Code.INVALID_ARGUMENT, "empty command");
             }
             result.setCode(Status.Code.OK.value());

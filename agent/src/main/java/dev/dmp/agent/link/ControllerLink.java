@@ -53,8 +53,14 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
     /** The open stream, or null between connections. Guarded by {@link #lock}. */
     private StreamObserver<AgentMessage> stream;
 
-    public ControllerLink(String target, ChannelCredentials credentials, String hostId, VolumeRegistry registry,
-            VolumeDescriber describer, CommandRunner commands, StatsReporter reporter) {
+    public ControllerLink(
+            String target,
+            ChannelCredentials credentials,
+            String hostId,
+            VolumeRegistry registry,
+            VolumeDescriber describer,
+            CommandRunner commands,
+            StatsReporter reporter) {
         this.target = target;
         this.hostId = hostId;
         this.registry = registry;
@@ -197,11 +203,13 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
     public void volumeChanged(dev.dmp.proto.v1.Volume volume) {
         reporter.tickThen(() -> {
             if (send(volumeChangedMessage(volume), "volume " + volume.getName() + " change")) {
-                LOG.infof("controller %s: told of volume %s (attachment '%s')", target, volume.getName(),
-                        volume.getAttachment());
+                LOG.infof(
+                        "controller %s: told of volume %s (attachment '%s')",
+                        target, volume.getName(), volume.getAttachment());
             } else {
-                LOG.infof("controller %s: not connected; volume %s (attachment '%s') goes with the next Hello", target,
-                        volume.getName(), volume.getAttachment());
+                LOG.infof(
+                        "controller %s: not connected; volume %s (attachment '%s') goes with the next Hello",
+                        target, volume.getName(), volume.getAttachment());
             }
         });
     }
@@ -257,7 +265,10 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
             IN_COMMAND.remove();
         }
         // The command's effect on the counts (a reset's closing delta) goes out before its result.
-        reporter.tickThen(() -> send(AgentMessage.newBuilder().setResult(result.setLastSeq(deltas.lastSeq())).build(),
+        reporter.tickThen(() -> send(
+                AgentMessage.newBuilder()
+                        .setResult(result.setLastSeq(deltas.lastSeq()))
+                        .build(),
                 "result"));
     }
 

@@ -33,14 +33,20 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
     private final Predicate<String> kernel;
     /** A kernel volume's own request timeout in seconds (0: the agent's), kept for the next start's attach. */
     private final ToLongFunction<String> kernelTimeout;
+
     private final Thread thread;
-    private volatile Runnable sender = () -> { };
+    private volatile Runnable sender = () -> {};
     private volatile boolean running = true;
     private boolean volumesChanged = true;
 
     /** {@code kernel} tells which volumes asked for a kernel device, so that the next start attaches them again. */
-    public StatsReporter(VolumeRegistry registry, StatsJournal journal, DeltaStream deltas, CheckpointFile checkpoint,
-            Predicate<String> kernel, ToLongFunction<String> kernelTimeout) {
+    public StatsReporter(
+            VolumeRegistry registry,
+            StatsJournal journal,
+            DeltaStream deltas,
+            CheckpointFile checkpoint,
+            Predicate<String> kernel,
+            ToLongFunction<String> kernelTimeout) {
         this.kernel = kernel;
         this.kernelTimeout = kernelTimeout;
         this.registry = registry;
@@ -96,7 +102,7 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
     }
 
     public void tick() {
-        tickThen(() -> { });
+        tickThen(() -> {});
     }
 
     /**
@@ -129,7 +135,8 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
                 volumesChanged = false;
             } catch (IOException e) {
                 // Not sending what is not saved keeps the controller from ever being ahead of us.
-                LOG.errorf("cannot save the checkpoint %s: %s; stats are held back until it works",
+                LOG.errorf(
+                        "cannot save the checkpoint %s: %s; stats are held back until it works",
                         checkpoint.path(), e.getMessage());
                 return;
             }
@@ -148,8 +155,11 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
                 continue;
             }
             cp.addVolumes(VolumeState.newBuilder()
-                    .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec())
-                            .setReadOnly(volume.readOnly()).setKernel(kernel.test(v.volume()))
+                    .setSpec(CreateVolume.newBuilder()
+                            .setName(v.volume())
+                            .setBackend(volume.spec())
+                            .setReadOnly(volume.readOnly())
+                            .setKernel(kernel.test(v.volume()))
                             .setKernelTimeoutSeconds((int) kernelTimeout.applyAsLong(v.volume())))
                     .setGeneration(v.generation())
                     .addAllCumulative(v.reported().toProto())

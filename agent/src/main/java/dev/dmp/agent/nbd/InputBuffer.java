@@ -21,6 +21,7 @@ final class InputBuffer implements ReadableByteChannel {
     private final ReadableByteChannel ch;
     /** Unread bytes between position and limit. */
     private final ByteBuffer buf;
+
     private final LongSupplier clock;
     /** The clock after the last read(2) into the buffer. */
     private long filledNanos;
@@ -67,8 +68,7 @@ final class InputBuffer implements ReadableByteChannel {
 
     /** The connection is closed by its owner, not through its read-ahead. */
     @Override
-    public void close() {
-    }
+    public void close() {}
 
     private int take(ByteBuffer dst) {
         int n = Math.min(buf.remaining(), dst.remaining());

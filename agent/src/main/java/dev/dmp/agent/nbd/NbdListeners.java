@@ -29,24 +29,27 @@ public final class NbdListeners implements AutoCloseable {
         try {
             servers.add(NbdServer.start(socket, exports));
         } catch (IOException e) {
-            throw new UncheckedIOException("dmp.agent.nbd-socket: cannot listen on " + socket + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "dmp.agent.nbd-socket: cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         if (tcp != null) {
             try {
                 servers.add(NbdServer.startTcp(tcp, exports));
             } catch (IOException e) {
-                throw new UncheckedIOException("dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + tcp + ": "
-                        + e.getMessage(), e);
+                throw new UncheckedIOException(
+                        "dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + tcp + ": " + e.getMessage(), e);
             }
         }
         if (uncounted != null) {
             try {
                 servers.add(NbdServer.start(uncounted, exports.unobserved()));
             } catch (IOException e) {
-                throw new UncheckedIOException("dmp.agent.benchmark-uncounted-socket: cannot listen on " + uncounted + ": "
-                        + e.getMessage(), e);
+                throw new UncheckedIOException(
+                        "dmp.agent.benchmark-uncounted-socket: cannot listen on " + uncounted + ": " + e.getMessage(),
+                        e);
             }
-            LOG.warnf("dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
+            LOG.warnf(
+                    "dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
                     uncounted);
         }
         listening = true;

@@ -39,12 +39,10 @@ public interface RequestObserver extends AutoCloseable {
     /** Watches nothing: the benchmark's uncounted socket ({@code dmp.agent.benchmark-uncounted-socket}). */
     RequestObserver NONE = new RequestObserver() {
         @Override
-        public void received(int command) {
-        }
+        public void received(int command) {}
 
         @Override
-        public void answered(int command, long length, int nbdError, long latencyNanos) {
-        }
+        public void answered(int command, long length, int nbdError, long latencyNanos) {}
 
         @Override
         public LongSupplier clock() {
@@ -52,8 +50,7 @@ public interface RequestObserver extends AutoCloseable {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 
     /** Tells both, in order. */

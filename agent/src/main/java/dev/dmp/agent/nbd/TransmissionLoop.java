@@ -1,14 +1,13 @@
 package dev.dmp.agent.nbd;
 
-import dev.dmp.agent.protocol.Channels;
-import dev.dmp.agent.protocol.NbdProtocol;
-import dev.dmp.agent.protocol.NbdProtocolException;
-import dev.dmp.agent.protocol.NbdRequest;
-import dev.dmp.agent.protocol.SimpleReply;
 import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
 import dev.dmp.agent.backend.BackendException;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.NbdRequest;
+import dev.dmp.agent.protocol.SimpleReply;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -36,6 +35,7 @@ public final class TransmissionLoop {
 
     /** Requests in flight per connection; the reader waits for a slot before reading a payload. */
     static final int MAX_IN_FLIGHT = 64;
+
     private static final int HEADER = SimpleReply.SIZE;
     /**
      * The largest request the reader serves itself when nothing else is in flight. Above it, copying
@@ -53,6 +53,7 @@ public final class TransmissionLoop {
     private final InputBuffer in;
     /** READs of at least {@link #TRANSFER_MIN} go from the backend straight into the socket. */
     private final boolean zeroCopy;
+
     private final Export export;
     private final Backend backend;
     private final boolean readOnly;
@@ -61,9 +62,11 @@ public final class TransmissionLoop {
     private final ReentrantLock replyLock = new ReentrantLock();
     /** The header of a sendfile READ's reply: one per connection, used only under {@link #replyLock}. */
     private final ByteBuffer transferHeader = ByteBuffer.allocate(HEADER);
+
     private final BufferPool buffers;
     /** Told of each request as it is received and answered: the volume's counters. */
     private final RequestObserver observer;
+
     private final LongSupplier clock;
 
     /** A loop with buffers of its own (a kernel attachment: one connection, not one of a listener's). */
@@ -122,8 +125,8 @@ public final class TransmissionLoop {
             if (r.length() > Handshake.MAX_BLOCK) {
                 // The payload cannot be skipped without reading it, and is never buffered whole on
                 // the client's say-so: the spec allows closing the connection here.
-                throw new NbdProtocolException("WRITE: length " + r.length() + " is over the maximum of "
-                        + Handshake.MAX_BLOCK);
+                throw new NbdProtocolException(
+                        "WRITE: length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK);
             }
             slots.acquireUninterruptibly();
             payload = buffers.take((int) r.length());
@@ -170,18 +173,25 @@ public final class TransmissionLoop {
             return invalid(r, NBD_EINVAL, "unknown command");
         }
         if ((r.flags() & ~allowedFlags) != 0) {
-            return invalid(r, NBD_EINVAL, String.format("flags 0x%x are not valid for this command", r.flags() & ~allowedFlags));
+            return invalid(
+                    r,
+                    NBD_EINVAL,
+                    String.format("flags 0x%x are not valid for this command", r.flags() & ~allowedFlags));
         }
         boolean writes = r.type() == NBD_CMD_WRITE || r.type() == NBD_CMD_TRIM || r.type() == NBD_CMD_WRITE_ZEROES;
         if (writes && readOnly) {
             return invalid(r, NBD_EPERM, "the export is read-only");
         }
         return switch (r.type()) {
-            case NBD_CMD_FLUSH -> r.offset() != 0 || r.length() != 0
-                    ? invalid(r, NBD_EINVAL, "offset and length must be 0") : NBD_OK;
-            case NBD_CMD_READ -> r.length() > Handshake.MAX_BLOCK
-                    ? invalid(r, NBD_EINVAL, "length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK)
-                    : checkRange(r, NBD_EINVAL);
+            case NBD_CMD_FLUSH ->
+                r.offset() != 0 || r.length() != 0 ? invalid(r, NBD_EINVAL, "offset and length must be 0") : NBD_OK;
+            case NBD_CMD_READ ->
+                r.length() > Handshake.MAX_BLOCK
+                        ? invalid(
+                                r,
+                                NBD_EINVAL,
+                                "length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK)
+                        : checkRange(r, NBD_EINVAL);
             // Writing past the end is "no space"; reading, trimming or caching there is invalid (spec, errors).
             case NBD_CMD_WRITE, NBD_CMD_WRITE_ZEROES -> checkRange(r, NBD_ENOSPC);
             default -> checkRange(r, NBD_EINVAL);
@@ -192,8 +202,13 @@ public final class TransmissionLoop {
     private int checkRange(Received r, int error) {
         long size = backend.size();
         boolean ok = r.offset() >= 0 && r.offset() <= size && r.length() <= size - r.offset();
-        return ok ? NBD_OK : invalid(r, error, "offset and count are out of range: offset="
-                + Long.toUnsignedString(r.offset()) + " count=" + r.length() + " size=" + size);
+        return ok
+                ? NBD_OK
+                : invalid(
+                        r,
+                        error,
+                        "offset and count are out of range: offset=" + Long.toUnsignedString(r.offset()) + " count="
+                                + r.length() + " size=" + size);
     }
 
     private int invalid(Received r, int error, String why) {
@@ -215,8 +230,13 @@ public final class TransmissionLoop {
                     case NBD_CMD_WRITE -> backend.write(r.offset(), payload, fua);
                     case NBD_CMD_FLUSH -> backend.flush();
                     case NBD_CMD_TRIM -> backend.trim(r.offset(), r.length(), fua);
-                    case NBD_CMD_WRITE_ZEROES -> backend.zero(r.offset(), r.length(),
-                            (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0, (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0, fua);
+                    case NBD_CMD_WRITE_ZEROES ->
+                        backend.zero(
+                                r.offset(),
+                                r.length(),
+                                (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0,
+                                (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0,
+                                fua);
                     case NBD_CMD_CACHE -> backend.cache(r.offset(), r.length());
                     default -> throw new IllegalStateException("unchecked command " + r.type());
                 }
@@ -269,7 +289,8 @@ public final class TransmissionLoop {
             backend.transferTo(r.offset(), r.length(), ch);
         } catch (IOException | RuntimeException e) {
             // The header is out and part of the data may be: the stream can no longer be framed.
-            LOG.infof("%s: %s at offset %d, length %d failed after its reply began, closing the connection: %s",
+            LOG.infof(
+                    "%s: %s at offset %d, length %d failed after its reply began, closing the connection: %s",
                     export.name(), r.commandName(), r.offset(), r.length(), e);
             ch.close();
             throw e instanceof IOException io ? io : new IOException(e);
@@ -283,13 +304,15 @@ public final class TransmissionLoop {
      * The NBD error for a failed request: the backend's own (a full disk is NBD_ENOSPC, told by the
      * file backend from its errno), else NBD_EIO.
      */
-        private int failed(Received r, Exception e) {
+    private int failed(Received r, Exception e) {
         if (e instanceof BackendException be) {
-            LOG.debugf("%s: %s at offset %d, length %d: error %d: %s", export.name(), r.commandName(), r.offset(),
-                    r.length(), be.nbdError(), be.getMessage());
+            LOG.debugf(
+                    "%s: %s at offset %d, length %d: error %d: %s",
+                    export.name(), r.commandName(), r.offset(), r.length(), be.nbdError(), be.getMessage());
             return be.nbdError();
         }
-        LOG.warnf("%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
+        LOG.warnf(
+                "%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
         return NBD_EIO;
     }
 

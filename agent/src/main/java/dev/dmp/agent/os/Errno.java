@@ -18,8 +18,7 @@ public final class Errno {
     public static final int ETIMEDOUT = 110;
     public static final int EDQUOT = 122;
 
-    private Errno() {
-    }
+    private Errno() {}
 
     /** "EBUSY (16)" for the known ones, "errno 71" for the rest. */
     public static String name(int errno) {

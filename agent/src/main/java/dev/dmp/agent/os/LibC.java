@@ -93,7 +93,6 @@ public interface LibC {
     final class Holder {
         static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
 
-        private Holder() {
-        }
+        private Holder() {}
     }
 }

@@ -8,8 +8,7 @@ import java.nio.channels.WritableByteChannel;
 
 /** Whole-buffer reads and writes on blocking channels. */
 public final class Channels {
-    private Channels() {
-    }
+    private Channels() {}
 
     /**
      * Fills {@code buf}; returns false if the peer closed the connection before sending a single byte,

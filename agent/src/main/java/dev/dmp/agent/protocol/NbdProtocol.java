@@ -5,8 +5,7 @@ package dev.dmp.agent.protocol;
  * Every number on the wire is big-endian.
  */
 public final class NbdProtocol {
-    private NbdProtocol() {
-    }
+    private NbdProtocol() {}
 
     // Handshake magics.
     public static final long NBDMAGIC = 0x4e42444d41474943L;

@@ -45,10 +45,16 @@ public record NbdUri(String export, Path socket, String host, int port) {
                     throw bad(text, "nbd:// needs a host: nbd://HOST[:PORT]/EXPORT");
                 }
                 int port = uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort();
-                String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
+                String host = uri.getHost().startsWith("[")
+                        ? uri.getHost().substring(1, uri.getHost().length() - 1)
+                        : uri.getHost();
                 return new NbdUri(export, null, host, port);
             }
-            default -> throw bad(text, "scheme '" + scheme + "' is not supported; use nbd+unix:///EXPORT?socket=PATH or nbd://HOST[:PORT]/EXPORT");
+            default ->
+                throw bad(
+                        text,
+                        "scheme '" + scheme
+                                + "' is not supported; use nbd+unix:///EXPORT?socket=PATH or nbd://HOST[:PORT]/EXPORT");
         }
     }
 
@@ -59,7 +65,9 @@ public record NbdUri(String export, Path socket, String host, int port) {
 
     @Override
     public String toString() {
-        return socket != null ? "nbd+unix:///" + export + "?socket=" + socket : "nbd://" + host + ":" + port + "/" + export;
+        return socket != null
+                ? "nbd+unix:///" + export + "?socket=" + socket
+                : "nbd://" + host + ":" + port + "/" + export;
     }
 
     private static String queryParameter(URI uri, String name) {

@@ -36,7 +36,8 @@ public final class CheckpointFile {
             return Optional.of(AgentCheckpoint.parseFrom(bytes.get()));
         } catch (InvalidProtocolBufferException e) {
             Path aside = file.moveAside();
-            LOG.errorf("checkpoint %s does not parse (%s); moved it to %s and starting with no volumes",
+            LOG.errorf(
+                    "checkpoint %s does not parse (%s); moved it to %s and starting with no volumes",
                     file.path(), e.getMessage(), aside);
             return Optional.empty();
         }

@@ -38,8 +38,8 @@ public final class DurableFile {
     /** Replaces the file with {@code bytes}; returns once both the file and its directory entry are on disk. */
     public synchronized void write(byte[] bytes) throws IOException {
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        try (FileChannel out = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel out = FileChannel.open(
+                temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             while (buffer.hasRemaining()) {
                 out.write(buffer);
             }

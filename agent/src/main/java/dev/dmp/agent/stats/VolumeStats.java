@@ -40,6 +40,7 @@ public final class VolumeStats {
         private long received;
         /** Requests answered. Guarded by this. */
         private long answered;
+
         private boolean closed;
 
         /** A request was received; it counts as in flight until {@link #completed}. Reader thread only. */
@@ -79,6 +80,7 @@ public final class VolumeStats {
     private final Set<Shard> live = ConcurrentHashMap.newKeySet();
     /** Counts of closed connections, and of earlier runs restored from a checkpoint. Guarded by this. */
     private final CounterSet retired = CounterSet.empty();
+
     private volatile CounterSet baseline = CounterSet.empty();
     private volatile long generation;
 

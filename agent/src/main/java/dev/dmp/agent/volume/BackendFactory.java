@@ -30,8 +30,12 @@ public final class BackendFactory {
 
     public BackendFactory(AllowedPaths allowedPaths) {
         this.allowedPaths = allowedPaths;
-        openers.put(KindCase.ZERO, (spec, readOnly) -> new ZeroBackend(spec.getZero().getSizeBytes()));
-        openers.put(KindCase.MEMORY, (spec, readOnly) -> new MemoryBackend(spec.getMemory().getSizeBytes()));
+        openers.put(
+                KindCase.ZERO,
+                (spec, readOnly) -> new ZeroBackend(spec.getZero().getSizeBytes()));
+        openers.put(
+                KindCase.MEMORY,
+                (spec, readOnly) -> new MemoryBackend(spec.getMemory().getSizeBytes()));
         openers.put(KindCase.FILE, (spec, readOnly) -> openFile(spec.getFile().getPath(), readOnly));
         openers.put(KindCase.NBD, (spec, readOnly) -> openNbd(spec.getNbd().getUri()));
     }
@@ -40,7 +44,8 @@ public final class BackendFactory {
     public Backend open(dev.dmp.proto.v1.Backend spec, boolean readOnly) throws VolumeException {
         Opener opener = openers.get(spec.getKindCase());
         if (opener == null) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT,
+            throw new VolumeException(
+                    Status.Code.INVALID_ARGUMENT,
                     "a backend is required: zero {sizeBytes}, memory {sizeBytes}, file {path} or nbd {uri}");
         }
         try {

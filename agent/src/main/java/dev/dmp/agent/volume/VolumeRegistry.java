@@ -52,14 +52,17 @@ public final class VolumeRegistry implements AutoCloseable {
                 if (existing.spec().equals(spec)) {
                     return existing;
                 }
-                throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + name
-                        + "' already exists with another backend; delete it first or choose another name");
+                throw new VolumeException(
+                        Status.Code.ALREADY_EXISTS,
+                        "volume '" + name
+                                + "' already exists with another backend; delete it first or choose another name");
             }
             volume = open(name, spec, readOnly);
             journal.add(name, volume.stats());
         }
-        LOG.infof("volume %s created on %s, %d bytes%s", name, volume.backend().describe(), volume.size(),
-                volume.readOnly() ? ", read-only" : "");
+        LOG.infof(
+                "volume %s created on %s, %d bytes%s",
+                name, volume.backend().describe(), volume.size(), volume.readOnly() ? ", read-only" : "");
         listeners.forEach(l -> l.created(volume));
         return volume;
     }
@@ -68,12 +71,14 @@ public final class VolumeRegistry implements AutoCloseable {
      * Serves again a volume of a previous run, with the counts its checkpoint saved. At start-up,
      * before any listener is added: nobody is told.
      */
-    public synchronized Volume restore(String name, dev.dmp.proto.v1.Backend spec, boolean readOnly,
-            StatsJournal.VolumeCheckpoint saved) throws VolumeException {
+    public synchronized Volume restore(
+            String name, dev.dmp.proto.v1.Backend spec, boolean readOnly, StatsJournal.VolumeCheckpoint saved)
+            throws VolumeException {
         Volume volume = open(name, spec, readOnly);
         journal.restore(name, volume.stats(), saved);
-        LOG.infof("volume %s restored on %s, %d bytes (generation %d)", name, volume.backend().describe(),
-                volume.size(), saved.generation());
+        LOG.infof(
+                "volume %s restored on %s, %d bytes (generation %d)",
+                name, volume.backend().describe(), volume.size(), saved.generation());
         return volume;
     }
 

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.dmp.agent.protocol.NbdProtocol;
 import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -30,6 +30,7 @@ class FileBackendTest {
 
     @TempDir
     Path dir;
+
     private Path mounted;
 
     @AfterEach
@@ -69,8 +70,10 @@ class FileBackendTest {
         assumeNative();
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
         String refused = run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString());
-        assumeTrue(refused == null, "skipped: a full file system needs a small tmpfs, and mounting one needs root ("
-                + refused + "); the ENOSPC of /dev/full below still runs");
+        assumeTrue(
+                refused == null,
+                "skipped: a full file system needs a small tmpfs, and mounting one needs root (" + refused
+                        + "); the ENOSPC of /dev/full below still runs");
         mounted = mnt;
         Path file = mnt.resolve("disk.img");
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
@@ -79,15 +82,16 @@ class FileBackendTest {
         try (FileBackend backend = FileBackend.open(file, false)) {
             backend.write(0, bytes(MIB / 2), true);
 
-            BackendException write = assertThrows(BackendException.class,
-                    () -> backend.write(MIB, bytes(2 * MIB), false));
+            BackendException write =
+                    assertThrows(BackendException.class, () -> backend.write(MIB, bytes(2 * MIB), false));
             assertEquals(NbdProtocol.NBD_ENOSPC, write.nbdError());
-            assertTrue(write.getMessage().contains("pwrite") && write.getMessage().contains("ENOSPC (28)"),
+            assertTrue(
+                    write.getMessage().contains("pwrite") && write.getMessage().contains("ENOSPC (28)"),
                     write.getMessage());
 
             // tmpfs cannot zero a range with fallocate, so the zeroes are written, and they do not fit either.
-            BackendException zero = assertThrows(BackendException.class,
-                    () -> backend.zero(MIB, 3 * MIB, false, false, false));
+            BackendException zero =
+                    assertThrows(BackendException.class, () -> backend.zero(MIB, 3 * MIB, false, false, false));
             assertEquals(NbdProtocol.NBD_ENOSPC, zero.nbdError());
 
             // Space freed by a TRIM (a punched hole) takes a write again: nothing about the failure stuck.

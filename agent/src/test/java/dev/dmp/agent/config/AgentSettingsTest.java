@@ -13,8 +13,13 @@ import org.junit.jupiter.api.Test;
 
 class AgentSettingsTest {
 
-    private record Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket,
-            Optional<String> benchmarkUncountedSocket) implements AgentConfig {
+    private record Config(
+            Optional<String> hostId,
+            Optional<String> controller,
+            String stateDir,
+            String nbdSocket,
+            Optional<String> benchmarkUncountedSocket)
+            implements AgentConfig {
         Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket) {
             this(hostId, controller, stateDir, nbdSocket, Optional.empty());
         }
@@ -66,25 +71,29 @@ class AgentSettingsTest {
     }
 
     private static Config config(String hostId, String controller) {
-        return new Config(Optional.ofNullable(hostId), Optional.ofNullable(controller), "/var/lib/dmp", "/run/dmp/nbd.sock");
+        return new Config(
+                Optional.ofNullable(hostId), Optional.ofNullable(controller), "/var/lib/dmp", "/run/dmp/nbd.sock");
     }
 
     private static String problem(AgentConfig config) {
-        return assertThrows(IllegalArgumentException.class, () -> AgentSettings.from(config)).getMessage();
+        return assertThrows(IllegalArgumentException.class, () -> AgentSettings.from(config))
+                .getMessage();
     }
 
     @Test
     void goodValues() {
-        AgentSettings s = AgentSettings.from(new Config(Optional.of("node-a"), Optional.of(" ctl.dmp.svc:8080 "),
-                "/var/lib/dmp/", "/run/dmp/../dmp/nbd.sock"));
+        AgentSettings s = AgentSettings.from(new Config(
+                Optional.of("node-a"), Optional.of(" ctl.dmp.svc:8080 "), "/var/lib/dmp/", "/run/dmp/../dmp/nbd.sock"));
         assertEquals("node-a", s.hostId());
         assertEquals("ctl.dmp.svc:8080", s.controller());
         assertEquals(Path.of("/var/lib/dmp"), s.stateDir());
         assertEquals(Path.of("/run/dmp/nbd.sock"), s.nbdSocket());
         assertEquals(0, s.nbdPort(), "no TCP listener unless dmp.agent.nbd-port is set");
-        assertEquals(null, s.benchmarkUncountedSocket(), "counting is on everywhere unless the benchmark switch is set");
+        assertEquals(
+                null, s.benchmarkUncountedSocket(), "counting is on everywhere unless the benchmark switch is set");
         assertFalse(s.standalone());
-        assertEquals("[::1]:9000", AgentSettings.from(config("n1", "[::1]:9000")).controller());
+        assertEquals(
+                "[::1]:9000", AgentSettings.from(config("n1", "[::1]:9000")).controller());
     }
 
     @Test
@@ -101,8 +110,10 @@ class AgentSettingsTest {
 
     @Test
     void badHostIdNamesTheKey() {
-        assertEquals("dmp.agent.host-id: 'node a' is not a valid host id"
-                + " (1-63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)", problem(config("node a", null)));
+        assertEquals(
+                "dmp.agent.host-id: 'node a' is not a valid host id"
+                        + " (1-63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
+                problem(config("node a", null)));
         assertTrue(problem(config("-node", null)).startsWith("dmp.agent.host-id: '-node'"));
         assertTrue(problem(config("n".repeat(64), null)).startsWith("dmp.agent.host-id: "));
     }
@@ -110,28 +121,49 @@ class AgentSettingsTest {
     @Test
     void badControllerNamesTheKey() {
         for (String bad : new String[] {"ctl", "ctl:", "ctl:0", "ctl:65536", "ctl:80:80", "http://ctl:8080"}) {
-            assertEquals("dmp.agent.controller: '" + bad + "' is not host:port (for example controller.dmp.svc:8080);"
-                    + " leave it empty for a standalone agent", problem(config("node-a", bad)), bad);
+            assertEquals(
+                    "dmp.agent.controller: '" + bad + "' is not host:port (for example controller.dmp.svc:8080);"
+                            + " leave it empty for a standalone agent",
+                    problem(config("node-a", bad)),
+                    bad);
         }
     }
 
     @Test
     void relativePathsNameTheKey() {
-        assertEquals("dmp.agent.state-dir: 'state' must be an absolute path",
+        assertEquals(
+                "dmp.agent.state-dir: 'state' must be an absolute path",
                 problem(new Config(Optional.of("n"), Optional.empty(), "state", "/run/dmp/nbd.sock")));
-        assertEquals("dmp.agent.nbd-socket: 'run/nbd.sock' must be an absolute path",
+        assertEquals(
+                "dmp.agent.nbd-socket: 'run/nbd.sock' must be an absolute path",
                 problem(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp", "run/nbd.sock")));
     }
 
     @Test
     void uncountedSocketIsABenchmarkSwitchBesideTheCountedOne() {
-        AgentSettings s = AgentSettings.from(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp", "/run/dmp/nbd.sock",
+        AgentSettings s = AgentSettings.from(new Config(
+                Optional.of("n"),
+                Optional.empty(),
+                "/var/lib/dmp",
+                "/run/dmp/nbd.sock",
                 Optional.of("/run/dmp/uncounted.sock")));
         assertEquals(Path.of("/run/dmp/uncounted.sock"), s.benchmarkUncountedSocket());
-        assertEquals("dmp.agent.benchmark-uncounted-socket: '/run/dmp/nbd.sock' is the counted socket (dmp.agent.nbd-socket);"
-                + " give another path, or leave it empty", problem(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp",
-                "/run/dmp/nbd.sock", Optional.of("/run/dmp/./nbd.sock"))));
-        assertEquals("dmp.agent.benchmark-uncounted-socket: 'u.sock' must be an absolute path", problem(new Config(Optional.of("n"),
-                Optional.empty(), "/var/lib/dmp", "/run/dmp/nbd.sock", Optional.of("u.sock"))));
+        assertEquals(
+                "dmp.agent.benchmark-uncounted-socket: '/run/dmp/nbd.sock' is the counted socket (dmp.agent.nbd-socket);"
+                        + " give another path, or leave it empty",
+                problem(new Config(
+                        Optional.of("n"),
+                        Optional.empty(),
+                        "/var/lib/dmp",
+                        "/run/dmp/nbd.sock",
+                        Optional.of("/run/dmp/./nbd.sock"))));
+        assertEquals(
+                "dmp.agent.benchmark-uncounted-socket: 'u.sock' must be an absolute path",
+                problem(new Config(
+                        Optional.of("n"),
+                        Optional.empty(),
+                        "/var/lib/dmp",
+                        "/run/dmp/nbd.sock",
+                        Optional.of("u.sock"))));
     }
 }

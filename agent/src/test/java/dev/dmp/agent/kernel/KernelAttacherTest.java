@@ -26,18 +26,24 @@ class KernelAttacherTest {
     @Test
     void aRefusedReattachIsReportedAndKeptForTheNextStart() throws Exception {
         Files.createDirectories(dir.resolve("sys/block/sda"));
-        KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
+        KernelAttacher k =
+                new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
         Export export = new Export("dmp2", new ZeroBackend(1 << 20), false, new VolumeStats()::observer);
 
         k.reattach("dmp2", export, 1 << 20, 0);
 
         assertTrue(k.wanted("dmp2"), "the checkpoint keeps kernel: true");
-        assertEquals(Optional.of("failed: not attached again at start: this host's kernel has no nbd driver "
-                + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again"),
+        assertEquals(
+                Optional.of("failed: not attached again at start: this host's kernel has no nbd driver "
+                        + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again"),
                 k.refusal("dmp2"));
         assertTrue(k.find("dmp2").isEmpty());
-        assertEquals(Volume.newBuilder().setAttachment(k.refusal("dmp2").orElseThrow())
-                .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_FAILED).build(), described(k, "dmp2"));
+        assertEquals(
+                Volume.newBuilder()
+                        .setAttachment(k.refusal("dmp2").orElseThrow())
+                        .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_FAILED)
+                        .build(),
+                described(k, "dmp2"));
         assertEquals(Volume.getDefaultInstance(), described(k, "dmp1"), "no kernel: true, nothing to show");
         assertFalse(k.wanted("dmp1"));
 
@@ -57,16 +63,22 @@ class KernelAttacherTest {
         Files.writeString(sys.resolve("block/nbd1/backend"), "dmp:node-a:dmp2\n");
         Files.writeString(sys.resolve("block/nbd2/pid"), "4243\n");
         Files.writeString(sys.resolve("block/nbd2/backend"), "someone-else\n");
-        Files.write(dir.resolve("kernel-attachments.pb"), KernelAttachments.newBuilder()
-                .addAttachments(record(1, "dmp2", 4242, AttachedVia.ATTACHED_VIA_NETLINK))
-                .addAttachments(record(2, "dmp3", 4243, AttachedVia.ATTACHED_VIA_NETLINK))
-                .addAttachments(record(3, "dmp4", 4244, AttachedVia.ATTACHED_VIA_NETLINK))
-                .build().toByteArray());
+        Files.write(
+                dir.resolve("kernel-attachments.pb"),
+                KernelAttachments.newBuilder()
+                        .addAttachments(record(1, "dmp2", 4242, AttachedVia.ATTACHED_VIA_NETLINK))
+                        .addAttachments(record(2, "dmp3", 4243, AttachedVia.ATTACHED_VIA_NETLINK))
+                        .addAttachments(record(3, "dmp4", 4244, AttachedVia.ATTACHED_VIA_NETLINK))
+                        .build()
+                        .toByteArray());
         KernelAttacher k = new KernelAttacher(new NbdSysfs(sys), dir, "node-a", new KernelTimeouts(30, 120), false);
 
-        assertEquals(java.util.List.of(), k.clearStale(), "nothing is cleared: netlink devices are taken back, not cleared");
+        assertEquals(
+                java.util.List.of(), k.clearStale(), "nothing is cleared: netlink devices are taken back, not cleared");
         assertEquals("dmp:node-a:dmp2", k.backendId("dmp2"));
-        assertEquals(java.util.List.of("/dev/nbd1 dmp2 0 ATTACHED_VIA_NETLINK"), recorded(),
+        assertEquals(
+                java.util.List.of("/dev/nbd1 dmp2 0 ATTACHED_VIA_NETLINK"),
+                recorded(),
                 "only dmp2's device (this host's identifier, still running) waits to be taken back; "
                         + "another identifier's and a released one are forgotten");
     }
@@ -85,9 +97,11 @@ class KernelAttacherTest {
                 """);
         KernelAttacher k = new KernelAttacher(new NbdSysfs(sys), dir, "node-a", new KernelTimeouts(30, 120), false);
 
-        assertEquals(java.util.List.of(), k.clearStale(), "nbd7, an ioctl device, was released already: nothing to clear");
+        assertEquals(
+                java.util.List.of(), k.clearStale(), "nbd7, an ioctl device, was released already: nothing to clear");
         assertEquals(java.util.List.of("/dev/nbd1 dmp2 0 ATTACHED_VIA_NETLINK"), recorded());
-        assertFalse(Files.exists(dir.resolve("kernel-attachments")), "the text file is gone once the new one is written");
+        assertFalse(
+                Files.exists(dir.resolve("kernel-attachments")), "the text file is gone once the new one is written");
     }
 
     /** A record file that does not parse does not stop the agent: moved aside, and no device is looked for. */
@@ -96,13 +110,15 @@ class KernelAttacherTest {
         Files.createDirectories(dir.resolve("sys/block/nbd1"));
         byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01, 0x02};
         Files.write(dir.resolve("kernel-attachments.pb"), garbage);
-        KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
+        KernelAttacher k =
+                new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
 
         assertEquals(java.util.List.of(), k.clearStale());
         assertEquals(java.util.List.of(), recorded(), "a new, empty record file");
         try (var files = Files.list(dir)) {
             Path aside = files.filter(f -> f.getFileName().toString().startsWith("kernel-attachments.pb.corrupt-"))
-                    .findFirst().orElseThrow();
+                    .findFirst()
+                    .orElseThrow();
             assertArrayEquals(garbage, Files.readAllBytes(aside), "kept as it was, for a post-mortem");
         }
     }
@@ -115,14 +131,22 @@ class KernelAttacherTest {
     }
 
     private static KernelAttachmentRecord record(int device, String volume, long task, AttachedVia via) {
-        return KernelAttachmentRecord.newBuilder().setDevice(device).setVolume(volume).setTaskId(task).setVia(via).build();
+        return KernelAttachmentRecord.newBuilder()
+                .setDevice(device)
+                .setVolume(volume)
+                .setTaskId(task)
+                .setVia(via)
+                .build();
     }
 
     /** The record file, one "/dev/nbdN VOLUME TASK VIA" per record, sorted. */
     private java.util.List<String> recorded() throws java.io.IOException {
-        return KernelAttachments.parseFrom(Files.readAllBytes(dir.resolve("kernel-attachments.pb"))).getAttachmentsList()
-                .stream().map(r -> "/dev/nbd" + r.getDevice() + " " + r.getVolume() + " " + r.getTaskId() + " " + r.getVia())
-                .sorted().toList();
+        return KernelAttachments.parseFrom(Files.readAllBytes(dir.resolve("kernel-attachments.pb")))
+                .getAttachmentsList()
+                .stream()
+                .map(r -> "/dev/nbd" + r.getDevice() + " " + r.getVolume() + " " + r.getTaskId() + " " + r.getVia())
+                .sorted()
+                .toList();
     }
 
     /** An attachment played by the test: it fails (or is detached) when the test says. */
@@ -152,33 +176,47 @@ class KernelAttacherTest {
     @Test
     void aFailedAttachmentIsPassedOnAndADetachedOneIsNot() throws Exception {
         Files.createDirectories(dir.resolve("sys/block/nbd3"));
-        KernelAttacher k = new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
+        KernelAttacher k =
+                new KernelAttacher(new NbdSysfs(dir.resolve("sys")), dir, "node-a", new KernelTimeouts(30, 120), false);
         java.util.List<String> told = new java.util.ArrayList<>();
         k.onFailure(a -> told.add(a.volume() + " " + a.path() + " " + a.state() + " " + a.stateText()));
         FakeAttachment failing = new FakeAttachment("dmp2", 3);
         FakeAttachment detached = new FakeAttachment("dmp3", 4);
         k.attached(failing, 3);
         k.attached(detached, 0);
-        assertEquals(java.util.List.of("/dev/nbd3 dmp2 4242 ATTACHED_VIA_NETLINK",
-                "/dev/nbd4 dmp3 4242 ATTACHED_VIA_NETLINK"),
+        assertEquals(
+                java.util.List.of(
+                        "/dev/nbd3 dmp2 4242 ATTACHED_VIA_NETLINK", "/dev/nbd4 dmp3 4242 ATTACHED_VIA_NETLINK"),
                 recorded());
         assertEquals(3, k.requestTimeout("dmp2"), "the volume's own request timeout, kept for the checkpoint");
         assertEquals(0, k.requestTimeout("dmp3"), "the agent's");
 
-        assertEquals(Volume.newBuilder().setDevice("/dev/nbd3").setBlockSize(4096).setAttachment("attached via netlink")
-                .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_ATTACHED).build(),
+        assertEquals(
+                Volume.newBuilder()
+                        .setDevice("/dev/nbd3")
+                        .setBlockSize(4096)
+                        .setAttachment("attached via netlink")
+                        .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_ATTACHED)
+                        .build(),
                 described(k, "dmp2"));
         failing.nowFailed("/dev/nbd3: the kernel closed the connection; the device was released");
         k.ended(failing);
         k.detach("dmp3", true);
         k.ended(detached);
 
-        assertEquals(java.util.List.of("dmp2 /dev/nbd3 FAILED failed: /dev/nbd3: the kernel closed the connection; "
-                + "the device was released"), told);
+        assertEquals(
+                java.util.List.of("dmp2 /dev/nbd3 FAILED failed: /dev/nbd3: the kernel closed the connection; "
+                        + "the device was released"),
+                told);
         assertEquals(java.util.List.of(), recorded(), "neither device is recorded any more");
-        assertEquals(Volume.newBuilder().setAttachment("failed: /dev/nbd3: the kernel closed the connection; "
-                + "the device was released").setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_FAILED)
-                .build(), described(k, "dmp2"), "ListVolumes shows the failure, and no device, until the volume is deleted");
+        assertEquals(
+                Volume.newBuilder()
+                        .setAttachment(
+                                "failed: /dev/nbd3: the kernel closed the connection; " + "the device was released")
+                        .setAttachmentState(dev.dmp.proto.v1.AttachmentState.ATTACHMENT_STATE_FAILED)
+                        .build(),
+                described(k, "dmp2"),
+                "ListVolumes shows the failure, and no device, until the volume is deleted");
         assertTrue(k.wanted("dmp2"), "the checkpoint keeps kernel: true: the next start attaches it again");
     }
 }

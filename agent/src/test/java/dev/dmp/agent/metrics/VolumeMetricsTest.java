@@ -35,7 +35,8 @@ class VolumeMetricsTest {
     private static String scrapeDmp(CollectorRegistry prometheus) throws IOException {
         StringWriter out = new StringWriter();
         TextFormat.write004(out, prometheus.metricFamilySamples());
-        return out.toString().lines()
+        return out.toString()
+                .lines()
                 .filter(l -> l.startsWith("# HELP dmp_") || l.startsWith("# TYPE dmp_") || l.startsWith("dmp_"))
                 .sorted()
                 .collect(Collectors.joining("\n", "", "\n"));
@@ -51,10 +52,14 @@ class VolumeMetricsTest {
     void exposition() throws Exception {
         StatsJournal journal = new StatsJournal(false);
         CollectorRegistry prometheus = new CollectorRegistry();
-        try (VolumeRegistry registry = new VolumeRegistry(journal,
-                new VolumeFactory(new BackendFactory(new AllowedPaths(List.of()))))) {
-            Volume volume = registry.create("dmp1",
-                    Backend.newBuilder().setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20)).build(), false);
+        try (VolumeRegistry registry =
+                new VolumeRegistry(journal, new VolumeFactory(new BackendFactory(new AllowedPaths(List.of()))))) {
+            Volume volume = registry.create(
+                    "dmp1",
+                    Backend.newBuilder()
+                            .setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20))
+                            .build(),
+                    false);
             prometheus.register(new VolumeMetrics(registry, true));
             VolumeStats.Shard shard = volume.stats().openShard();
             // 3 writes of 4096 at 1.5 ms, 2 reads of 8192 at 0.5 ms, a read refused with NBD_EINVAL at

@@ -1,12 +1,12 @@
 package dev.dmp.agent.nbd;
 
-import dev.dmp.agent.protocol.Channels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.agent.protocol.Channels;
 import java.io.EOFException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -50,8 +50,7 @@ class InputBufferTest {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 
     @Test

@@ -15,8 +15,10 @@ class NbdRequestTest {
     @Test
     void decodesEveryField() throws Exception {
         NbdRequest r = NbdRequest.decode(ByteBuffer.wrap(hex(WRITE_FUA)));
-        assertEquals(new NbdRequest(NbdProtocol.NBD_CMD_FLAG_FUA, NbdProtocol.NBD_CMD_WRITE,
-                0x0102030405060708L, 1048576, 4096), r);
+        assertEquals(
+                new NbdRequest(
+                        NbdProtocol.NBD_CMD_FLAG_FUA, NbdProtocol.NBD_CMD_WRITE, 0x0102030405060708L, 1048576, 4096),
+                r);
         assertEquals("WRITE", r.commandName());
     }
 
@@ -44,7 +46,8 @@ class NbdRequestTest {
     @Test
     void badMagicIsAProtocolError() {
         byte[] wire = hex("25609514 0000 0000 0000000000000001 0000000000000000 00000200");
-        NbdProtocolException e = assertThrows(NbdProtocolException.class, () -> NbdRequest.decode(ByteBuffer.wrap(wire)));
+        NbdProtocolException e =
+                assertThrows(NbdProtocolException.class, () -> NbdRequest.decode(ByteBuffer.wrap(wire)));
         assertEquals("bad request magic 0x25609514", e.getMessage());
     }
 }

@@ -36,14 +36,18 @@ class NbdUriTest {
 
     @Test
     void refusedWithReasons() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbds://h/x")).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbds://h/x"))
+                .getMessage()
                 .contains("not supported"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbd+unix:///x")).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbd+unix:///x"))
+                .getMessage()
                 .contains("socket="));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbd+unix:///x?socket=rel.sock"))
-                .getMessage().contains("ABSOLUTE"));
+                .getMessage()
+                .contains("ABSOLUTE"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbd+unix://host/x?socket=/a"))
-                .getMessage().contains("no host"));
+                .getMessage()
+                .contains("no host"));
         assertThrows(IllegalArgumentException.class, () -> NbdUri.parse("nbd:///x"));
     }
 }

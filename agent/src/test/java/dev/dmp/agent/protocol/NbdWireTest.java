@@ -20,18 +20,20 @@ class NbdWireTest {
 
     /** NBD_CMD_WRITE with NBD_CMD_FLAG_FUA, cookie 0x0102030405060708, offset 1 MiB, length 4096. */
     private static final byte[] WRITE_FUA = bytes(
-            0x25, 0x60, 0x95, 0x13,                          // NBD_REQUEST_MAGIC
-            0x00, 0x01,                                      // command flags: FUA
-            0x00, 0x01,                                      // type: NBD_CMD_WRITE
-            0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // cookie
-            0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00,  // offset 1048576
-            0x00, 0x00, 0x10, 0x00);                         // length 4096
+            0x25, 0x60, 0x95, 0x13, // NBD_REQUEST_MAGIC
+            0x00, 0x01, // command flags: FUA
+            0x00, 0x01, // type: NBD_CMD_WRITE
+            0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // cookie
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, // offset 1048576
+            0x00, 0x00, 0x10, 0x00); // length 4096
 
     @Test
     void decodesARequestHeader() throws Exception {
         NbdRequest r = NbdRequest.decode(ByteBuffer.wrap(WRITE_FUA));
-        assertEquals(new NbdRequest(NbdProtocol.NBD_CMD_FLAG_FUA, NbdProtocol.NBD_CMD_WRITE, 0x0102030405060708L,
-                1048576, 4096), r);
+        assertEquals(
+                new NbdRequest(
+                        NbdProtocol.NBD_CMD_FLAG_FUA, NbdProtocol.NBD_CMD_WRITE, 0x0102030405060708L, 1048576, 4096),
+                r);
         assertEquals("WRITE", r.commandName());
     }
 
@@ -46,12 +48,10 @@ class NbdWireTest {
     @Test
     void readsUnsignedFieldsInFull() throws Exception {
         byte[] wire = bytes(
-                0x25, 0x60, 0x95, 0x13,
-                0x00, 0x00,
-                0x00, 0x00,                                      // NBD_CMD_READ
-                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // cookie: opaque, all ones
-                0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // offset 2^63: negative as a long
-                0xff, 0xff, 0xff, 0xff);                         // length 2^32 - 1
+                0x25, 0x60, 0x95, 0x13, 0x00, 0x00, 0x00, 0x00, // NBD_CMD_READ
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // cookie: opaque, all ones
+                0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // offset 2^63: negative as a long
+                0xff, 0xff, 0xff, 0xff); // length 2^32 - 1
         NbdRequest r = NbdRequest.decode(ByteBuffer.wrap(wire));
         assertEquals(-1L, r.cookie());
         assertEquals(Long.MIN_VALUE, r.offset());
@@ -62,15 +62,16 @@ class NbdWireTest {
     void rejectsABadRequestMagic() {
         byte[] wire = WRITE_FUA.clone();
         wire[0] = 0x26;
-        NbdProtocolException e = assertThrows(NbdProtocolException.class, () -> NbdRequest.decode(ByteBuffer.wrap(wire)));
+        NbdProtocolException e =
+                assertThrows(NbdProtocolException.class, () -> NbdRequest.decode(ByteBuffer.wrap(wire)));
         assertEquals("bad request magic 0x26609513", e.getMessage());
     }
 
     @Test
     void encodesAndDecodesASimpleReply() throws Exception {
         byte[] wire = bytes(
-                0x67, 0x44, 0x66, 0x98,                          // NBD_SIMPLE_REPLY_MAGIC
-                0x00, 0x00, 0x00, 0x16,                          // error: NBD_EINVAL (22)
+                0x67, 0x44, 0x66, 0x98, // NBD_SIMPLE_REPLY_MAGIC
+                0x00, 0x00, 0x00, 0x16, // error: NBD_EINVAL (22)
                 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08); // cookie
         ByteBuffer out = ByteBuffer.allocate(SimpleReply.SIZE);
         new SimpleReply(NbdProtocol.NBD_EINVAL, 0x0102030405060708L).encode(out);
@@ -81,7 +82,8 @@ class NbdWireTest {
     @Test
     void rejectsABadReplyMagic() {
         byte[] wire = new byte[SimpleReply.SIZE];
-        NbdProtocolException e = assertThrows(NbdProtocolException.class, () -> SimpleReply.decode(ByteBuffer.wrap(wire)));
+        NbdProtocolException e =
+                assertThrows(NbdProtocolException.class, () -> SimpleReply.decode(ByteBuffer.wrap(wire)));
         assertEquals("bad reply magic 0x00000000", e.getMessage());
     }
 }

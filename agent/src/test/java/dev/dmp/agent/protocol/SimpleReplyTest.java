@@ -27,7 +27,8 @@ class SimpleReplyTest {
 
     @Test
     void badMagicIsAProtocolError() {
-        NbdProtocolException e = assertThrows(NbdProtocolException.class,
+        NbdProtocolException e = assertThrows(
+                NbdProtocolException.class,
                 () -> SimpleReply.decode(ByteBuffer.wrap(hex("668e33ef 00000000 0000000000000001"))));
         assertEquals("bad reply magic 0x668e33ef", e.getMessage());
     }

@@ -4,8 +4,7 @@ import java.util.HexFormat;
 
 /** Hand-written wire bytes: hex digits, spaces ignored, so frames can be laid out field by field. */
 public final class Wire {
-    private Wire() {
-    }
+    private Wire() {}
 
     public static byte[] hex(String digits) {
         return HexFormat.of().parseHex(digits.replace(" ", "").replace("\n", ""));

@@ -10,8 +10,8 @@ import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDeltaIn;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,6 +37,7 @@ public final class FleetLedger {
     private final CounterSet fleetSinceReset = CounterSet.empty();
     /** The sum of every volume's in-flight level, kept like {@link #fleetSinceReset}. */
     private long fleetInFlight;
+
     private final Set<String> dirty = new HashSet<>();
     private final LedgerStore store;
 
@@ -138,8 +139,10 @@ public final class FleetLedger {
         }
         for (int i = 0; i < ops.length; i++) {
             VolumeDeltaIn d = delta.getVolumes(i);
-            VolumeEntry v = h.volumes.computeIfAbsent(d.getVolume(),
-                    k -> new VolumeEntry(Volume.newBuilder().setHost(host).setName(k).build()));
+            VolumeEntry v = h.volumes.computeIfAbsent(
+                    d.getVolume(),
+                    k -> new VolumeEntry(
+                            Volume.newBuilder().setHost(host).setName(k).build()));
             if (d.getGeneration() < v.generation) {
                 continue; // counted before a reset this ledger already applied
             }
@@ -164,7 +167,9 @@ public final class FleetLedger {
     public synchronized void addVolume(Volume volume) {
         HostEntry h = hosts.get(volume.getHost());
         if (h != null) {
-            h.volumes.computeIfAbsent(volume.getName(), k -> new VolumeEntry(volume)).setVolume(volume);
+            h.volumes
+                    .computeIfAbsent(volume.getName(), k -> new VolumeEntry(volume))
+                    .setVolume(volume);
             changed(volume.getHost());
         }
     }
@@ -266,8 +271,7 @@ public final class FleetLedger {
     }
 
     /** A host as ListHosts shows it. */
-    public record HostInfo(String id, boolean online, Instant lastSeen, String agentVersion, int volumeCount) {
-    }
+    public record HostInfo(String id, boolean online, Instant lastSeen, String agentVersion, int volumeCount) {}
 
     /** Volumes of one host, or of all when {@code host} is empty; sorted by host then name. */
     public synchronized List<Volume> volumes(String host) {
@@ -291,10 +295,10 @@ public final class FleetLedger {
      */
     public synchronized List<VolumeCounts> volumeCounts(String host) {
         List<VolumeCounts> out = new ArrayList<>();
-        Map<String, HostEntry> selected = host.isEmpty() ? hosts
-                : hosts.containsKey(host) ? Map.of(host, hosts.get(host)) : Map.of();
-        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeCounts(id, name, v.generation,
-                v.sinceReset(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
+        Map<String, HostEntry> selected =
+                host.isEmpty() ? hosts : hosts.containsKey(host) ? Map.of(host, hosts.get(host)) : Map.of();
+        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeCounts(
+                id, name, v.generation, v.sinceReset(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
         return out;
     }
 
@@ -304,7 +308,8 @@ public final class FleetLedger {
      * The CounterSets are the ledger's own: read them, never keep or change them.
      */
     public interface VolumeVisitor {
-        void volume(String host, Volume volume, long generation, CounterSet lifetime, CounterSet atReset, long inFlight);
+        void volume(
+                String host, Volume volume, long generation, CounterSet lifetime, CounterSet atReset, long inFlight);
     }
 
     /**
@@ -322,7 +327,8 @@ public final class FleetLedger {
             synchronized (this) {
                 HostEntry h = hosts.get(id);
                 if (h != null) {
-                    h.volumes.forEach((name, v) -> visitor.volume(id, v.volume, v.generation, v.lifetime, v.atReset, v.inFlight));
+                    h.volumes.forEach(
+                            (name, v) -> visitor.volume(id, v.volume, v.generation, v.lifetime, v.atReset, v.inFlight));
                 }
             }
         }
@@ -349,8 +355,7 @@ public final class FleetLedger {
     }
 
     /** The fleet's volumes added up; see {@link #total()}. */
-    public record Total(CounterSet counts, long inFlight, boolean stale, Instant lastSeen) {
-    }
+    public record Total(CounterSet counts, long inFlight, boolean stale, Instant lastSeen) {}
 
     /** The counts the volume's last reset closed (zero if it was never reset). */
     public synchronized CounterSet beforeReset(String host, String volume) {

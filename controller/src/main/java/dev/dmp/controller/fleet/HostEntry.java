@@ -9,6 +9,7 @@ final class HostEntry {
     long appliedSeq;
     /** Written without the ledger's lock by {@link FleetLedger#seen}, which every message from the agent calls. */
     volatile Instant lastSeen = Instant.EPOCH;
+
     String agentVersion = "";
     boolean online;
     final TreeMap<String, VolumeEntry> volumes = new TreeMap<>();

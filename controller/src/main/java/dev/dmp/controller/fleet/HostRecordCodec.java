@@ -20,8 +20,7 @@ import java.time.Instant;
  * reset, so the ledger's memory saving survives a restart. Field numbers are the generated constants.
  */
 final class HostRecordCodec {
-    private HostRecordCodec() {
-    }
+    private HostRecordCodec() {}
 
     static byte[] encode(String host, HostEntry h) {
         int n = h.volumes.size();
@@ -39,13 +38,15 @@ final class HostRecordCodec {
             int lifetime = OpCountersCodec.serializedSize(VolumeRecord.LIFETIME_FIELD_NUMBER, v.lifetime);
             sizes[i] = CodedOutputStream.computeBytesSize(VolumeRecord.VOLUME_FIELD_NUMBER, v.volumeBytes)
                     + nonZeroSize(VolumeRecord.GENERATION_FIELD_NUMBER, v.generation)
-                    + (since[i] == v.lifetime ? lifetime
+                    + (since[i] == v.lifetime
+                            ? lifetime
                             : OpCountersCodec.serializedSize(VolumeRecord.SINCE_RESET_FIELD_NUMBER, since[i]))
                     + lifetime
                     + OpCountersCodec.serializedSize(VolumeRecord.BEFORE_RESET_FIELD_NUMBER, v.beforeReset)
                     + nonZeroSize(VolumeRecord.IN_FLIGHT_FIELD_NUMBER, v.inFlight);
             size += CodedOutputStream.computeTagSize(HostRecord.VOLUMES_FIELD_NUMBER)
-                    + CodedOutputStream.computeUInt32SizeNoTag(sizes[i]) + sizes[i];
+                    + CodedOutputStream.computeUInt32SizeNoTag(sizes[i])
+                    + sizes[i];
             i++;
         }
         byte[] bytes = new byte[size];
@@ -80,7 +81,8 @@ final class HostRecordCodec {
         HostEntry h = new HostEntry();
         h.runId = r.getRunId();
         h.appliedSeq = r.getAppliedSeq();
-        h.lastSeen = Instant.ofEpochSecond(r.getLastSeen().getSeconds(), r.getLastSeen().getNanos());
+        h.lastSeen = Instant.ofEpochSecond(
+                r.getLastSeen().getSeconds(), r.getLastSeen().getNanos());
         h.agentVersion = r.getAgentVersion();
         for (VolumeRecord v : r.getVolumesList()) {
             VolumeEntry e = new VolumeEntry(v.getVolume());
@@ -88,7 +90,8 @@ final class HostRecordCodec {
             CounterSet sinceReset = CounterSet.fromProto(v.getSinceResetList());
             e.lifetime = CounterSet.fromProto(v.getLifetimeList());
             e.atReset = sinceReset.equals(e.lifetime) ? VolumeEntry.NEVER_RESET : e.lifetime.minus(sinceReset);
-            e.beforeReset = v.getBeforeResetCount() == 0 ? VolumeEntry.NEVER_RESET
+            e.beforeReset = v.getBeforeResetCount() == 0
+                    ? VolumeEntry.NEVER_RESET
                     : CounterSet.fromProto(v.getBeforeResetList());
             e.inFlight = v.getInFlight();
             h.volumes.put(v.getVolume().getName(), e);

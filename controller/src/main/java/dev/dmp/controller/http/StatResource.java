@@ -24,8 +24,13 @@ public class StatResource {
         StringBuilder out = new StringBuilder();
         for (VolumeCounts v : fleet.ledger().volumeCounts()) {
             CounterSet c = v.sinceReset();
-            OldView.appendBlock(out, v.host() + "/" + v.volume(), c.requests(CounterSet.READ), c.bytes(CounterSet.READ),
-                    c.requests(CounterSet.WRITE), c.bytes(CounterSet.WRITE));
+            OldView.appendBlock(
+                    out,
+                    v.host() + "/" + v.volume(),
+                    c.requests(CounterSet.READ),
+                    c.bytes(CounterSet.READ),
+                    c.requests(CounterSet.WRITE),
+                    c.bytes(CounterSet.WRITE));
         }
         return out.toString();
     }

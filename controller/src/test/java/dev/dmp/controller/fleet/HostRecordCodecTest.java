@@ -28,8 +28,12 @@ class HostRecordCodecTest {
     }
 
     private static VolumeEntry volume(String host, String name) {
-        return new VolumeEntry(Volume.newBuilder().setHost(host).setName(name).setSizeBytes(1 << 30)
-                .setBackend(Backend.newBuilder().setMemory(MemoryBackend.getDefaultInstance())).build());
+        return new VolumeEntry(Volume.newBuilder()
+                .setHost(host)
+                .setName(name)
+                .setSizeBytes(1 << 30)
+                .setBackend(Backend.newBuilder().setMemory(MemoryBackend.getDefaultInstance()))
+                .build());
     }
 
     /** An empty host, and one with every kind of volume: never reset, reset, reset with nothing since, huge counts. */
@@ -67,12 +71,20 @@ class HostRecordCodecTest {
 
     /** The record as the generated builders build it from the entry. */
     private static HostRecord built(String host, HostEntry h) {
-        HostRecord.Builder r = HostRecord.newBuilder().setHostId(host).setRunId(h.runId).setAppliedSeq(h.appliedSeq)
-                .setLastSeen(StatsRows.timestamp(h.lastSeen)).setAgentVersion(h.agentVersion);
+        HostRecord.Builder r = HostRecord.newBuilder()
+                .setHostId(host)
+                .setRunId(h.runId)
+                .setAppliedSeq(h.appliedSeq)
+                .setLastSeen(StatsRows.timestamp(h.lastSeen))
+                .setAgentVersion(h.agentVersion);
         for (VolumeEntry v : h.volumes.values()) {
-            r.addVolumes(VolumeRecord.newBuilder().setVolume(v.volume).setGeneration(v.generation)
-                    .addAllSinceReset(v.sinceReset().toProto()).addAllLifetime(v.lifetime.toProto())
-                    .addAllBeforeReset(v.beforeReset.toProto()).setInFlight(v.inFlight));
+            r.addVolumes(VolumeRecord.newBuilder()
+                    .setVolume(v.volume)
+                    .setGeneration(v.generation)
+                    .addAllSinceReset(v.sinceReset().toProto())
+                    .addAllLifetime(v.lifetime.toProto())
+                    .addAllBeforeReset(v.beforeReset.toProto())
+                    .setInFlight(v.inFlight));
         }
         return r.build();
     }
@@ -80,7 +92,8 @@ class HostRecordCodecTest {
     @Test
     void encodeWritesTheBytesProtobufWritesForTheSameRecord() {
         for (HostEntry h : hosts()) {
-            assertEquals(HexFormat.of().formatHex(built("node-a", h).toByteArray()),
+            assertEquals(
+                    HexFormat.of().formatHex(built("node-a", h).toByteArray()),
                     HexFormat.of().formatHex(HostRecordCodec.encode("node-a", h)));
         }
     }
