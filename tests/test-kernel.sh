@@ -163,8 +163,9 @@ trap 'rc=$?; set +e; mountpoint -q "$MNT" && umount "$MNT"; (exit $rc); _cleanup
 VOLS=
 list() { VOLS=$(agent_rpc ListVolumes '{}'); }
 field() { jq -r --arg n "$1" ".volumes[] | select(.name==\$n) | .$2" <<<"$VOLS"; }
-# The controller's view of the agent's volumes: name, device, block size, attachment, one line each.
-view() { jq -r '[.volumes[] | "\(.name) \(.device) \(.blockSize) \(.attachment)"] | sort | join("; ")'; }
+# The controller's view of the agent's volumes: name, device, block size, attachment state and text,
+# one line each.
+view() { jq -r '[.volumes[] | "\(.name) \(.device) \(.blockSize) \(.attachmentState) \(.attachment)"] | sort | join("; ")'; }
 controller_view() { rpc ListVolumes '{"host":"node-a"}' | view; }
 same_view() { [ "$(controller_view)" = "$(view <<<"$VOLS")" ]; }
 # expect_same_view WHEN: the controller's ListVolumes shows what the agent's does (the agent tells it
@@ -172,7 +173,7 @@ same_view() { [ "$(controller_view)" = "$(view <<<"$VOLS")" ]; }
 expect_same_view() {
   local deadline=$(( $(date +%s) + 30 ))
   until same_view || [ "$(date +%s)" -ge $deadline ]; do sleep 0.2; done
-  expect_eq "controller's ListVolumes $1 (name device blockSize attachment)" "$(view <<<"$VOLS")" "$(controller_view)"
+  expect_eq "controller's ListVolumes $1 (name device blockSize attachmentState attachment)" "$(view <<<"$VOLS")" "$(controller_view)"
 }
 running() { [ -e "/sys/block/${1#/dev/}/pid" ]; }
 not_running() { ! running "$1"; }
@@ -197,6 +198,7 @@ DEV1=$(field dmp1 device); DEV2=$(field dmp2 device)
 [ -n "$DEV1" ] && [ -n "$DEV2" ] || fail "no device in ListVolumes: $VOLS"
 [ "$DEV1" != "$DEV2" ] || fail "two volumes got the same device $DEV1"
 expect_eq "dmp1 attachment" "attached via $VIA" "$(field dmp1 attachment)"
+expect_eq "dmp1 attachmentState" ATTACHMENT_STATE_ATTACHED "$(field dmp1 attachmentState)"
 expect_eq "dmp1 block size" 512 "$(field dmp1 blockSize)"
 expect_eq "dmp2 block size" 4096 "$(field dmp2 blockSize)"
 expect_eq "blockdev --getsize64 $DEV1" 1000000000 "$(blockdev --getsize64 "$DEV1")"
@@ -374,6 +376,7 @@ if [ "$VIA" = netlink ]; then
     log "agent log: $(grep -oE "volume dmp4: kernel attachment failed.*" "$WORK/agent-node-a.log" | tail -1)"
     list
     expect_eq "dmp4 device in the agent's ListVolumes" "" "$(field dmp4 device)"
+    expect_eq "dmp4 attachmentState in the agent's ListVolumes" ATTACHMENT_STATE_FAILED "$(field dmp4 attachmentState)"
     # 4 quick connections in a row (each ended within the 2 s timeout + 10 s of its start); the first,
     # made at the attach, counts too when it ended that soon: 3 reconnects, or 4 (more only if a
     # connection of a loaded machine took longer), as many as the log shows.

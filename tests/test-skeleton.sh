@@ -24,8 +24,8 @@ expect_eq "ListHosts" '{"hosts":[{"id":"node-a","online":true,"volumeCount":0}]}
 expect_eq "ListVolumes" '{"volumes":[]}' "$(rpc ListVolumes '{}' | jq -c .)"
 
 log "CreateVolume: dmp1 on a 1 GB zero backend, dmp2 on a 16 MiB file"
-DMP1='{"host":"node-a","name":"dmp1","backend":{"zero":{"sizeBytes":"1000000000"}},"sizeBytes":"1000000000","nbdUri":"'$(uri dmp1)'","readOnly":false,"device":"","blockSize":0,"attachment":""}'
-DMP2='{"host":"node-a","name":"dmp2","backend":{"file":{"path":"'$DISK'"}},"sizeBytes":"16777216","nbdUri":"'$(uri dmp2)'","readOnly":false,"device":"","blockSize":0,"attachment":""}'
+DMP1='{"host":"node-a","name":"dmp1","backend":{"zero":{"sizeBytes":"1000000000"}},"sizeBytes":"1000000000","nbdUri":"'$(uri dmp1)'","readOnly":false,"device":"","blockSize":0,"attachment":"","attachmentState":"ATTACHMENT_STATE_NONE"}'
+DMP2='{"host":"node-a","name":"dmp2","backend":{"file":{"path":"'$DISK'"}},"sizeBytes":"16777216","nbdUri":"'$(uri dmp2)'","readOnly":false,"device":"","blockSize":0,"attachment":"","attachmentState":"ATTACHMENT_STATE_NONE"}'
 expect_eq "CreateVolume dmp1" "{\"volume\":$DMP1}" \
   "$(rpc CreateVolume '{"host":"node-a","name":"dmp1","zero":{"sizeBytes":"1000000000"}}' | jq -c .)"
 expect_eq "CreateVolume dmp2" "{\"volume\":$DMP2}" \

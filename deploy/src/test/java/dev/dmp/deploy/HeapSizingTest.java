@@ -27,8 +27,7 @@ class HeapSizingTest {
     private static final Path DOC = ManifestsTest.ROOT.resolve("docs/deploy.md");
 
     /** One row of a sizing table: | what | limit | heap | CPU request | live set MiB | peak RSS MiB | ... */
-    record Row(String what, String limit, String cpu, double liveMiB, double rssMiB) {
-    }
+    record Row(String what, String limit, String cpu, double liveMiB, double rssMiB) {}
 
     /** The row of the table under {@code heading} whose first cell contains {@code marker}. */
     static Row row(String heading, String marker) throws Exception {
@@ -38,7 +37,10 @@ class HeapSizingTest {
         for (int i = at + 1; i < lines.size() && !lines.get(i).startsWith("#"); i++) {
             String line = lines.get(i);
             if (line.startsWith("|") && line.contains(marker)) {
-                String[] cells = Arrays.stream(line.split("\\|")).map(String::strip).skip(1).toArray(String[]::new);
+                String[] cells = Arrays.stream(line.split("\\|"))
+                        .map(String::strip)
+                        .skip(1)
+                        .toArray(String[]::new);
                 return new Row(cells[0], unquote(cells[1]), unquote(cells[3]), mib(cells[4]), mib(cells[5]));
             }
         }
@@ -58,13 +60,17 @@ class HeapSizingTest {
     /** The JVM options of an app's image: its pom's quarkus.jib.jvm-additional-arguments. */
     static List<String> jvmOptions(String app) throws Exception {
         String pom = Files.readString(ManifestsTest.ROOT.resolve(app + "/pom.xml"));
-        Matcher m = Pattern.compile("<quarkus.jib.jvm-additional-arguments>([^<]*)</quarkus.jib.jvm-additional-arguments>").matcher(pom);
+        Matcher m = Pattern.compile(
+                        "<quarkus.jib.jvm-additional-arguments>([^<]*)</quarkus.jib.jvm-additional-arguments>")
+                .matcher(pom);
         assertTrue(m.find(), app + "/pom.xml sets no quarkus.jib.jvm-additional-arguments");
         return List.of(m.group(1).split(","));
     }
 
     static double ramPercentage(List<String> options) {
-        return options.stream().filter(o -> o.startsWith("-XX:MaxRAMPercentage=")).findFirst()
+        return options.stream()
+                .filter(o -> o.startsWith("-XX:MaxRAMPercentage="))
+                .findFirst()
                 .map(o -> Double.parseDouble(o.substring(o.indexOf('=') + 1)))
                 .orElseThrow(() -> new AssertionError("no -XX:MaxRAMPercentage in " + options));
     }
@@ -86,18 +92,30 @@ class HeapSizingTest {
     private static void holds(String app, String kind, Row measured) throws Exception {
         JsonNode resources = resources(kind, app);
         String limit = resources.path("limits").path("memory").asText();
-        assertEquals(measured.limit(), limit, app + ": the manifest's memory limit is the sizing table's (" + measured.what() + ")");
-        assertEquals(measured.cpu(), resources.path("requests").path("cpu").asText(),
+        assertEquals(
+                measured.limit(),
+                limit,
+                app + ": the manifest's memory limit is the sizing table's (" + measured.what() + ")");
+        assertEquals(
+                measured.cpu(),
+                resources.path("requests").path("cpu").asText(),
                 app + ": the manifest's CPU request is the sizing table's (" + measured.what() + ")");
         List<String> options = jvmOptions(app);
-        assertTrue(options.contains("-XX:+ExitOnOutOfMemoryError"), app + ": the image's JVM must exit on OutOfMemoryError");
+        assertTrue(
+                options.contains("-XX:+ExitOnOutOfMemoryError"),
+                app + ": the image's JVM must exit on OutOfMemoryError");
         double limitMiB = Quantity.getAmountInBytes(new Quantity(limit)).doubleValue() / (1 << 20);
         double heapMiB = limitMiB * ramPercentage(options) / 100;
-        assertTrue(heapMiB >= 2 * measured.liveMiB(), String.format(
-                "%s: a %s limit at %s gives a %.0f MiB heap, less than twice the live set measured for %s (%.0f MiB)",
-                app, limit, options, heapMiB, measured.what(), measured.liveMiB()));
-        assertTrue(measured.rssMiB() <= limitMiB, String.format("%s: the peak RSS measured for %s (%.0f MiB) is over the %s limit",
-                app, measured.what(), measured.rssMiB(), limit));
+        assertTrue(
+                heapMiB >= 2 * measured.liveMiB(),
+                String.format(
+                        "%s: a %s limit at %s gives a %.0f MiB heap, less than twice the live set measured for %s (%.0f MiB)",
+                        app, limit, options, heapMiB, measured.what(), measured.liveMiB()));
+        assertTrue(
+                measured.rssMiB() <= limitMiB,
+                String.format(
+                        "%s: the peak RSS measured for %s (%.0f MiB) is over the %s limit",
+                        app, measured.what(), measured.rssMiB(), limit));
     }
 
     @Test

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,15 +20,22 @@ public record Kustomization(Path dir, String namespace, List<String> resources) 
     static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Set<String> SUPPORTED = Set.of("apiVersion", "kind", "namespace", "resources");
     /** Kinds without a namespace that a base like this could hold. */
-    private static final Set<String> CLUSTER_SCOPED = Set.of("Namespace", "PriorityClass", "StorageClass",
-            "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition");
+    private static final Set<String> CLUSTER_SCOPED = Set.of(
+            "Namespace",
+            "PriorityClass",
+            "StorageClass",
+            "PersistentVolume",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition");
 
     public static Kustomization load(Path dir) throws IOException {
         JsonNode k = YAML.readTree(dir.resolve("kustomization.yaml").toFile());
         k.fieldNames().forEachRemaining(f -> {
             if (!SUPPORTED.contains(f)) {
-                throw new IllegalArgumentException("kustomization.yaml: field '" + f + "' is not rendered by "
-                        + Kustomization.class.getName() + " (it knows " + SUPPORTED + "); extend it or keep the base plain");
+                throw new IllegalArgumentException(
+                        "kustomization.yaml: field '" + f + "' is not rendered by " + Kustomization.class.getName()
+                                + " (it knows " + SUPPORTED + "); extend it or keep the base plain");
             }
         });
         List<String> resources = new ArrayList<>();
@@ -41,7 +47,8 @@ public record Kustomization(Path dir, String namespace, List<String> resources) 
     public List<ObjectNode> render() throws IOException {
         List<ObjectNode> out = new ArrayList<>();
         for (String resource : resources) {
-            try (var docs = YAML.readerFor(JsonNode.class).<JsonNode>readValues(dir.resolve(resource).toFile())) {
+            try (var docs = YAML.readerFor(JsonNode.class)
+                    .<JsonNode>readValues(dir.resolve(resource).toFile())) {
                 while (docs.hasNext()) {
                     JsonNode doc = docs.next();
                     if (doc == null || doc.isNull() || doc.isMissingNode() || doc.isEmpty()) {

@@ -9,10 +9,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.dmp.agent.AgentConfig;
+import dev.dmp.agent.config.AgentConfig;
 import dev.dmp.agent.lifecycle.PreStop;
 import dev.dmp.auth.AuthConfig;
-import java.lang.reflect.Modifier;
 import dev.dmp.controller.ControllerConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -31,6 +30,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.scheduling.v1.PriorityClass;
+import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,7 +47,8 @@ import org.junit.jupiter.api.Test;
  * probe paths, configuration keys and paths below are read from the apps, not repeated here.
  */
 class ManifestsTest {
-    static final Path ROOT = Path.of(System.getProperty("dmp.root", "..")).toAbsolutePath().normalize();
+    static final Path ROOT =
+            Path.of(System.getProperty("dmp.root", "..")).toAbsolutePath().normalize();
     static final Path BASE = ROOT.resolve("deploy/kubernetes");
     static final String NAMESPACE = "dmp";
 
@@ -64,22 +65,39 @@ class ManifestsTest {
             HasMetadata typed = StrictModel.read(o.deepCopy());
             assertNull(objects.put(typed.getKind() + "/" + typed.getMetadata().getName(), typed), "duplicate object");
         }
-        agentApp = AppConfig.of(ROOT.resolve("agent/src/main/resources/application.properties"), AgentConfig.class, AuthConfig.class);
-        controllerApp = AppConfig.of(ROOT.resolve("controller/src/main/resources/application.properties"), ControllerConfig.class,
+        agentApp = AppConfig.of(
+                ROOT.resolve("agent/src/main/resources/application.properties"), AgentConfig.class, AuthConfig.class);
+        controllerApp = AppConfig.of(
+                ROOT.resolve("controller/src/main/resources/application.properties"),
+                ControllerConfig.class,
                 AuthConfig.class);
     }
 
     @Test
     void theBaseHoldsExactlyTheseObjectsAllValidKubernetes() {
-        assertEquals(List.of("Namespace/dmp", "PriorityClass/dmp-node-critical", "ConfigMap/dmp-agent", "ConfigMap/dmp-nbd", "ConfigMap/dmp-controller",
-                "PersistentVolumeClaim/dmp-controller-data", "Deployment/dmp-controller", "Service/dmp-controller",
-                "DaemonSet/dmp-agent"), List.copyOf(objects.keySet()));
+        assertEquals(
+                List.of(
+                        "Namespace/dmp",
+                        "PriorityClass/dmp-node-critical",
+                        "ConfigMap/dmp-agent",
+                        "ConfigMap/dmp-nbd",
+                        "ConfigMap/dmp-controller",
+                        "PersistentVolumeClaim/dmp-controller-data",
+                        "Deployment/dmp-controller",
+                        "Service/dmp-controller",
+                        "DaemonSet/dmp-agent"),
+                List.copyOf(objects.keySet()));
         for (HasMetadata o : objects.values()) {
             if (!(o instanceof Namespace) && !(o instanceof PriorityClass)) {
-                assertEquals(NAMESPACE, o.getMetadata().getNamespace(), o.getKind() + "/" + o.getMetadata().getName());
+                assertEquals(
+                        NAMESPACE,
+                        o.getMetadata().getNamespace(),
+                        o.getKind() + "/" + o.getMetadata().getName());
             }
         }
-        assertEquals("privileged", get(Namespace.class, NAMESPACE).getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"),
+        assertEquals(
+                "privileged",
+                get(Namespace.class, NAMESPACE).getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"),
                 "the agent is privileged: Pod Security Admission must allow it in this namespace");
     }
 
@@ -91,7 +109,8 @@ class ManifestsTest {
                 metadata: {name: s}
                 spec: {ports: [{port: 80, tragetPort: 8080}]}
                 """);
-        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> StrictModel.read(typo));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> StrictModel.read(typo));
         assertTrue(e.getMessage().contains("tragetPort"), e.getMessage());
         ObjectNode quoted = (ObjectNode) Kustomization.YAML.readTree("""
                 apiVersion: apps/v1
@@ -99,7 +118,8 @@ class ManifestsTest {
                 metadata: {name: d}
                 spec: {replicas: "1"}
                 """);
-        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> StrictModel.read(quoted));
+        e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> StrictModel.read(quoted));
         assertTrue(e.getMessage().contains("does not read back as written"), e.getMessage());
     }
 
@@ -107,7 +127,9 @@ class ManifestsTest {
     @Test
     void rendersExactlyAsKubectlKustomize() throws Exception {
         assumeTrue(onPath("kubectl"), "kubectl is not installed: the comparison with real kustomize is skipped");
-        Process p = new ProcessBuilder("kubectl", "kustomize", BASE.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("kubectl", "kustomize", BASE.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize timed out");
         assertEquals(0, p.exitValue(), out);
@@ -135,11 +157,17 @@ class ManifestsTest {
         assertNull(pod.getTolerations().get(0).getKey(), "a toleration without a key tolerates every taint");
         assertTrue(agent.getSecurityContext().getPrivileged(), "ioctl on /dev/nbd* needs a privileged container");
         assertEquals(0L, agent.getSecurityContext().getRunAsUser());
-        assertFalse(Boolean.TRUE.equals(pod.getHostNetwork()) || Boolean.TRUE.equals(pod.getHostPID()) || Boolean.TRUE.equals(pod.getHostIPC()),
+        assertFalse(
+                Boolean.TRUE.equals(pod.getHostNetwork())
+                        || Boolean.TRUE.equals(pod.getHostPID())
+                        || Boolean.TRUE.equals(pod.getHostIPC()),
                 "the agent needs no host namespace");
         PriorityClass priority = get(PriorityClass.class, pod.getPriorityClassName());
         assertEquals(1_000_000_000, priority.getValue(), "the highest priority a class outside system-* may have");
-        assertEquals("OnDelete", ds.getSpec().getUpdateStrategy().getType(), "an image change must not restart agents (and detach devices) by itself");
+        assertEquals(
+                "OnDelete",
+                ds.getSpec().getUpdateStrategy().getType(),
+                "an image change must not restart agents (and detach devices) by itself");
         assertTrue(pod.getTerminationGracePeriodSeconds() >= 30, "time to detach on SIGTERM");
 
         // Same path on the host and in the container: clients on the node use the socket path the
@@ -150,10 +178,21 @@ class ManifestsTest {
         assertHostMount(pod, agent, env.get("DMP_AGENT_STATE_DIR"));
         assertHostMount(pod, agent, socket.getParent().toString());
         assertEquals("/var/lib/dmp", env.get("DMP_AGENT_STATE_DIR"));
-        assertEquals(5, agent.getVolumeMounts().size(), "only the mounts above and the TLS Secret: " + agent.getVolumeMounts());
+        assertEquals(
+                5,
+                agent.getVolumeMounts().size(),
+                "only the mounts above and the TLS Secret: " + agent.getVolumeMounts());
 
-        assertEquals("spec.nodeName", agent.getEnv().stream().filter(e -> e.getName().equals("DMP_AGENT_HOST_ID"))
-                .findFirst().orElseThrow().getValueFrom().getFieldRef().getFieldPath(), "the host id is the node name");
+        assertEquals(
+                "spec.nodeName",
+                agent.getEnv().stream()
+                        .filter(e -> e.getName().equals("DMP_AGENT_HOST_ID"))
+                        .findFirst()
+                        .orElseThrow()
+                        .getValueFrom()
+                        .getFieldRef()
+                        .getFieldPath(),
+                "the host id is the node name");
     }
 
     @Test
@@ -163,7 +202,9 @@ class ManifestsTest {
         assertEquals(1, pod.getInitContainers().size());
         String script = String.join(" ", init.getCommand());
         assertTrue(script.contains("modprobe nbd nbds_max=\"$NBDS_MAX\""), script);
-        assertTrue(script.contains("nsenter --mount=/host/proc/1/ns/mnt"), "the host's own modprobe and modules: " + script);
+        assertTrue(
+                script.contains("nsenter --mount=/host/proc/1/ns/mnt"),
+                "the host's own modprobe and modules: " + script);
         int nbdsMax = Integer.parseInt(env(init).get("NBDS_MAX"));
         assertTrue(nbdsMax > 0 && nbdsMax <= 65536, "NBDS_MAX " + nbdsMax);
         assertTrue(init.getSecurityContext().getPrivileged(), "loading a module needs CAP_SYS_MODULE");
@@ -172,48 +213,91 @@ class ManifestsTest {
 
     @Test
     void envNamesAreKeysTheAppsRead() {
-        Container agent = container(get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(), "agent");
-        Container controller = container(get(Deployment.class, "dmp-controller").getSpec().getTemplate().getSpec(), "controller");
-        assertEquals(Map.of("DMP_AGENT_HOST_ID", "dmp.agent.host-id", "DMP_AGENT_CONTROLLER", "dmp.agent.controller",
-                "DMP_AGENT_STATE_DIR", "dmp.agent.state-dir", "DMP_AGENT_NBD_SOCKET", "dmp.agent.nbd-socket",
-                "QUARKUS_HTTP_PORT", "quarkus.http.port", "DMP_AUTH_TOKEN", "dmp.auth.token"), keysOf(agent, agentApp));
-        assertEquals(Map.of("DMP_CONTROLLER_DATA_DIR", "dmp.controller.data-dir", "QUARKUS_HTTP_PORT", "quarkus.http.port",
-                "DMP_AUTH_TOKEN", "dmp.auth.token"), keysOf(controller, controllerApp));
+        Container agent = container(
+                get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(), "agent");
+        Container controller = container(
+                get(Deployment.class, "dmp-controller").getSpec().getTemplate().getSpec(), "controller");
+        assertEquals(
+                Map.of(
+                        "DMP_AGENT_HOST_ID",
+                        "dmp.agent.host-id",
+                        "DMP_AGENT_CONTROLLER",
+                        "dmp.agent.controller",
+                        "DMP_AGENT_STATE_DIR",
+                        "dmp.agent.state-dir",
+                        "DMP_AGENT_NBD_SOCKET",
+                        "dmp.agent.nbd-socket",
+                        "QUARKUS_HTTP_PORT",
+                        "quarkus.http.port",
+                        "DMP_AUTH_TOKEN",
+                        "dmp.auth.token"),
+                keysOf(agent, agentApp));
+        assertEquals(
+                Map.of(
+                        "DMP_CONTROLLER_DATA_DIR",
+                        "dmp.controller.data-dir",
+                        "QUARKUS_HTTP_PORT",
+                        "quarkus.http.port",
+                        "DMP_AUTH_TOKEN",
+                        "dmp.auth.token"),
+                keysOf(controller, controllerApp));
     }
 
     @Test
     void theTokenAndTlsComeFromOptionalSecrets() {
-        for (PodSpec pod : List.of(get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(),
+        for (PodSpec pod : List.of(
+                get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(),
                 get(Deployment.class, "dmp-controller").getSpec().getTemplate().getSpec())) {
             Container c = pod.getContainers().get(0);
-            var token = c.getEnv().stream().filter(e -> e.getName().equals("DMP_AUTH_TOKEN")).findFirst().orElseThrow()
-                    .getValueFrom().getSecretKeyRef();
+            var token = c.getEnv().stream()
+                    .filter(e -> e.getName().equals("DMP_AUTH_TOKEN"))
+                    .findFirst()
+                    .orElseThrow()
+                    .getValueFrom()
+                    .getSecretKeyRef();
             assertEquals("dmp-auth", token.getName());
             assertEquals("token", token.getKey());
             assertTrue(token.getOptional(), c.getName() + ": without the Secret the app starts (and warns)");
-            var tls = pod.getVolumes().stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow().getSecret();
+            var tls = pod.getVolumes().stream()
+                    .filter(v -> v.getName().equals("tls"))
+                    .findFirst()
+                    .orElseThrow()
+                    .getSecret();
             assertEquals("dmp-tls", tls.getSecretName());
             assertTrue(tls.getOptional(), c.getName() + ": TLS is optional");
-            assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("tls") && m.getMountPath().equals("/etc/dmp/tls")
-                    && m.getReadOnly()), c.getName() + ": the certificates at /etc/dmp/tls, read-only");
+            assertTrue(
+                    c.getVolumeMounts().stream()
+                            .anyMatch(m -> m.getName().equals("tls")
+                                    && m.getMountPath().equals("/etc/dmp/tls")
+                                    && m.getReadOnly()),
+                    c.getName() + ": the certificates at /etc/dmp/tls, read-only");
         }
     }
 
     @Test
     void thePreStopHookDrainsTheAgentWithinTheGracePeriod() throws Exception {
         PodSpec pod = get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec();
-        List<String> command = container(pod, "agent").getLifecycle().getPreStop().getExec().getCommand();
-        assertEquals(List.of("java", "-cp", "/home/jboss/app/*", PreStop.class.getName()), command,
+        List<String> command =
+                container(pod, "agent").getLifecycle().getPreStop().getExec().getCommand();
+        assertEquals(
+                List.of("java", "-cp", "/home/jboss/app/*", PreStop.class.getName()),
+                command,
                 "the image has java but no shell; the class is in the agent's own jar");
-        assertTrue(Modifier.isStatic(PreStop.class.getMethod("main", String[].class).getModifiers()));
+        assertTrue(Modifier.isStatic(
+                PreStop.class.getMethod("main", String[].class).getModifiers()));
         // The drain waits up to 20 s for the controller; SIGTERM's shutdown needs time after it.
-        assertTrue(pod.getTerminationGracePeriodSeconds() >= 20 + 30, "grace " + pod.getTerminationGracePeriodSeconds());
+        assertTrue(
+                pod.getTerminationGracePeriodSeconds() >= 20 + 30, "grace " + pod.getTerminationGracePeriodSeconds());
     }
 
     @Test
     void portsAndProbesAreTheAppsOwn() {
         checkPortsAndProbes(get(DaemonSet.class, "dmp-agent").getSpec().getTemplate(), "agent", agentApp, "agent");
-        checkPortsAndProbes(get(Deployment.class, "dmp-controller").getSpec().getTemplate(), "controller", controllerApp, "controller");
+        checkPortsAndProbes(
+                get(Deployment.class, "dmp-controller").getSpec().getTemplate(),
+                "controller",
+                controllerApp,
+                "controller");
     }
 
     @Test
@@ -223,10 +307,17 @@ class ManifestsTest {
         Container controller = container(pod.getSpec(), "controller");
         ServicePort port = svc.getSpec().getPorts().get(0);
         assertEquals(1, svc.getSpec().getPorts().size(), "gRPC and HTTP share one port");
-        assertEquals(pod.getMetadata().getLabels(), svc.getSpec().getSelector(), "the Service selects the controller pod");
+        assertEquals(
+                pod.getMetadata().getLabels(), svc.getSpec().getSelector(), "the Service selects the controller pod");
         assertEquals(Integer.valueOf(controllerApp.property("quarkus.http.port")), port.getPort());
-        assertEquals(controller.getPorts().get(0).getName(), port.getTargetPort().getStrVal());
-        String controllerAddress = env(container(get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(), "agent"))
+        assertEquals(
+                controller.getPorts().get(0).getName(), port.getTargetPort().getStrVal());
+        String controllerAddress = env(container(
+                        get(DaemonSet.class, "dmp-agent")
+                                .getSpec()
+                                .getTemplate()
+                                .getSpec(),
+                        "agent"))
                 .get("DMP_AGENT_CONTROLLER");
         assertEquals(svc.getMetadata().getName() + "." + NAMESPACE + ".svc:" + port.getPort(), controllerAddress);
     }
@@ -237,7 +328,8 @@ class ManifestsTest {
         PodSpec pod = d.getSpec().getTemplate().getSpec();
         Container c = container(pod, "controller");
         assertEquals(1, d.getSpec().getReplicas());
-        assertEquals("Recreate", d.getSpec().getStrategy().getType(), "a ReadWriteOnce claim cannot be mounted by two pods");
+        assertEquals(
+                "Recreate", d.getSpec().getStrategy().getType(), "a ReadWriteOnce claim cannot be mounted by two pods");
         assertTrue(pod.getSecurityContext().getRunAsNonRoot());
         assertEquals(185L, pod.getSecurityContext().getFsGroup(), "the data volume writable by the image's user");
         assertFalse(c.getSecurityContext().getAllowPrivilegeEscalation());
@@ -245,9 +337,13 @@ class ManifestsTest {
         assertEquals(List.of("ALL"), c.getSecurityContext().getCapabilities().getDrop());
 
         String dataDir = env(c).get("DMP_CONTROLLER_DATA_DIR");
-        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(dataDir)).findFirst().orElseThrow();
+        VolumeMount mount = c.getVolumeMounts().stream()
+                .filter(m -> m.getMountPath().equals(dataDir))
+                .findFirst()
+                .orElseThrow();
         Volume volume = volume(pod, mount.getName());
-        PersistentVolumeClaim claim = get(PersistentVolumeClaim.class, volume.getPersistentVolumeClaim().getClaimName());
+        PersistentVolumeClaim claim = get(
+                PersistentVolumeClaim.class, volume.getPersistentVolumeClaim().getClaimName());
         assertEquals(List.of("ReadWriteOnce"), claim.getSpec().getAccessModes());
     }
 
@@ -255,11 +351,23 @@ class ManifestsTest {
     void everyContainerHasRequestsAndAMemoryLimitAndTheBuildsImage() {
         String version = System.getProperty("dmp.version");
         assertNotNull(version, "run through Maven: the image tag is the project version");
-        for (var entry : Map.of("agent", get(DaemonSet.class, "dmp-agent").getSpec().getTemplate().getSpec(),
-                "controller", get(Deployment.class, "dmp-controller").getSpec().getTemplate().getSpec()).entrySet()) {
+        for (var entry : Map.of(
+                        "agent",
+                        get(DaemonSet.class, "dmp-agent")
+                                .getSpec()
+                                .getTemplate()
+                                .getSpec(),
+                        "controller",
+                        get(Deployment.class, "dmp-controller")
+                                .getSpec()
+                                .getTemplate()
+                                .getSpec())
+                .entrySet()) {
             PodSpec pod = entry.getValue();
             assertFalse(pod.getAutomountServiceAccountToken(), "neither app talks to the Kubernetes API");
-            assertEquals("dmp/" + entry.getKey() + ":" + version, container(pod, entry.getKey()).getImage());
+            assertEquals(
+                    "dmp/" + entry.getKey() + ":" + version,
+                    container(pod, entry.getKey()).getImage());
             List<Container> all = new ArrayList<>(pod.getContainers());
             all.addAll(pod.getInitContainers());
             for (Container c : all) {
@@ -274,7 +382,10 @@ class ManifestsTest {
         Container c = container(template.getSpec(), name);
         String port = app.property("quarkus.http.port");
         assertEquals(1, c.getPorts().size());
-        assertEquals(Integer.valueOf(port), c.getPorts().get(0).getContainerPort(), name + " containerPort = quarkus.http.port");
+        assertEquals(
+                Integer.valueOf(port),
+                c.getPorts().get(0).getContainerPort(),
+                name + " containerPort = quarkus.http.port");
         assertEquals(port, env(c).get("QUARKUS_HTTP_PORT"), name + ": the port is set explicitly, to the same value");
         String portName = c.getPorts().get(0).getName();
         // The health paths are SmallRye Health's under Quarkus' non-application root /q, which the app
@@ -301,7 +412,8 @@ class ManifestsTest {
 
     private static boolean pomDeclares(String module, String artifactId) {
         try {
-            return Files.readString(ROOT.resolve(module).resolve("pom.xml")).contains("<artifactId>" + artifactId + "</artifactId>");
+            return Files.readString(ROOT.resolve(module).resolve("pom.xml"))
+                    .contains("<artifactId>" + artifactId + "</artifactId>");
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -312,7 +424,9 @@ class ManifestsTest {
         Map<String, String> keys = new TreeMap<>();
         for (String name : envNames(c)) {
             String key = app.keyOf(name);
-            assertNotNull(key, c.getName() + ": environment variable " + name + " sets no key the app reads (" + app.keys() + ")");
+            assertNotNull(
+                    key,
+                    c.getName() + ": environment variable " + name + " sets no key the app reads (" + app.keys() + ")");
             keys.put(name, key);
         }
         return keys;
@@ -345,7 +459,8 @@ class ManifestsTest {
         if (c.getEnvFrom() != null) {
             for (EnvFromSource from : c.getEnvFrom()) {
                 assertNull(from.getPrefix());
-                env.putAll(get(ConfigMap.class, from.getConfigMapRef().getName()).getData());
+                env.putAll(
+                        get(ConfigMap.class, from.getConfigMapRef().getName()).getData());
             }
         }
         return env;
@@ -357,7 +472,9 @@ class ManifestsTest {
 
     private static void assertHostMount(PodSpec pod, Container c, String hostPath, String mountPath) {
         assertNotNull(mountPath, c.getName() + ": the setting that names this mount is missing");
-        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(mountPath)).findFirst()
+        VolumeMount mount = c.getVolumeMounts().stream()
+                .filter(m -> m.getMountPath().equals(mountPath))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError(c.getName() + " does not mount " + mountPath));
         Volume v = volume(pod, mount.getName());
         assertNotNull(v.getHostPath(), mountPath + " is a host directory");
@@ -365,12 +482,16 @@ class ManifestsTest {
     }
 
     private static Volume volume(PodSpec pod, String name) {
-        return pod.getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst()
+        return pod.getVolumes().stream()
+                .filter(v -> v.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no volume " + name));
     }
 
     private static Container container(PodSpec pod, String name) {
-        return pod.getContainers().stream().filter(c -> c.getName().equals(name)).findFirst()
+        return pod.getContainers().stream()
+                .filter(c -> c.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no container " + name));
     }
 
@@ -381,7 +502,9 @@ class ManifestsTest {
     }
 
     private static String id(JsonNode d) {
-        return d.path("kind").asText() + "/" + d.path("metadata").path("namespace").asText() + "/" + d.path("metadata").path("name").asText();
+        return d.path("kind").asText() + "/"
+                + d.path("metadata").path("namespace").asText() + "/"
+                + d.path("metadata").path("name").asText();
     }
 
     private static boolean onPath(String command) {

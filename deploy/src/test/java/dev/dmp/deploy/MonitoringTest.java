@@ -32,24 +32,41 @@ class MonitoringTest {
         JsonNode rule = yaml("prometheusrule.yaml");
         assertEquals("monitoring.coreos.com/v1", rule.path("apiVersion").asText());
         assertEquals("PrometheusRule", rule.path("kind").asText());
-        assertEquals(yaml("dmp-alerts.rules.yaml").path("groups"), rule.path("spec").path("groups"),
+        assertEquals(
+                yaml("dmp-alerts.rules.yaml").path("groups"),
+                rule.path("spec").path("groups"),
                 "prometheusrule.yaml's spec.groups must equal dmp-alerts.rules.yaml's groups: copy the rules file's groups over");
         List<String> alerts = new ArrayList<>();
-        rule.path("spec").path("groups").forEach(g -> g.path("rules").forEach(r -> alerts.add(r.path("alert").asText())));
-        assertEquals(List.of("DmpAgentOffline", "DmpVolumeErrors", "DmpHostLatencyHigh", "DmpKernelDeviceFailed", "DmpControllerAckLag"),
+        rule.path("spec")
+                .path("groups")
+                .forEach(g ->
+                        g.path("rules").forEach(r -> alerts.add(r.path("alert").asText())));
+        assertEquals(
+                List.of(
+                        "DmpAgentOffline",
+                        "DmpVolumeErrors",
+                        "DmpHostLatencyHigh",
+                        "DmpKernelDeviceFailed",
+                        "DmpControllerAckLag"),
                 alerts);
     }
 
     @Test
     void everyAlertHasAUnitTestThatFiresIt() throws Exception {
         Set<String> fired = new HashSet<>();
-        yaml("dmp-alerts.test.yaml").path("tests").forEach(t -> t.path("alert_rule_test").forEach(a -> {
-            if (!a.path("exp_alerts").isEmpty()) {
-                fired.add(a.path("alertname").asText());
-            }
-        }));
-        yaml("dmp-alerts.rules.yaml").path("groups").forEach(g -> g.path("rules").forEach(r ->
-                assertTrue(fired.contains(r.path("alert").asText()), r.path("alert").asText() + " has no test that fires it")));
+        yaml("dmp-alerts.test.yaml")
+                .path("tests")
+                .forEach(t -> t.path("alert_rule_test").forEach(a -> {
+                    if (!a.path("exp_alerts").isEmpty()) {
+                        fired.add(a.path("alertname").asText());
+                    }
+                }));
+        yaml("dmp-alerts.rules.yaml")
+                .path("groups")
+                .forEach(g -> g.path("rules")
+                        .forEach(r -> assertTrue(
+                                fired.contains(r.path("alert").asText()),
+                                r.path("alert").asText() + " has no test that fires it")));
     }
 
     @Test
@@ -59,9 +76,17 @@ class MonitoringTest {
         k.path("resources").forEach(r -> assertTrue(Files.isRegularFile(DIR.resolve(r.asText())), r.asText()));
         JsonNode generator = k.path("configMapGenerator").get(0);
         assertEquals("dmp-grafana-dashboard", generator.path("name").asText());
-        assertEquals("1", generator.path("options").path("labels").path("grafana_dashboard").asText());
+        assertEquals(
+                "1",
+                generator
+                        .path("options")
+                        .path("labels")
+                        .path("grafana_dashboard")
+                        .asText());
         generator.path("files").forEach(f -> assertTrue(Files.isRegularFile(DIR.resolve(f.asText())), f.asText()));
-        JsonNode overlay = Kustomization.YAML.readTree(ManifestsTest.ROOT.resolve("deploy/with-monitoring/kustomization.yaml").toFile());
+        JsonNode overlay = Kustomization.YAML.readTree(ManifestsTest.ROOT
+                .resolve("deploy/with-monitoring/kustomization.yaml")
+                .toFile());
         assertEquals("[\"../kubernetes\"]", overlay.path("resources").toString());
         assertEquals("[\"../monitoring\"]", overlay.path("components").toString());
         assertEquals(ManifestsTest.NAMESPACE, overlay.path("namespace").asText());
@@ -69,7 +94,8 @@ class MonitoringTest {
 
     @Test
     void theDashboardIsWellFormed() throws Exception {
-        JsonNode d = new ObjectMapper().readTree(DIR.resolve("dmp-dashboard.json").toFile());
+        JsonNode d =
+                new ObjectMapper().readTree(DIR.resolve("dmp-dashboard.json").toFile());
         assertEquals("dmp-fleet", d.path("uid").asText());
         Set<Integer> ids = new HashSet<>();
         int queries = 0;
@@ -78,7 +104,10 @@ class MonitoringTest {
             if (p.path("type").asText().equals("row")) {
                 continue;
             }
-            assertEquals("${datasource}", p.path("datasource").path("uid").asText(), p.path("title").asText());
+            assertEquals(
+                    "${datasource}",
+                    p.path("datasource").path("uid").asText(),
+                    p.path("title").asText());
             assertFalse(p.path("targets").isEmpty(), p.path("title") + " has no query");
             for (JsonNode t : p.path("targets")) {
                 assertFalse(t.path("expr").asText().isBlank(), p.path("title").asText());
@@ -87,7 +116,9 @@ class MonitoringTest {
         }
         assertTrue(queries >= 20, "queries: " + queries);
         List<String> variables = new ArrayList<>();
-        d.path("templating").path("list").forEach(v -> variables.add(v.path("name").asText()));
+        d.path("templating")
+                .path("list")
+                .forEach(v -> variables.add(v.path("name").asText()));
         assertEquals(List.of("datasource", "host", "volume", "op"), variables);
     }
 }

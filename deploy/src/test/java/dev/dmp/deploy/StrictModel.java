@@ -1,11 +1,11 @@
 package dev.dmp.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.KubernetesResource;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -24,15 +24,17 @@ public final class StrictModel {
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private StrictModel() {
-    }
+    private StrictModel() {}
 
     public static HasMetadata read(ObjectNode object) throws IOException {
-        String what = object.path("kind").asText() + "/" + object.path("metadata").path("name").asText();
+        String what = object.path("kind").asText() + "/"
+                + object.path("metadata").path("name").asText();
         KubernetesResource resource = SERIALIZATION.unmarshal(object.toString());
-        if (!(resource instanceof HasMetadata typed) || typed.getClass().getName().contains("GenericKubernetesResource")) {
+        if (!(resource instanceof HasMetadata typed)
+                || typed.getClass().getName().contains("GenericKubernetesResource")) {
             throw new IllegalArgumentException(what + ": apiVersion/kind is not in the Kubernetes model: "
-                    + object.path("apiVersion").asText() + " " + object.path("kind").asText());
+                    + object.path("apiVersion").asText() + " "
+                    + object.path("kind").asText());
         }
         List<String> unknown = new ArrayList<>();
         collectUnknown(typed, what, unknown, new IdentityHashMap<>());
@@ -88,8 +90,8 @@ public final class StrictModel {
     }
 
     /** Getters of computed or scalar values that need no descent. */
-    private static final Set<String> SCALAR_GETTERS = Set.of("getClass", "getPlural", "getSingular",
-            "getFullResourceName", "getApiVersion", "getKind");
+    private static final Set<String> SCALAR_GETTERS =
+            Set.of("getClass", "getPlural", "getSingular", "getFullResourceName", "getApiVersion", "getKind");
 
     private static String decapitalize(String s) {
         return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);

@@ -14,7 +14,12 @@ import java.util.Optional;
  */
 public final class BearerToken {
     /** What a request's credentials amount to. */
-    public enum Verdict { NOT_REQUIRED, OK, MISSING, WRONG }
+    public enum Verdict {
+        NOT_REQUIRED,
+        OK,
+        MISSING,
+        WRONG
+    }
 
     private static final String PREFIX = "Bearer ";
     private final byte[] expected;
@@ -32,13 +37,19 @@ public final class BearerToken {
         }
         if (f.isPresent()) {
             try {
-                String line = Files.readString(Path.of(f.get())).lines().findFirst().orElse("").trim();
+                String line = Files.readString(Path.of(f.get()))
+                        .lines()
+                        .findFirst()
+                        .orElse("")
+                        .trim();
                 if (line.isEmpty()) {
-                    throw new IllegalArgumentException("dmp.auth.token-file: " + f.get() + " is empty; put the token on its first line");
+                    throw new IllegalArgumentException(
+                            "dmp.auth.token-file: " + f.get() + " is empty; put the token on its first line");
                 }
                 t = Optional.of(line);
             } catch (IOException e) {
-                throw new IllegalArgumentException("dmp.auth.token-file: cannot read " + f.get() + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        "dmp.auth.token-file: cannot read " + f.get() + ": " + e.getMessage(), e);
             }
         }
         return new BearerToken(t.map(s -> s.getBytes(StandardCharsets.UTF_8)).orElse(null));

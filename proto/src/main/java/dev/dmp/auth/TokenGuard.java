@@ -21,8 +21,9 @@ public class TokenGuard {
 
     void start(@Observes StartupEvent event) {
         if (!token.required()) {
-            LOG.warn("no dmp.auth.token or dmp.auth.token-file is set: anyone who reaches this port can call the gRPC API"
-                    + " and reset counters; set a shared token in production");
+            LOG.warn(
+                    "no dmp.auth.token or dmp.auth.token-file is set: anyone who reaches this port can call the gRPC API"
+                            + " and reset counters; set a shared token in production");
         }
     }
 
@@ -38,9 +39,11 @@ public class TokenGuard {
     public Refusal refusal(String authorization) {
         return switch (token.check(authorization)) {
             case NOT_REQUIRED, OK -> null;
-            case MISSING -> new Refusal(true,
-                    "this server requires a token: send the header 'authorization: Bearer <dmp.auth.token>'");
-            case WRONG -> new Refusal(false, "the bearer token is wrong: send the value of this server's dmp.auth.token");
+            case MISSING ->
+                new Refusal(
+                        true, "this server requires a token: send the header 'authorization: Bearer <dmp.auth.token>'");
+            case WRONG ->
+                new Refusal(false, "the bearer token is wrong: send the value of this server's dmp.auth.token");
         };
     }
 

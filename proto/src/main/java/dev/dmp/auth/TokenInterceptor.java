@@ -16,7 +16,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 @ApplicationScoped
 @GlobalInterceptor
 public class TokenInterceptor implements ServerInterceptor {
-    static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     private final TokenGuard guard;
 
     public TokenInterceptor(TokenGuard guard) {
@@ -24,14 +25,16 @@ public class TokenInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         TokenGuard.Refusal refusal = guard.refusal(headers.get(AUTHORIZATION));
         if (refusal == null) {
             return next.startCall(call, headers);
         }
-        call.close((refusal.missing() ? Status.UNAUTHENTICATED : Status.PERMISSION_DENIED).withDescription(refusal.message()),
+        call.close(
+                (refusal.missing() ? Status.UNAUTHENTICATED : Status.PERMISSION_DENIED)
+                        .withDescription(refusal.message()),
                 new Metadata());
-        return new ServerCall.Listener<>() {
-        };
+        return new ServerCall.Listener<>() {};
     }
 }

@@ -26,7 +26,8 @@ public class ExpositionFilter {
             @Override
             public MeterFilterReply accept(Meter.Id id) {
                 String name = id.getName();
-                return name.startsWith("netty.") || name.equals("process.cpu.time") ? MeterFilterReply.DENY
+                return name.startsWith("netty.") || name.equals("process.cpu.time")
+                        ? MeterFilterReply.DENY
                         : MeterFilterReply.NEUTRAL;
             }
 
@@ -34,7 +35,9 @@ public class ExpositionFilter {
             public Meter.Id map(Meter.Id id) {
                 Meter.Id out = id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
                 if (out.getTags().stream().anyMatch(t -> !t.getKey().equals(snakeCase(t.getKey())))) {
-                    out = out.replaceTags(out.getTags().stream().map(t -> Tag.of(snakeCase(t.getKey()), t.getValue())).toList());
+                    out = out.replaceTags(out.getTags().stream()
+                            .map(t -> Tag.of(snakeCase(t.getKey()), t.getValue()))
+                            .toList());
                 }
                 return out;
             }

@@ -28,6 +28,7 @@ public final class HistogramFamilies {
     static final int LATENCY_FIRST = 9, LATENCY_LAST = 34;
     /** Size buckets exposed: le from 511 bytes to 2^26 - 1 (a 32 MiB request, NBD's usual maximum, is under it). */
     static final int SIZE_FIRST = 8, SIZE_LAST = 25;
+
     private static final String[] LATENCY_LE = bounds(LATENCY_FIRST, LATENCY_LAST, 1e9);
     private static final String[] SIZE_LE = bounds(SIZE_FIRST, SIZE_LAST, 1);
     /** Samples of one histogram: its buckets, +Inf, _count and _sum. */
@@ -37,6 +38,7 @@ public final class HistogramFamilies {
 
     /** Per row: latency ns, requested bytes, then the cumulative latency and size buckets (+Inf last). */
     private static final int LAT_NS = 0, REQUESTED = 1, LAT_CUM = 2;
+
     private static final int SIZE_CUM = LAT_CUM + LATENCY_LE.length + 1, PER_ROW = SIZE_CUM + SIZE_LE.length + 1;
 
     private final String duration;
@@ -94,11 +96,22 @@ public final class HistogramFamilies {
     /** The two families, present (if empty) so that their HELP and TYPE always show. */
     public List<MetricFamilySamples> families() {
         return List.of(
-                new MetricFamilySamples(duration, Collector.Type.HISTOGRAM,
+                new MetricFamilySamples(
+                        duration,
+                        Collector.Type.HISTOGRAM,
                         "Time from receiving a request to replying, failed requests included, in seconds.",
-                        new SampleRows(rows, LATENCY_SAMPLES, (row, k) -> sample(duration, row, k, LATENCY_LE, LAT_CUM, LAT_NS, 1e9))),
-                new MetricFamilySamples(size, Collector.Type.HISTOGRAM, "Length of a request, failed requests included, in bytes.",
-                        new SampleRows(rows, SIZE_SAMPLES, (row, k) -> sample(size, row, k, SIZE_LE, SIZE_CUM, REQUESTED, 1))));
+                        new SampleRows(
+                                rows,
+                                LATENCY_SAMPLES,
+                                (row, k) -> sample(duration, row, k, LATENCY_LE, LAT_CUM, LAT_NS, 1e9))),
+                new MetricFamilySamples(
+                        size,
+                        Collector.Type.HISTOGRAM,
+                        "Length of a request, failed requests included, in bytes.",
+                        new SampleRows(
+                                rows,
+                                SIZE_SAMPLES,
+                                (row, k) -> sample(size, row, k, SIZE_LE, SIZE_CUM, REQUESTED, 1))));
     }
 
     /** Sample k of a row's histogram: its buckets in order, +Inf, then _count and _sum (the order OpenMetrics wants). */

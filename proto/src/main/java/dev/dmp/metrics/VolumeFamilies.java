@@ -92,9 +92,14 @@ public final class VolumeFamilies {
     /** The families of the volumes added, each present (if empty) so that its HELP and TYPE always show. */
     public List<MetricFamilySamples> families() {
         List<MetricFamilySamples> f = new ArrayList<>();
-        f.add(volumeGauge(IN_FLIGHT, Collector.Type.GAUGE, IN_FLIGHT,
-                "Requests received and not yet answered, as the agent last counted them.", 0));
-        f.add(volumeGauge(RESETS, Collector.Type.COUNTER, RESETS + "_total", "Resets of the volume's old-view counters.", 1));
+        f.add(volumeGauge(
+                IN_FLIGHT,
+                Collector.Type.GAUGE,
+                IN_FLIGHT,
+                "Requests received and not yet answered, as the agent last counted them.",
+                0));
+        f.add(volumeGauge(
+                RESETS, Collector.Type.COUNTER, RESETS + "_total", "Resets of the volume's old-view counters.", 1));
         f.add(opCounter(REQUESTS, "Requests completed successfully.", REQ, 1));
         f.add(opCounter(BYTES, "Bytes read, written or covered by successful requests.", BYT, 1));
         f.add(opCounter(ERRORS, "Requests answered with an NBD error.", ERR, 1));
@@ -110,14 +115,31 @@ public final class VolumeFamilies {
     }
 
     private MetricFamilySamples volumeGauge(String family, Collector.Type type, String sample, String help, int field) {
-        return new MetricFamilySamples(family, type, help, new SampleRows(volumeRows, 1,
-                (row, k) -> new Sample(sample, labelNames, volumeRows.get(row), volumeNumbers[row * PER_VOLUME_ROW + field])));
+        return new MetricFamilySamples(
+                family,
+                type,
+                help,
+                new SampleRows(
+                        volumeRows,
+                        1,
+                        (row, k) -> new Sample(
+                                sample, labelNames, volumeRows.get(row), volumeNumbers[row * PER_VOLUME_ROW + field])));
     }
 
     /** A counter per operation row, its value divided by {@code divisor} (nanoseconds to seconds). */
     private MetricFamilySamples opCounter(String name, String help, int field, double divisor) {
-        return new MetricFamilySamples(name, Collector.Type.COUNTER, help, new SampleRows(opRows, 1,
-                (row, k) -> new Sample(name + "_total", opLabelNames, opRows.get(row), opNumbers[row * PER_OP_ROW + field] / divisor)));
+        return new MetricFamilySamples(
+                name,
+                Collector.Type.COUNTER,
+                help,
+                new SampleRows(
+                        opRows,
+                        1,
+                        (row, k) -> new Sample(
+                                name + "_total",
+                                opLabelNames,
+                                opRows.get(row),
+                                opNumbers[row * PER_OP_ROW + field] / divisor)));
     }
 
     private static long[] room(long[] a, int needed) {

@@ -10,8 +10,7 @@ import io.grpc.StatusException;
  * services: each refusal is INVALID_ARGUMENT with a description that says what to send instead.
  */
 public final class BackendSpecs {
-    private BackendSpecs() {
-    }
+    private BackendSpecs() {}
 
     public static Backend of(CreateVolumeRequest request) throws StatusException {
         return switch (request.getBackendCase()) {
@@ -39,9 +38,9 @@ public final class BackendSpecs {
                 }
                 yield Backend.newBuilder().setNbd(request.getNbd()).build();
             }
-            case BACKEND_NOT_SET -> throw invalid(
-                    "a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
-                            + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
+            case BACKEND_NOT_SET ->
+                throw invalid("a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
+                        + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
         };
     }
 
@@ -50,7 +49,8 @@ public final class BackendSpecs {
         return switch (backend.getKindCase()) {
             case ZERO -> "zero, " + Long.toUnsignedString(backend.getZero().getSizeBytes()) + " bytes";
             case FILE -> "file " + backend.getFile().getPath();
-            case MEMORY -> "memory, " + Long.toUnsignedString(backend.getMemory().getSizeBytes()) + " bytes";
+            case MEMORY ->
+                "memory, " + Long.toUnsignedString(backend.getMemory().getSizeBytes()) + " bytes";
             case NBD -> "nbd " + backend.getNbd().getUri();
             default -> backend.getKindCase().toString();
         };

@@ -6,8 +6,7 @@ package dev.dmp.proto;
  * controller both print it, so it lives with the contract.
  */
 public final class OldView {
-    private OldView() {
-    }
+    private OldView() {}
 
     /** Average request size in bytes, rounded down; 0 when there were no requests. */
     public static long averageSize(long bytes, long requests) {
@@ -15,8 +14,8 @@ public final class OldView {
     }
 
     /** Appends {@code NAME:} and the block for one volume, host or fleet. */
-    public static void appendBlock(StringBuilder out, String name, long readRequests, long readBytes,
-            long writeRequests, long writeBytes) {
+    public static void appendBlock(
+            StringBuilder out, String name, long readRequests, long readBytes, long writeRequests, long writeBytes) {
         out.append(name).append(":\n");
         appendOp(out, "read", readRequests, readBytes);
         appendOp(out, "write", writeRequests, writeBytes);
@@ -24,8 +23,13 @@ public final class OldView {
     }
 
     private static void appendOp(StringBuilder out, String op, long requests, long bytes) {
-        out.append(op).append(":\n")
-                .append("  reqs: ").append(Long.toUnsignedString(requests)).append('\n')
-                .append("  avg size: ").append(Long.toUnsignedString(averageSize(bytes, requests))).append('\n');
+        out.append(op)
+                .append(":\n")
+                .append("  reqs: ")
+                .append(Long.toUnsignedString(requests))
+                .append('\n')
+                .append("  avg size: ")
+                .append(Long.toUnsignedString(averageSize(bytes, requests)))
+                .append('\n');
     }
 }

@@ -4,8 +4,7 @@ package dev.dmp.proto;
 public final class OpNames {
     private static final String[] NAMES = {"read", "write", "flush", "trim", "write_zeroes", "cache"};
 
-    private OpNames() {
-    }
+    private OpNames() {}
 
     /** The name of a {@link CounterSet} operation index. */
     public static String of(int op) {

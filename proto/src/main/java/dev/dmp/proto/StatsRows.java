@@ -10,11 +10,10 @@ import java.time.Instant;
  * row carries too. Both apps answer with them.
  */
 public final class StatsRows {
-    private StatsRows() {
-    }
+    private StatsRows() {}
 
-    public static StatsRow.Builder row(String host, String volume, long readRequests, long readBytes,
-            long writeRequests, long writeBytes) {
+    public static StatsRow.Builder row(
+            String host, String volume, long readRequests, long readBytes, long writeRequests, long writeBytes) {
         return StatsRow.newBuilder()
                 .setHost(host)
                 .setVolume(volume)
@@ -25,12 +24,21 @@ public final class StatsRows {
 
     /** A row of the old view with the detailed counters it is derived from. */
     public static StatsRow.Builder row(String host, String volume, CounterSet c) {
-        return row(host, volume, c.requests(CounterSet.READ), c.bytes(CounterSet.READ),
-                c.requests(CounterSet.WRITE), c.bytes(CounterSet.WRITE)).addAllOps(c.toProto());
+        return row(
+                        host,
+                        volume,
+                        c.requests(CounterSet.READ),
+                        c.bytes(CounterSet.READ),
+                        c.requests(CounterSet.WRITE),
+                        c.bytes(CounterSet.WRITE))
+                .addAllOps(c.toProto());
     }
 
     public static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return Timestamp.newBuilder()
+                .setSeconds(t.getEpochSecond())
+                .setNanos(t.getNano())
+                .build();
     }
 
     private static OpStats op(long requests, long bytes) {

@@ -6,8 +6,7 @@ import java.util.regex.Pattern;
 public final class VolumeName {
     private static final Pattern VALID = Pattern.compile("[a-z0-9._-]{1,63}");
 
-    private VolumeName() {
-    }
+    private VolumeName() {}
 
     /** Returns why {@code name} is not a valid volume name, or null when it is. */
     public static String problem(String name) {

@@ -45,11 +45,22 @@ class BearerTokenTest {
     @Test
     void refusesBadSettingsNamingTheKey(@TempDir Path dir) throws IOException {
         Path empty = Files.writeString(dir.resolve("empty"), "\n");
-        assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> BearerToken.from(Optional.of("a"), Optional.of(empty.toString()))).getMessage().contains("set only one"));
-        assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> BearerToken.from(Optional.empty(), Optional.of(empty.toString()))).getMessage().startsWith("dmp.auth.token-file"));
-        assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> BearerToken.from(Optional.empty(), Optional.of(dir.resolve("none").toString()))).getMessage().startsWith("dmp.auth.token-file"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> BearerToken.from(Optional.of("a"), Optional.of(empty.toString())))
+                .getMessage()
+                .contains("set only one"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> BearerToken.from(Optional.empty(), Optional.of(empty.toString())))
+                .getMessage()
+                .startsWith("dmp.auth.token-file"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> BearerToken.from(
+                                Optional.empty(),
+                                Optional.of(dir.resolve("none").toString())))
+                .getMessage()
+                .startsWith("dmp.auth.token-file"));
     }
 }

@@ -35,7 +35,11 @@ class VolumeFamiliesTest {
         c.record(CounterSet.WRITE, 4096, 0, 1_000); // 2^12: not <= 4095, <= 8191
         c.record(CounterSet.WRITE, 8191, 0, 1_000); // the largest value of that bucket
         c.record(CounterSet.WRITE, 100, 0, 1_000); // below the first bound, so under it
-        c.record(CounterSet.WRITE, 1L << 26, 5, 1_000); // past the last bound (2^26 - 1): +Inf only; failed, still counted
+        c.record(
+                CounterSet.WRITE,
+                1L << 26,
+                5,
+                1_000); // past the last bound (2^26 - 1): +Inf only; failed, still counted
         VolumeFamilies f = new VolumeFamilies(List.of("volume"), false, true, false);
         f.add(List.of("dmp1"), c, 0, 0, 0);
         Map<String, Double> s = samples(f);
@@ -47,12 +51,15 @@ class VolumeFamiliesTest {
         assertEquals(4.0, s.get(at + "+Inf]"));
         assertEquals(4.0, s.get("dmp_volume_request_size_bytes_count[op=write, volume=dmp1]"));
         // _sum covers failed requests too: 4096 + 8191 + 100 + 2^26
-        assertEquals(4096.0 + 8191 + 100 + (1 << 26), s.get("dmp_volume_request_size_bytes_sum[op=write, volume=dmp1]"));
+        assertEquals(
+                4096.0 + 8191 + 100 + (1 << 26), s.get("dmp_volume_request_size_bytes_sum[op=write, volume=dmp1]"));
         // bytes_total counts the successful ones only
         assertEquals(4096.0 + 8191 + 100, s.get("dmp_volume_bytes_total[op=write, volume=dmp1]"));
         assertEquals(1.0, s.get("dmp_volume_errors_total[op=write, volume=dmp1]"));
-        assertEquals(HistogramFamilies.SIZE_LAST - HistogramFamilies.SIZE_FIRST + 2,
-                s.keySet().stream().filter(k -> k.startsWith(at)).count(), "buckets with +Inf");
+        assertEquals(
+                HistogramFamilies.SIZE_LAST - HistogramFamilies.SIZE_FIRST + 2,
+                s.keySet().stream().filter(k -> k.startsWith(at)).count(),
+                "buckets with +Inf");
     }
 
     @Test
@@ -74,10 +81,14 @@ class VolumeFamiliesTest {
         assertEquals(4.0, s.get(at + "34.359738367]"));
         assertEquals(5.0, s.get(at + "+Inf]"));
         assertEquals(5.0, s.get("dmp_volume_request_duration_seconds_count[host=node-a, op=read, volume=dmp1]"));
-        assertEquals((1_000_000 + (1 << 20) - 1 + (1 << 20) + 500 + 40_000_000_000L) / 1e9,
-                s.get("dmp_volume_request_duration_seconds_sum[host=node-a, op=read, volume=dmp1]"), 1e-12);
-        assertEquals(HistogramFamilies.LATENCY_LAST - HistogramFamilies.LATENCY_FIRST + 2,
-                s.keySet().stream().filter(k -> k.startsWith(at)).count(), "buckets with +Inf");
+        assertEquals(
+                (1_000_000 + (1 << 20) - 1 + (1 << 20) + 500 + 40_000_000_000L) / 1e9,
+                s.get("dmp_volume_request_duration_seconds_sum[host=node-a, op=read, volume=dmp1]"),
+                1e-12);
+        assertEquals(
+                HistogramFamilies.LATENCY_LAST - HistogramFamilies.LATENCY_FIRST + 2,
+                s.keySet().stream().filter(k -> k.startsWith(at)).count(),
+                "buckets with +Inf");
     }
 
     @Test
@@ -87,10 +98,13 @@ class VolumeFamiliesTest {
         // controller: only operations that counted something; agent: all six, with the size gauge
         VolumeFamilies controller = new VolumeFamilies(List.of("host", "volume"), false, true, false);
         controller.add(List.of("a", "v"), c, 0, 0, 0);
-        assertEquals(2 + 4 + HistogramFamilies.SERIES_PER_OP, samples(controller).size());
+        assertEquals(
+                2 + 4 + HistogramFamilies.SERIES_PER_OP, samples(controller).size());
         VolumeFamilies agent = new VolumeFamilies(List.of("volume"), true, true, true);
         agent.add(List.of("v"), c, 0, 0, 1 << 20);
-        assertEquals(3 + CounterSet.OPS * (4 + HistogramFamilies.SERIES_PER_OP), samples(agent).size());
+        assertEquals(
+                3 + CounterSet.OPS * (4 + HistogramFamilies.SERIES_PER_OP),
+                samples(agent).size());
         assertEquals(50, HistogramFamilies.SERIES_PER_OP);
         VolumeFamilies off = new VolumeFamilies(List.of("volume"), true, false, true);
         off.add(List.of("v"), c, 0, 0, 1 << 20);
@@ -107,7 +121,10 @@ class VolumeFamiliesTest {
         VolumeFamilies f = new VolumeFamilies(List.of("volume"), false, true, false);
         f.add(List.of("v1"), c, 0, 0, 0);
         f.add(List.of("v2"), c, 0, 0, 0);
-        MetricFamilySamples size = f.families().stream().filter(m -> m.name.equals("dmp_volume_request_size_bytes")).findFirst().orElseThrow();
+        MetricFamilySamples size = f.families().stream()
+                .filter(m -> m.name.equals("dmp_volume_request_size_bytes"))
+                .findFirst()
+                .orElseThrow();
         List<String> order = new ArrayList<>();
         for (Sample s : size.samples) {
             String series = s.labelValues.get(0) + "/" + s.labelValues.get(1);

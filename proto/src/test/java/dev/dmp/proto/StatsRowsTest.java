@@ -3,7 +3,6 @@ package dev.dmp.proto;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.protobuf.Timestamp;
-import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.OpStats;
 import dev.dmp.proto.v1.StatsRow;
 import java.time.Instant;
@@ -14,7 +13,11 @@ import org.junit.jupiter.api.Test;
 class StatsRowsTest {
 
     private static OpStats op(long requests, long bytes, long avg) {
-        return OpStats.newBuilder().setRequests(requests).setBytes(bytes).setAvgSize(avg).build();
+        return OpStats.newBuilder()
+                .setRequests(requests)
+                .setBytes(bytes)
+                .setAvgSize(avg)
+                .build();
     }
 
     @Test
@@ -28,12 +31,16 @@ class StatsRowsTest {
             c.record(CounterSet.READ, 8192, 0, 1000);
         }
         StatsRow row = StatsRows.row("node-a", "dmp1", c).build();
-        assertEquals(StatsRow.newBuilder().setHost("node-a").setVolume("dmp1")
-                .setRead(op(2, 16384, 8192))
-                .setWrite(op(3, 12288, 4096))
-                .setTotal(op(5, 28672, 5734))
-                .addAllOps(c.toProto())
-                .build(), row);
+        assertEquals(
+                StatsRow.newBuilder()
+                        .setHost("node-a")
+                        .setVolume("dmp1")
+                        .setRead(op(2, 16384, 8192))
+                        .setWrite(op(3, 12288, 4096))
+                        .setTotal(op(5, 28672, 5734))
+                        .addAllOps(c.toProto())
+                        .build(),
+                row);
     }
 
     @Test
@@ -83,7 +90,11 @@ class StatsRowsTest {
 
     @Test
     void timestampKeepsNanoseconds() {
-        assertEquals(Timestamp.newBuilder().setSeconds(1795684800).setNanos(123456789).build(),
+        assertEquals(
+                Timestamp.newBuilder()
+                        .setSeconds(1795684800)
+                        .setNanos(123456789)
+                        .build(),
                 StatsRows.timestamp(Instant.parse("2026-11-26T09:20:00.123456789Z")));
     }
 }

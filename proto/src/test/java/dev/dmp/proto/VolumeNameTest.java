@@ -23,8 +23,10 @@ class VolumeNameTest {
     @Test
     void badCharactersOrLength() {
         for (String name : new String[] {"Dmp1", "a/b", "a b", "dmp1\n", "é", "a".repeat(64)}) {
-            assertEquals("invalid volume name '" + name + "': use 1-63 characters of a-z 0-9 . _ -",
-                    VolumeName.problem(name), name);
+            assertEquals(
+                    "invalid volume name '" + name + "': use 1-63 characters of a-z 0-9 . _ -",
+                    VolumeName.problem(name),
+                    name);
         }
     }
 

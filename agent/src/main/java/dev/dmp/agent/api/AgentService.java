@@ -1,6 +1,7 @@
 package dev.dmp.agent.api;
 
-import dev.dmp.agent.Agent;
+import dev.dmp.agent.host.HostOperations;
+import dev.dmp.agent.host.VolumeDescriber;
 import dev.dmp.agent.volume.Volume;
 import dev.dmp.agent.volume.VolumeException;
 import dev.dmp.proto.BackendSpecs;
@@ -25,7 +26,10 @@ import io.quarkus.grpc.GrpcService;
 import java.util.List;
 import org.jboss.logging.Logger;
 
-/** dmp.v1.Agent over gRPC: a thin door onto {@link HostOperations} for this host's volumes. */
+/**
+ * dmp.v1.Agent over gRPC: a thin door onto {@link HostOperations} for this host's volumes. The
+ * controller learns of volumes made or deleted here through the registry (its link listens).
+ */
 @GrpcService
 public class AgentService extends AgentGrpc.AgentImplBase {
     private static final Logger LOG = Logger.getLogger(AgentService.class);
@@ -35,10 +39,12 @@ public class AgentService extends AgentGrpc.AgentImplBase {
         T run() throws VolumeException, StatusException;
     }
 
-    private final Agent agent;
+    private final HostOperations operations;
+    private final VolumeDescriber describer;
 
-    public AgentService(Agent agent) {
-        this.agent = agent;
+    public AgentService(HostOperations operations, VolumeDescriber describer) {
+        this.operations = operations;
+        this.describer = describer;
     }
 
     @Override
@@ -46,11 +52,18 @@ public class AgentService extends AgentGrpc.AgentImplBase {
         answer(response, () -> {
             thisHost(request.getHost());
             var spec = BackendSpecs.of(request);
-            Volume v = agent.operations().create(request.getName(), spec, request.getReadOnly(), request.getKernel(),
+            Volume v = operations.create(
+                    request.getName(),
+                    spec,
+                    request.getReadOnly(),
+                    request.getKernel(),
                     Integer.toUnsignedLong(request.getKernelTimeoutSeconds()));
-            LOG.infof("volume %s/%s ready (%s), asked directly", agent.settings().hostId(), v.name(), BackendSpecs.describe(spec));
-            agent.volumesChanged();
-            return CreateVolumeResponse.newBuilder().setVolume(agent.describe(v)).build();
+            LOG.infof(
+                    "volume %s/%s ready (%s), asked directly",
+                    operations.hostId(), v.name(), BackendSpecs.describe(spec));
+            return CreateVolumeResponse.newBuilder()
+                    .setVolume(describer.describe(v))
+                    .build();
         });
     }
 
@@ -58,8 +71,7 @@ public class AgentService extends AgentGrpc.AgentImplBase {
     public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> response) {
         answer(response, () -> {
             thisHost(request.getHost());
-            agent.operations().delete(request.getName());
-            agent.volumesChanged();
+            operations.delete(request.getName());
             return DeleteVolumeResponse.getDefaultInstance();
         });
     }
@@ -68,7 +80,9 @@ public class AgentService extends AgentGrpc.AgentImplBase {
     public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> response) {
         answer(response, () -> {
             thisHost(request.getHost());
-            return GetVolumeResponse.newBuilder().setVolume(agent.describe(agent.operations().get(request.getName()))).build();
+            return GetVolumeResponse.newBuilder()
+                    .setVolume(describer.describe(operations.get(request.getName())))
+                    .build();
         });
     }
 
@@ -77,7 +91,7 @@ public class AgentService extends AgentGrpc.AgentImplBase {
         answer(response, () -> {
             thisHost(request.getHost());
             ListVolumesResponse.Builder out = ListVolumesResponse.newBuilder();
-            agent.operations().list().forEach(v -> out.addVolumes(agent.describe(v)));
+            operations.list().forEach(v -> out.addVolumes(describer.describe(v)));
             return out.build();
         });
     }
@@ -90,8 +104,8 @@ public class AgentService extends AgentGrpc.AgentImplBase {
             if (request.getScope() == Scope.VOLUME && request.getVolume().isEmpty()) {
                 throw invalid("scope VOLUME needs the volume to reset; use HOST to reset every volume");
             }
-            int n = agent.operations().reset(request.getVolume().isEmpty() ? List.of() : List.of(request.getVolume()));
-            LOG.infof("stats reset on host %s: %d volumes", agent.settings().hostId(), n);
+            int n = operations.reset(request.getVolume().isEmpty() ? List.of() : List.of(request.getVolume()));
+            LOG.infof("stats reset on host %s: %d volumes", operations.hostId(), n);
             return ResetStatsResponse.newBuilder().setVolumesReset(n).build();
         });
     }
@@ -101,13 +115,13 @@ public class AgentService extends AgentGrpc.AgentImplBase {
         answer(response, () -> {
             thisHost(request.getHost());
             scope(request.getScope(), request.getVolume());
-            return agent.operations().query(request.getScope(), request.getVolume());
+            return operations.query(request.getScope(), request.getVolume());
         });
     }
 
     private void thisHost(String host) throws StatusException {
-        if (!host.isEmpty() && !host.equals(agent.settings().hostId())) {
-            throw invalid("this agent is host '" + agent.settings().hostId() + "', not '" + host
+        if (!host.isEmpty() && !host.equals(operations.hostId())) {
+            throw invalid("this agent is host '" + operations.hostId() + "', not '" + host
                     + "'; leave host empty or ask that host's agent (or the controller)");
         }
     }

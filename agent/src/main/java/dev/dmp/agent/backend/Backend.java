@@ -1,15 +1,16 @@
 package dev.dmp.agent.backend;
 
-import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 
 /**
- * Where a volume's bytes go. A chain of backends serves a volume: a filter
- * implements this interface and passes what it does not care about to the next one, as nbdkit's
- * filters do. Requests reach a backend already checked against {@link #size()} and against the
- * volume's read-only flag; implementations must be safe for concurrent calls.
+ * Where a volume's bytes go: the end of the chain every request of a volume runs through (the NBD
+ * transmission loop, then the volume's observers, then this; see {@code dev.dmp.agent.volume.VolumeFactory}).
+ * Requests reach a backend already checked against {@link #size()} and against the volume's read-only
+ * flag; implementations must be safe for concurrent calls. A backend is opened from its spec by
+ * {@code dev.dmp.agent.volume.BackendFactory}, which is where a new kind of backend is added.
  *
  * <p>A backend reports a refusal the client should see with a precise NBD error by throwing
  * {@link BackendException}; any other {@link IOException} reaches the client as NBD_EIO.
@@ -69,8 +70,7 @@ public interface Backend extends AutoCloseable {
     }
 
     /** A hint that the range will be read soon (NBD_CMD_CACHE). The default ignores it. */
-    default void cache(long offset, long length) throws IOException {
-    }
+    default void cache(long offset, long length) throws IOException {}
 
     /**
      * True when a FLUSH on one connection makes durable the writes completed on every connection, so

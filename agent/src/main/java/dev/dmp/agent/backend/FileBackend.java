@@ -1,6 +1,6 @@
 package dev.dmp.agent.backend;
 
-import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,7 +16,8 @@ import java.nio.file.StandardOpenOption;
  * requests never share a file position. The size is fixed when the file is opened (a block device's
  * is read from the kernel). FLUSH is {@code fdatasync}; FUA is {@code fdatasync} before the reply.
  * TRIM punches a hole and WRITE_ZEROES uses {@code fallocate} where the file system or device can,
- * else writes zeroes.
+ * else writes zeroes. Reads go through the channel (and {@code sendfile}); writes and syncs through
+ * {@link NativeFile}, whose errno tells a full disk (NBD_ENOSPC) from a failed one.
  */
 public final class FileBackend implements Backend {
     private final Path path;
@@ -45,7 +46,8 @@ public final class FileBackend implements Backend {
         boolean regular = Files.isRegularFile(path);
         boolean blockDevice = !regular && isBlockDevice(path);
         if (!regular && !blockDevice) {
-            throw new IllegalArgumentException("file backend: " + path + " is neither a regular file nor a block device");
+            throw new IllegalArgumentException(
+                    "file backend: " + path + " is neither a regular file nor a block device");
         }
         OpenOption[] options = readOnly
                 ? new OpenOption[] {StandardOpenOption.READ}
@@ -55,7 +57,8 @@ public final class FileBackend implements Backend {
         try {
             long size = regular ? channel.size() : deviceSize(path);
             if (size <= 0) {
-                throw new IllegalArgumentException("file backend: " + path + " is empty; a volume needs at least one byte");
+                throw new IllegalArgumentException(
+                        "file backend: " + path + " is empty; a volume needs at least one byte");
             }
             nativeFile = readOnly ? null : NativeFile.open(path);
             return new FileBackend(path, channel, nativeFile, size, readOnly);
@@ -129,20 +132,34 @@ public final class FileBackend implements Backend {
         }
     }
 
+    /**
+     * Through the native descriptor where there is one, so that a full disk (ENOSPC, EDQUOT, EFBIG) is
+     * told by its errno and answered NBD_ENOSPC ({@link NativeFile#failure}); through the channel where
+     * libc cannot be bound (any failure is then an IOException, NBD_EIO).
+     */
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-        long position = offset;
-        while (src.hasRemaining()) {
-            position += channel.write(src, position);
+        if (nativeFile != null) {
+            nativeFile.write(src, offset);
+        } else {
+            long position = offset;
+            while (src.hasRemaining()) {
+                position += channel.write(src, position);
+            }
         }
         if (fua) {
-            channel.force(false);
+            flush();
         }
     }
 
+    /** {@code fdatasync}, with its errno where the native descriptor is there (as {@link #write}). */
     @Override
     public void flush() throws IOException {
-        channel.force(false);
+        if (nativeFile != null) {
+            nativeFile.sync();
+        } else {
+            channel.force(false);
+        }
     }
 
     /** Punches a hole where the file system or device can; otherwise the hint is ignored. */
@@ -152,7 +169,7 @@ public final class FileBackend implements Backend {
             nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length);
         }
         if (fua) {
-            channel.force(false);
+            flush();
         }
     }
 
@@ -164,8 +181,13 @@ public final class FileBackend implements Backend {
     @Override
     public void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) throws IOException {
         boolean done = nativeFile != null
-                && ((mayTrim && nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length))
-                        || nativeFile.fallocate(NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length));
+                && ((mayTrim
+                                && nativeFile.fallocate(
+                                        NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE,
+                                        offset,
+                                        length))
+                        || nativeFile.fallocate(
+                                NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE, offset, length));
         if (!done) {
             if (fast) {
                 throw new BackendException(NbdProtocol.NBD_ENOTSUP, "file backend: " + path + " cannot zero fast here");
@@ -173,7 +195,7 @@ public final class FileBackend implements Backend {
             Zeroes.write(this, offset, length, false);
         }
         if (fua) {
-            channel.force(false);
+            flush();
         }
     }
 

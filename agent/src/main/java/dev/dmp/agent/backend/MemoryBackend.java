@@ -59,8 +59,7 @@ public final class MemoryBackend implements Backend {
     }
 
     @Override
-    public void flush() {
-    }
+    public void flush() {}
 
     @Override
     public void trim(long offset, long length, boolean fua) {

@@ -1,35 +1,30 @@
 package dev.dmp.agent.backend;
 
-import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.file.Path;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.annotations.SaveError;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jboss.logging.Logger;
 
 /**
- * A second descriptor on a backend file, for the calls {@link java.nio.channels.FileChannel} lacks:
- * {@code fallocate(2)} (punch a hole, zero a range) and {@code posix_fadvise(2)}. Both act on the
- * inode, so a descriptor of our own serves as well as the channel's hidden one. Linux only; where libc
- * cannot be bound, {@link #open} answers null and the file backend falls back to plain writes.
+ * A second descriptor on a backend file, for what {@link java.nio.channels.FileChannel} lacks:
+ * {@code fallocate(2)} (punch a hole, zero a range), {@code posix_fadvise(2)}, and writes and syncs
+ * whose failure carries its errno ({@code pwrite(2)}, {@code fdatasync(2)}): FileChannel throws a plain
+ * IOException with strerror's text, so a full disk could only be told by matching words. They act on
+ * the inode, so a descriptor of our own serves as well as the channel's hidden one. Linux only; where
+ * libc cannot be bound, {@link #open} answers null and the file backend uses the channel alone.
+ *
+ * <p>Closing waits for the calls in progress: a descriptor number closed under a running call could be
+ * reused by the next open of another file, and the write would land there. The channel has the same
+ * guard built in.
  */
 final class NativeFile implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NativeFile.class);
-
-    /** The libc functions used, bound with jnr-ffi. Public because jnr-ffi generates its implementation. */
-    public interface LibC {
-        @SaveError
-        int open(String path, int flags);
-
-        @SaveError
-        int close(int fd);
-
-        @SaveError
-        int fallocate(int fd, int mode, long offset, long length);
-
-        /** Returns the error number itself rather than setting errno. */
-        int posix_fadvise(int fd, long offset, long length, int advice);
-    }
 
     static final int FALLOC_FL_KEEP_SIZE = 0x01;
     static final int FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -37,23 +32,24 @@ final class NativeFile implements AutoCloseable {
     private static final int O_RDWR = 2;
     private static final int O_CLOEXEC = 0x80000;
     private static final int POSIX_FADV_WILLNEED = 3;
-    private static final int EINVAL = 22;
-    private static final int ENOSPC = 28;
-    private static final int ENOSYS = 38;
-    private static final int EOPNOTSUPP = 95;
-    private static final int ENODEV = 19;
 
     private static final LibC LIBC = bind();
 
+    private final Path path;
     private final int fd;
+    /** Calls hold the read lock, {@link #close} the write lock. */
+    private final ReadWriteLock use = new ReentrantReadWriteLock();
 
-    private NativeFile(int fd) {
+    private boolean closed;
+
+    private NativeFile(Path path, int fd) {
+        this.path = path;
         this.fd = fd;
     }
 
     private static LibC bind() {
         try {
-            return LibraryLoader.create(LibC.class).load("c");
+            return LibC.get();
         } catch (RuntimeException | LinkageError e) {
             LOG.infof("libc cannot be bound (%s): file backends will zero by writing zeroes and ignore TRIM", e);
             return null;
@@ -65,11 +61,66 @@ final class NativeFile implements AutoCloseable {
         if (LIBC == null) {
             return null;
         }
-        int fd = LIBC.open(path.toString(), O_RDWR | O_CLOEXEC);
+        int fd = LIBC.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
-            throw new IOException("open " + path + ": errno " + errno());
+            throw new IOException("open " + path + ": " + Errno.name(LibC.errno()));
         }
-        return new NativeFile(fd);
+        return new NativeFile(path, fd);
+    }
+
+    /**
+     * The exception for a call that failed with {@code errno}. No space (ENOSPC), a full quota (EDQUOT)
+     * and a write past the largest file the file system allows (EFBIG) are all "this write does not
+     * fit": NBD_ENOSPC, as nbdkit maps them, so the client can tell a full disk from a broken one (EIO).
+     */
+    static IOException failure(Path path, String call, int errno) {
+        String message = "file backend: " + path + ": " + call + " failed: " + Errno.name(errno);
+        return switch (errno) {
+            case Errno.ENOSPC, Errno.EDQUOT, Errno.EFBIG -> new BackendException(NbdProtocol.NBD_ENOSPC, message);
+            default -> new IOException(message);
+        };
+    }
+
+    /** Writes all of {@code src} (from its position) at {@code offset}, like FileChannel.write but with errno. */
+    void write(ByteBuffer src, long offset) throws IOException {
+        // jnr-ffi passes a direct buffer's memory, or a heap buffer's array; a read-only heap buffer
+        // shows neither, so its bytes are copied (the NBD loop's buffers are direct: no copy there).
+        ByteBuffer bytes = src.isDirect() || src.hasArray()
+                ? src
+                : ByteBuffer.allocate(src.remaining()).put(src.duplicate()).flip();
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            long position = offset;
+            while (bytes.hasRemaining()) {
+                long n = LIBC.pwrite(fd, bytes, bytes.remaining(), position);
+                if (n < 0) {
+                    int errno = LibC.errno();
+                    if (errno == Errno.EINTR) {
+                        continue;
+                    }
+                    throw failure(path, "pwrite(offset=" + position + ", length=" + bytes.remaining() + ")", errno);
+                }
+                bytes.position(bytes.position() + (int) n);
+                position += n;
+            }
+            src.position(src.limit());
+        } finally {
+            use.readLock().unlock();
+        }
+    }
+
+    /** {@code fdatasync}: what FileChannel.force(false) does, with errno (a thin device may be full only now). */
+    void sync() throws IOException {
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            if (LIBC.fdatasync(fd) < 0) {
+                throw failure(path, "fdatasync", LibC.errno());
+            }
+        } finally {
+            use.readLock().unlock();
+        }
     }
 
     /**
@@ -77,29 +128,56 @@ final class NativeFile implements AutoCloseable {
      * system or device does not support this mode (or its alignment) so the caller can fall back.
      */
     boolean fallocate(int mode, long offset, long length) throws IOException {
-        if (LIBC.fallocate(fd, mode, offset, length) == 0) {
-            return true;
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            if (LIBC.fallocate(fd, mode, offset, length) == 0) {
+                return true;
+            }
+            int errno = LibC.errno();
+            return switch (errno) {
+                case Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.ENODEV, Errno.EINVAL -> false;
+                default ->
+                    throw failure(
+                            path,
+                            "fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset + ", length="
+                                    + length + ")",
+                            errno);
+            };
+        } finally {
+            use.readLock().unlock();
         }
-        int errno = errno();
-        return switch (errno) {
-            case EOPNOTSUPP, ENOSYS, ENODEV, EINVAL -> false;
-            case ENOSPC -> throw new BackendException(NbdProtocol.NBD_ENOSPC, "fallocate: no space left on device");
-            default -> throw new IOException("fallocate(mode=0x" + Integer.toHexString(mode) + ", offset=" + offset
-                    + ", length=" + length + "): errno " + errno);
-        };
     }
 
     /** Asks the kernel to start reading the range into the page cache; a hint, so failures are ignored. */
     void willNeed(long offset, long length) {
-        LIBC.posix_fadvise(fd, offset, length, POSIX_FADV_WILLNEED);
+        use.readLock().lock();
+        try {
+            if (!closed) {
+                LIBC.posix_fadvise(fd, offset, length, POSIX_FADV_WILLNEED);
+            }
+        } finally {
+            use.readLock().unlock();
+        }
     }
 
-    private static int errno() {
-        return jnr.ffi.Runtime.getRuntime(LIBC).getLastError();
+    private void ensureOpen() throws ClosedChannelException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
     }
 
+    /** Closes the descriptor once the calls in progress have returned; later calls fail as a closed channel's. */
     @Override
     public void close() {
-        LIBC.close(fd);
+        use.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                LIBC.close(fd);
+            }
+        } finally {
+            use.writeLock().unlock();
+        }
     }
 }

@@ -1,9 +1,8 @@
 package dev.dmp.agent.backend;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
-import dev.dmp.agent.nbd.NbdClient;
-import dev.dmp.agent.nbd.NbdUri;
+import dev.dmp.agent.protocol.NbdUri;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -55,7 +54,11 @@ public final class NbdBackend implements Backend {
         while (src.hasRemaining()) {
             int n = Math.min(src.remaining(), upstream.maxBlock());
             ByteBuffer chunk = src.slice(src.position(), n);
-            check(upstream.request(NBD_CMD_WRITE, nativeFua ? NBD_CMD_FLAG_FUA : 0, position, n, chunk), "WRITE", position, n);
+            check(
+                    upstream.request(NBD_CMD_WRITE, nativeFua ? NBD_CMD_FLAG_FUA : 0, position, n, chunk),
+                    "WRITE",
+                    position,
+                    n);
             src.position(src.position() + n);
             position += n;
         }
@@ -75,7 +78,11 @@ public final class NbdBackend implements Backend {
     public void trim(long offset, long length, boolean fua) throws IOException {
         if (upstream.has(NBD_FLAG_SEND_TRIM)) {
             boolean nativeFua = fua && upstream.has(NBD_FLAG_SEND_FUA);
-            check(upstream.request(NBD_CMD_TRIM, nativeFua ? NBD_CMD_FLAG_FUA : 0, offset, length, null), "TRIM", offset, length);
+            check(
+                    upstream.request(NBD_CMD_TRIM, nativeFua ? NBD_CMD_FLAG_FUA : 0, offset, length, null),
+                    "TRIM",
+                    offset,
+                    length);
             if (fua && !nativeFua) {
                 flush();
             }
@@ -91,7 +98,9 @@ public final class NbdBackend implements Backend {
             return;
         }
         boolean nativeFua = fua && upstream.has(NBD_FLAG_SEND_FUA);
-        int flags = (nativeFua ? NBD_CMD_FLAG_FUA : 0) | (mayTrim ? 0 : NBD_CMD_FLAG_NO_HOLE) | (fast ? NBD_CMD_FLAG_FAST_ZERO : 0);
+        int flags = (nativeFua ? NBD_CMD_FLAG_FUA : 0)
+                | (mayTrim ? 0 : NBD_CMD_FLAG_NO_HOLE)
+                | (fast ? NBD_CMD_FLAG_FAST_ZERO : 0);
         check(upstream.request(NBD_CMD_WRITE_ZEROES, flags, offset, length, null), "WRITE_ZEROES", offset, length);
         if (fua && !nativeFua) {
             flush();
@@ -107,8 +116,10 @@ public final class NbdBackend implements Backend {
 
     private void check(int error, String command, long offset, long length) throws BackendException {
         if (error != NBD_OK) {
-            throw new BackendException(error, "upstream " + describe() + ": " + command + " at offset " + offset
-                    + ", length " + length + ": error " + error);
+            throw new BackendException(
+                    error,
+                    "upstream " + describe() + ": " + command + " at offset " + offset + ", length " + length
+                            + ": error " + error);
         }
     }
 

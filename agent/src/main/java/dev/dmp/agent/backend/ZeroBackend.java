@@ -29,17 +29,14 @@ public final class ZeroBackend implements Backend {
     }
 
     @Override
-    public void flush() {
-    }
+    public void flush() {}
 
     @Override
-    public void trim(long offset, long length, boolean fua) {
-    }
+    public void trim(long offset, long length, boolean fua) {}
 
     /** Always fast: there is nothing to do. */
     @Override
-    public void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) {
-    }
+    public void zero(long offset, long length, boolean mayTrim, boolean fast, boolean fua) {}
 
     @Override
     public String describe() {
@@ -47,6 +44,5 @@ public final class ZeroBackend implements Backend {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

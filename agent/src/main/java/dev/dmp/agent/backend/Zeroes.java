@@ -8,8 +8,7 @@ public final class Zeroes {
     /** Direct, so that channel writes from it need no temporary copy. */
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
-    private Zeroes() {
-    }
+    private Zeroes() {}
 
     /** A read-only buffer of {@code min(length, 1 MiB)} zero bytes, positioned at 0. */
     public static ByteBuffer upTo(long length) {

@@ -1,29 +1,41 @@
 package dev.dmp.agent.health;
 
-import dev.dmp.agent.Agent;
+import dev.dmp.agent.config.AgentSettings;
+import dev.dmp.agent.lifecycle.Drain;
+import dev.dmp.agent.nbd.NbdListeners;
+import dev.dmp.agent.volume.VolumeRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-/** /q/health/ready: the agent is ready once its NBD socket listens and its volumes are restored. */
+/**
+ * /q/health/ready: the agent is ready once its NBD socket listens (its volumes are restored before it
+ * opens), until a drain.
+ */
 @Readiness
 @ApplicationScoped
 public class AgentReadiness implements HealthCheck {
-    private final Agent agent;
+    private final AgentSettings settings;
+    private final NbdListeners listeners;
+    private final Drain drain;
+    private final VolumeRegistry registry;
 
-    public AgentReadiness(Agent agent) {
-        this.agent = agent;
+    public AgentReadiness(AgentSettings settings, NbdListeners listeners, Drain drain, VolumeRegistry registry) {
+        this.settings = settings;
+        this.listeners = listeners;
+        this.drain = drain;
+        this.registry = registry;
     }
 
     @Override
     public HealthCheckResponse call() {
         return HealthCheckResponse.named("dmp agent")
-                .status(agent.ready())
-                .withData("host", agent.settings().hostId())
-                .withData("nbd-socket", agent.settings().nbdSocket().toString())
-                .withData("volumes", agent.registry().list().size())
-                .withData("controller", agent.settings().standalone() ? "none (standalone)" : agent.settings().controller())
+                .status(listeners.listening() && !drain.draining())
+                .withData("host", settings.hostId())
+                .withData("nbd-socket", settings.nbdSocket().toString())
+                .withData("volumes", registry.list().size())
+                .withData("controller", settings.standalone() ? "none (standalone)" : settings.controller())
                 .build();
     }
 }

@@ -21,8 +21,13 @@ public class ChangeGuard {
 
     @ServerRequestFilter
     public Optional<Response> requireToken(ContainerRequestContext request) {
-        TokenGuard.Refusal refusal = guard.refusal(request.getMethod(), request.getHeaderString(HttpHeaders.AUTHORIZATION));
-        return refusal == null ? Optional.empty()
-                : Optional.of(Response.status(refusal.httpStatus()).type(MediaType.TEXT_PLAIN).entity(refusal.message() + "\n").build());
+        TokenGuard.Refusal refusal =
+                guard.refusal(request.getMethod(), request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        return refusal == null
+                ? Optional.empty()
+                : Optional.of(Response.status(refusal.httpStatus())
+                        .type(MediaType.TEXT_PLAIN)
+                        .entity(refusal.message() + "\n")
+                        .build());
     }
 }

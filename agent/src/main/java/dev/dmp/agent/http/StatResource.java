@@ -1,11 +1,11 @@
 package dev.dmp.agent.http;
 
-import dev.dmp.agent.Agent;
+import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -22,10 +22,12 @@ import java.util.List;
  */
 @Path("/stat/volumes")
 public class StatResource {
-    private final Agent agent;
+    private final VolumeRegistry registry;
+    private final StatsJournal journal;
 
-    public StatResource(Agent agent) {
-        this.agent = agent;
+    public StatResource(VolumeRegistry registry, StatsJournal journal) {
+        this.registry = registry;
+        this.journal = journal;
     }
 
     @GET
@@ -34,8 +36,13 @@ public class StatResource {
         StringBuilder out = new StringBuilder();
         for (Volume v : select(name)) {
             CounterSet s = v.stats().sinceReset();
-            OldView.appendBlock(out, v.name(), s.requests(CounterSet.READ), s.bytes(CounterSet.READ),
-                    s.requests(CounterSet.WRITE), s.bytes(CounterSet.WRITE));
+            OldView.appendBlock(
+                    out,
+                    v.name(),
+                    s.requests(CounterSet.READ),
+                    s.bytes(CounterSet.READ),
+                    s.requests(CounterSet.WRITE),
+                    s.bytes(CounterSet.WRITE));
         }
         return out.toString();
     }
@@ -44,19 +51,21 @@ public class StatResource {
     @Produces(MediaType.TEXT_PLAIN)
     public String reset(@QueryParam("volume") String name) {
         List<String> names = select(name).stream().map(Volume::name).toList();
-        int n = agent.journal().reset(names);
+        int n = journal.reset(names);
         return "reset " + n + " volume" + (n == 1 ? "" : "s") + "\n";
     }
 
     private List<Volume> select(String name) {
         if (name == null || name.isEmpty()) {
-            return agent.registry().list();
+            return registry.list();
         }
-        Volume v = agent.registry().get(name);
+        Volume v = registry.get(name);
         if (v == null) {
             // The text goes in the body: NotFoundException(String) only sets the reason phrase.
             throw new NotFoundException(Response.status(Response.Status.NOT_FOUND)
-                    .type(MediaType.TEXT_PLAIN).entity("no volume named '" + name + "'\n").build());
+                    .type(MediaType.TEXT_PLAIN)
+                    .entity("no volume named '" + name + "'\n")
+                    .build());
         }
         return List.of(v);
     }

@@ -19,19 +19,24 @@ public interface Attachment {
     /** The device's logical block size in bytes. */
     int blockSize();
 
-    /** "attaching", "attached via netlink", "attached via ioctl", "detached" or "failed: ...". */
-    String state();
+    AttachmentState state();
+
+    /**
+     * The state in words, for people (ListVolumes' {@code attachment}, the logs): "attaching",
+     * "attached via netlink", "attached via ioctl", "detached", or "failed: " and why.
+     */
+    String stateText();
 
     /** True while the device is attached (by either interface). */
     default boolean attached() {
-        return state().startsWith("attached");
+        return state() == AttachmentState.ATTACHED;
     }
 
     /** The task id the kernel shows in /sys/block/nbdN/pid (the task that started the device), 0 before start. */
     long taskId();
 
-    /** "netlink" or "ioctl": the kernel interface the device was attached with. */
-    String via();
+    /** The kernel interface the device was attached with. */
+    Via via();
 
     /**
      * Stops the device and releases it (the kernel frees it once nobody has it open). Returns false if

@@ -9,8 +9,7 @@ public final class BlockSize {
     public static final int MAX = 4096;
     public static final int MIN = 512;
 
-    private BlockSize() {
-    }
+    private BlockSize() {}
 
     /** The block size for a volume of {@code size} bytes, or 0 if it is not a positive multiple of 512. */
     public static int forSize(long size) {

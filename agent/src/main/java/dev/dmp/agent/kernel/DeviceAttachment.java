@@ -4,7 +4,8 @@ import org.jboss.logging.Logger;
 
 /**
  * What the two ways of attaching a device share: the volume, the device number and block size, the
- * state ListVolumes shows, and how a detach ends (ask the kernel, wait, then cut the connection).
+ * state ListVolumes shows (and its words), and how a detach ends (ask the kernel, wait, then cut the
+ * connection).
  */
 abstract class DeviceAttachment implements Attachment {
     private static final Logger LOG = Logger.getLogger(DeviceAttachment.class);
@@ -14,13 +15,29 @@ abstract class DeviceAttachment implements Attachment {
     final String volume;
     final int number;
     final int blockSize;
-    volatile String state;
+    private volatile AttachmentState state;
+    /** Why it failed, from "/dev/nbdN: ..."; written before {@link #state} becomes FAILED. */
+    private volatile String failure;
 
-    DeviceAttachment(String volume, int number, int blockSize, String state) {
+    DeviceAttachment(String volume, int number, int blockSize, AttachmentState state) {
         this.volume = volume;
         this.number = number;
         this.blockSize = blockSize;
         this.state = state;
+    }
+
+    final void nowAttached() {
+        state = AttachmentState.ATTACHED;
+    }
+
+    final void nowDetached() {
+        state = AttachmentState.DETACHED;
+    }
+
+    /** The device was given up and released without anyone asking; {@code why} says what happened. */
+    final void nowFailed(String why) {
+        failure = why;
+        state = AttachmentState.FAILED;
     }
 
     /**
@@ -54,7 +71,17 @@ abstract class DeviceAttachment implements Attachment {
     }
 
     @Override
-    public final String state() {
+    public final AttachmentState state() {
         return state;
+    }
+
+    @Override
+    public final String stateText() {
+        return switch (state) {
+            case ATTACHING -> "attaching";
+            case ATTACHED -> "attached via " + via();
+            case DETACHED -> "detached";
+            case FAILED -> "failed: " + failure;
+        };
     }
 }

@@ -2,6 +2,8 @@ package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.TransmissionLoop;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -32,11 +34,13 @@ final class IoctlAttachment extends DeviceAttachment {
     private volatile NbdIoctlException doItError;
     private volatile long taskId;
 
-    private IoctlAttachment(String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
-        super(volume, number, blockSize, "attaching");
+    private IoctlAttachment(
+            String volume, int number, int blockSize, NbdDevice device, int socket, Consumer<Attachment> onEnd) {
+        super(volume, number, blockSize, AttachmentState.ATTACHING);
         this.device = device;
         this.channel = new SocketPairChannel(socket);
-        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
+        this.workers = Executors.newCachedThreadPool(
+                Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
         this.onEnd = onEnd;
     }
 
@@ -45,8 +49,17 @@ final class IoctlAttachment extends DeviceAttachment {
      * (its sysfs pid file exists). On failure nothing is left configured. {@code onEnd} is called once,
      * from the NBD_DO_IT thread, when the device has stopped and been released (detached or failed).
      */
-    static IoctlAttachment start(String volume, int number, Export export, long size, int blockSize, int flags,
-            long timeoutSeconds, NbdSysfs sysfs, Consumer<Attachment> onEnd) throws NbdIoctlException {
+    static IoctlAttachment start(
+            String volume,
+            int number,
+            Export export,
+            long size,
+            int blockSize,
+            int flags,
+            long timeoutSeconds,
+            NbdSysfs sysfs,
+            Consumer<Attachment> onEnd)
+            throws NbdIoctlException {
         String path = "/dev/nbd" + number;
         NbdDevice device = NbdDevice.open(path);
         int[] pair = {-1, -1};
@@ -120,11 +133,11 @@ final class IoctlAttachment extends DeviceAttachment {
             channel.close();
             workers.shutdown();
             if (detaching) {
-                state = "detached";
+                nowDetached();
                 LOG.infof("%s detached from %s", volume, path());
             } else {
-                state = "failed: " + path() + ": " + failure() + "; the device was released";
-                LOG.warnf("volume %s: kernel attachment %s", volume, state);
+                nowFailed(path() + ": " + failure() + "; the device was released");
+                LOG.warnf("volume %s: kernel attachment %s", volume, stateText());
             }
         }
         onEnd.accept(this);
@@ -149,7 +162,7 @@ final class IoctlAttachment extends DeviceAttachment {
             var pid = sysfs.pid(number);
             if (pid.isPresent()) {
                 taskId = pid.getAsLong();
-                state = "attached via ioctl";
+                nowAttached();
                 return;
             }
             Threads.sleepMs(20);
@@ -161,7 +174,8 @@ final class IoctlAttachment extends DeviceAttachment {
         if (doItError != null) {
             throw doItError;
         }
-        throw new NbdIoctlException("NBD_DO_IT on " + path() + " (device did not start within " + START_MS + " ms)", Errno.ETIMEDOUT);
+        throw new NbdIoctlException(
+                "NBD_DO_IT on " + path() + " (device did not start within " + START_MS + " ms)", Errno.ETIMEDOUT);
     }
 
     /**
@@ -187,8 +201,8 @@ final class IoctlAttachment extends DeviceAttachment {
     }
 
     @Override
-    public String via() {
-        return "ioctl";
+    public Via via() {
+        return Via.IOCTL;
     }
 
     @Override

@@ -1,15 +1,16 @@
 package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
-import dev.dmp.agent.nbd.NbdProtocol;
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
+import dev.dmp.agent.protocol.NbdProtocol;
 import dev.dmp.agent.volume.VolumeException;
+import dev.dmp.proto.v1.KernelAttachmentRecord;
+import dev.dmp.proto.v1.Volume;
 import io.grpc.Status;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -19,28 +20,28 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * This agent's kernel attachments, by volume. Picks a free {@code /dev/nbdN} (never the same one for
- * two volumes attached at once), attaches it through netlink where the kernel offers it (else the
- * ioctls), records every attachment in {@code STATE_DIR/kernel-attachments} so that the next start can
- * take back the netlink devices a killed agent left behind (and clear the ioctl ones), and detaches
- * them all on shutdown.
+ * This agent's kernel attachments, by volume: attaches a volume's export as a free {@code /dev/nbdN}
+ * ({@link DeviceAllocator}) through netlink where the kernel offers it, else the ioctls
+ * ({@link KernelInterface}), with the volume's timeouts ({@link RequestTimeouts}); detaches it, unless
+ * a file system holds it; records every attachment ({@link AttachmentRecordFile}) so that the next start
+ * can take back what a killed run left ({@link OrphanRecovery}); and detaches them all on shutdown.
  */
 public final class KernelAttacher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KernelAttacher.class);
     /** The transmission flags the kernel understands; anything else the export advertises is withheld. */
-    static final int KERNEL_FLAGS = NbdProtocol.NBD_FLAG_HAS_FLAGS | NbdProtocol.NBD_FLAG_READ_ONLY
-            | NbdProtocol.NBD_FLAG_SEND_FLUSH | NbdProtocol.NBD_FLAG_SEND_FUA | NbdProtocol.NBD_FLAG_SEND_TRIM;
+    static final int KERNEL_FLAGS = NbdProtocol.NBD_FLAG_HAS_FLAGS
+            | NbdProtocol.NBD_FLAG_READ_ONLY
+            | NbdProtocol.NBD_FLAG_SEND_FLUSH
+            | NbdProtocol.NBD_FLAG_SEND_FUA
+            | NbdProtocol.NBD_FLAG_SEND_TRIM;
 
     private final NbdSysfs sysfs;
-    private final Path stateFile;
     private final String hostId;
-    private final KernelTimeouts timeouts;
-    /** dmp.agent.kernel-interface=ioctl: never netlink. */
-    private final boolean ioctlOnly;
-    /** The netlink interface, resolved at the first use; empty when the kernel has none (ioctls then). */
-    private Optional<NbdGenl> genl;
-    /** Netlink devices a previous run left configured for this host's volumes: volume -> N, until taken back. */
-    private final ConcurrentMap<String, Integer> orphans = new ConcurrentHashMap<>();
+    private final DeviceAllocator devices;
+    private final KernelInterface kernelInterface;
+    private final RequestTimeouts timeouts;
+    private final OrphanRecovery orphans;
+    private final AttachmentRecordFile records;
     private final ConcurrentMap<String, Attachment> attachments = new ConcurrentHashMap<>();
     /** Volumes of the checkpoint that asked for a device and could not get one at start: the reason. */
     private final ConcurrentMap<String, String> notReattached = new ConcurrentHashMap<>();
@@ -49,50 +50,22 @@ public final class KernelAttacher implements AutoCloseable {
      * deleted: they still want one, so the last checkpoint says so and the next start attaches them again.
      */
     private final Set<String> detachedForShutdown = ConcurrentHashMap.newKeySet();
-    /** Volumes created with a request timeout of their own (CreateVolume.kernel_timeout_seconds): seconds. */
-    private final ConcurrentMap<String, Long> requestTimeouts = new ConcurrentHashMap<>();
     /** Told of an attachment that failed on its own (not detached on request): the agent tells the controller. */
-    private volatile Consumer<Attachment> onFailure = a -> { };
-    /** Devices chosen and not yet released; guarded by this. */
-    private final Set<Integer> reserved = new HashSet<>();
+    private volatile Consumer<Attachment> onFailure = a -> {};
 
     public KernelAttacher(NbdSysfs sysfs, Path stateDir, String hostId, KernelTimeouts timeouts, boolean ioctlOnly) {
-        this.ioctlOnly = ioctlOnly;
         this.sysfs = sysfs;
-        this.stateFile = stateDir.resolve("kernel-attachments");
         this.hostId = hostId;
-        this.timeouts = timeouts;
+        this.devices = new DeviceAllocator(sysfs);
+        this.kernelInterface = new KernelInterface(ioctlOnly, timeouts);
+        this.timeouts = new RequestTimeouts(timeouts);
+        this.orphans = new OrphanRecovery(sysfs, kernelInterface, devices, hostId);
+        this.records = new AttachmentRecordFile(stateDir);
     }
 
-    /** NBD_ATTR_BACKEND_IDENTIFIER, shown in /sys/block/nbdN/backend: whose device it is. */
+    /** NBD_ATTR_BACKEND_IDENTIFIER of the volume's device on this host. */
     String backendId(String volume) {
-        return "dmp:" + hostId + ":" + volume;
-    }
-
-    /** The netlink interface if the kernel has one; looked up once (CTRL_CMD_GETFAMILY "nbd"). */
-    private synchronized Optional<NbdGenl> genl() {
-        if (genl == null && ioctlOnly) {
-            LOG.infof("dmp.agent.kernel-interface=ioctl: devices are attached with ioctls and end with the agent");
-            genl = Optional.empty();
-        } else if (genl == null) {
-            try {
-                genl = NbdGenl.open();
-            } catch (NbdIoctlException e) {
-                LOG.warnf("the kernel's nbd netlink interface cannot be used (%s): attaching with ioctls", e.getMessage());
-                genl = Optional.empty();
-            }
-            LOG.infof(genl.isPresent() ? "the kernel has the nbd netlink interface: devices are attached through it "
-                    + "(request timeout %d s, dead-connection timeout %d s) and survive an agent restart"
-                    : "the kernel has no nbd netlink interface (family \"nbd\"): devices are attached with ioctls "
-                    + "(request timeout %d s; dead-connection timeout %d s unused) and end with the agent",
-                    timeouts.requestSeconds(), timeouts.deadConnSeconds());
-        }
-        return genl;
-    }
-
-    /** The netlink interface, for a device only it can have made (take-back, orphans). */
-    private NbdGenl netlink() throws NbdIoctlException {
-        return genl().orElseThrow(() -> new NbdIoctlException("the nbd netlink interface", Errno.ENOENT));
+        return NetlinkAttachment.backendId(hostId, volume);
     }
 
     /** Calls {@code listener} (on the attachment's thread) when an attachment fails while the agent runs. */
@@ -102,12 +75,7 @@ public final class KernelAttacher implements AutoCloseable {
 
     /** The request timeout the volume was created with, 0 when it uses dmp.agent.kernel-timeout. */
     public long requestTimeout(String volume) {
-        return requestTimeouts.getOrDefault(volume, 0L);
-    }
-
-    /** The agent's timeouts, with the volume's own request timeout when it has one (0: none). */
-    private KernelTimeouts timeouts(long requestSeconds) {
-        return requestSeconds > 0 ? new KernelTimeouts(requestSeconds, timeouts.deadConnSeconds()) : timeouts;
+        return timeouts.of(volume);
     }
 
     /**
@@ -119,32 +87,46 @@ public final class KernelAttacher implements AutoCloseable {
             throw new VolumeException(Status.Code.ALREADY_EXISTS, "volume '" + volume + "' is already attached");
         }
         if (!sysfs.driverPresent()) {
-            throw new VolumeException(Status.Code.FAILED_PRECONDITION, "this host's kernel has no nbd driver "
-                    + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again");
+            throw new VolumeException(
+                    Status.Code.FAILED_PRECONDITION,
+                    "this host's kernel has no nbd driver "
+                            + "(/sys/module/nbd is absent): run 'modprobe nbd' as root, then create the volume again");
         }
         int blockSize = BlockSize.forSize(size);
         if (blockSize == 0) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT, "a kernel-attached volume's size must be a "
-                    + "multiple of 512 bytes; " + size + " is not");
+            throw new VolumeException(
+                    Status.Code.INVALID_ARGUMENT,
+                    "a kernel-attached volume's size must be a " + "multiple of 512 bytes; " + size + " is not");
         }
         int flags = export.transmissionFlags() & KERNEL_FLAGS;
-        KernelTimeouts t = timeouts(timeoutSeconds);
+        KernelTimeouts t = timeouts.with(timeoutSeconds);
         List<Integer> tried = new ArrayList<>();
         while (true) {
-            int n = reserveFree(tried);
+            int n = devices.reserveFree(tried);
             try {
-                Optional<NbdGenl> nl = genl();
+                Optional<NbdGenl> nl = kernelInterface.netlink();
                 Attachment a = nl.isPresent()
-                        ? NetlinkAttachment.connect(volume, n, export, size, blockSize, flags, t,
-                                backendId(volume), nl.get(), sysfs, this::ended)
-                        : IoctlAttachment.start(volume, n, export, size, blockSize, flags, t.requestSeconds(),
-                                sysfs, this::ended);
+                        ? NetlinkAttachment.connect(
+                                volume,
+                                n,
+                                export,
+                                size,
+                                blockSize,
+                                flags,
+                                t,
+                                backendId(volume),
+                                nl.get(),
+                                sysfs,
+                                this::ended)
+                        : IoctlAttachment.start(
+                                volume, n, export, size, blockSize, flags, t.requestSeconds(), sysfs, this::ended);
                 attached(a, timeoutSeconds);
-                LOG.infof("volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x, request timeout %d s)",
+                LOG.infof(
+                        "volume %s attached as %s via %s (%d bytes, block size %d, flags 0x%x, request timeout %d s)",
                         volume, a.path(), a.via(), size, blockSize, flags, t.requestSeconds());
                 return a;
             } catch (NbdIoctlException e) {
-                release(n);
+                devices.release(n);
                 tried.add(n);
                 if (e.errno() == Errno.EBUSY) {
                     // Another program took this device between our look at sysfs and NBD_SET_SOCK: try the next.
@@ -155,14 +137,36 @@ public final class KernelAttacher implements AutoCloseable {
         }
     }
 
+    private static VolumeException refused(String volume, int n, NbdIoctlException e) {
+        String what = "volume '" + volume + "': attaching /dev/nbd" + n + ": " + e.getMessage();
+        return switch (e.errno()) {
+            case Errno.EPERM, Errno.EACCES ->
+                new VolumeException(
+                        Status.Code.PERMISSION_DENIED,
+                        what + "; attaching a kernel device needs root (CAP_SYS_ADMIN): run the agent as root");
+            case Errno.ENOENT, Errno.ENXIO, Errno.ENODEV ->
+                new VolumeException(
+                        Status.Code.FAILED_PRECONDITION,
+                        what
+                                + "; the device node is missing: is the nbd driver loaded ('modprobe nbd') and /dev populated?");
+            default -> new VolumeException(Status.Code.FAILED_PRECONDITION, what);
+        };
+    }
+
     /**
-     * Attaches again, at start, a volume of the checkpoint that was created with {@code kernel: true}.
+     * Attaches again, at start, a volume of the checkpoint that was created with {@code kernel: true}:
+     * takes back the device a killed run left for it, if any, else attaches a free one.
      * A refusal (no driver, no free device...) does not stop the agent: the volume is served on its
      * socket only, the reason is logged and shown as its attachment state, and the next start tries again.
      */
     public void reattach(String volume, Export export, long size, long timeoutSeconds) {
-        Integer orphan = orphans.remove(volume);
-        if (orphan != null && takeBack(volume, orphan, export, size, timeoutSeconds)) {
+        Optional<Attachment> taken = orphans.takeBack(volume, export, size, timeouts.with(timeoutSeconds), this::ended);
+        if (taken.isPresent()) {
+            attached(taken.get(), timeoutSeconds);
+            LOG.infof(
+                    "volume %s from the checkpoint took back %s via netlink (NBD_CMD_RECONFIGURE with a new socket): "
+                            + "the I/O it queued while the agent was away is served now",
+                    volume, taken.get().path());
             return;
         }
         try {
@@ -176,92 +180,23 @@ public final class KernelAttacher implements AutoCloseable {
     }
 
     /**
-     * NBD_CMD_RECONFIGURE of a device the killed run left configured for this volume: the same
-     * /dev/nbdN serves again. False (the device disconnected) when the kernel refuses or the size changed.
-     */
-    private boolean takeBack(String volume, int n, Export export, long size, long timeoutSeconds) {
-        String path = "/dev/nbd" + n;
-        int blockSize = BlockSize.forSize(size);
-        try {
-            if (sysfs.sizeBytes(n) != size || blockSize == 0) {
-                throw new NbdIoctlException(path + " has " + sysfs.sizeBytes(n) + " bytes, the volume " + size, Errno.EINVAL);
-            }
-            synchronized (this) {
-                reserved.add(n);
-            }
-            Attachment a = NetlinkAttachment.takeBack(volume, n, export, blockSize, timeouts(timeoutSeconds),
-                    backendId(volume), netlink(), sysfs, this::ended);
-            attached(a, timeoutSeconds);
-            LOG.infof("volume %s from the checkpoint took back %s via netlink (NBD_CMD_RECONFIGURE with a new socket): "
-                    + "the I/O it queued while the agent was away is served now", volume, path);
-            return true;
-        } catch (NbdIoctlException e) {
-            release(n);
-            LOG.errorf("volume %s: %s, left by the previous run, cannot be taken back: %s; disconnecting it and "
-                    + "attaching a free device", volume, path, e.getMessage());
-            disconnectOrphan(n);
-            return false;
-        }
-    }
-
-    private void disconnectOrphan(int n) {
-        try {
-            netlink().disconnect(n);
-        } catch (NbdIoctlException e) {
-            LOG.errorf("/dev/nbd%d: %s", n, e.getMessage());
-        }
-    }
-
-    /**
      * After the checkpoint's volumes were served again: devices left for volumes it no longer has are
      * disconnected (their I/O fails now rather than at the dead-connection timeout).
      */
     public void releaseOrphans() {
-        for (var e : orphans.entrySet()) {
-            if (orphans.remove(e.getKey(), e.getValue())) {
-                LOG.warnf("/dev/nbd%d was left by a previous run for volume %s, which the checkpoint does not have: "
-                        + "disconnected", e.getValue(), e.getKey());
-                disconnectOrphan(e.getValue());
-            }
-        }
+        orphans.releaseOrphans();
     }
 
     /** True when the volume asked for a device (attached, failed since, or refused at start): the checkpoint keeps it. */
     public boolean wanted(String volume) {
-        return attachments.containsKey(volume) || notReattached.containsKey(volume) || detachedForShutdown.contains(volume);
+        return attachments.containsKey(volume)
+                || notReattached.containsKey(volume)
+                || detachedForShutdown.contains(volume);
     }
 
     /** The reason a volume of the checkpoint was not attached again at start, if it was not. */
     public Optional<String> refusal(String volume) {
         return Optional.ofNullable(notReattached.get(volume));
-    }
-
-    private synchronized int reserveFree(List<Integer> tried) throws VolumeException {
-        List<Integer> all = sysfs.devices();
-        for (int n : all) {
-            if (!reserved.contains(n) && !tried.contains(n) && sysfs.free(n)) {
-                reserved.add(n);
-                return n;
-            }
-        }
-        throw new VolumeException(Status.Code.RESOURCE_EXHAUSTED, "no free nbd device: all " + all.size()
-                + " /dev/nbdN are in use; delete a kernel-attached volume, or reload the driver with more devices "
-                + "('modprobe nbd nbds_max=N' once none is in use)");
-    }
-
-    private synchronized void release(int n) {
-        reserved.remove(n);
-    }
-
-    private static VolumeException refused(String volume, int n, NbdIoctlException e) {
-        String what = "volume '" + volume + "': attaching /dev/nbd" + n + ": " + e.getMessage();
-        return switch (e.errno()) {
-            case Errno.EPERM, Errno.EACCES -> new VolumeException(Status.Code.PERMISSION_DENIED, what
-                    + "; attaching a kernel device needs root (CAP_SYS_ADMIN): run the agent as root");
-            case Errno.ENOENT, Errno.ENXIO, Errno.ENODEV -> new VolumeException(Status.Code.FAILED_PRECONDITION, what
-                    + "; the device node is missing: is the nbd driver loaded ('modprobe nbd') and /dev populated?");
-            default -> new VolumeException(Status.Code.FAILED_PRECONDITION, what);
-        };
     }
 
     /**
@@ -274,33 +209,36 @@ public final class KernelAttacher implements AutoCloseable {
         if (a == null) {
             return;
         }
-        if (!force && a.attached()) {
-            boolean busy;
-            try {
-                busy = NbdDevice.claimed(a.path());
-            } catch (NbdIoctlException e) {
-                busy = false;
-                LOG.warnf("%s: cannot tell whether it is in use: %s", a.path(), e.getMessage());
-            }
-            if (busy) {
-                throw new VolumeException(Status.Code.FAILED_PRECONDITION, "volume '" + volume + "' is in use on "
-                        + a.path() + " (mounted, or held by another device): unmount it first, or delete with force");
-            }
+        if (!force && a.attached() && claimed(a)) {
+            throw new VolumeException(
+                    Status.Code.FAILED_PRECONDITION,
+                    "volume '" + volume + "' is in use on " + a.path()
+                            + " (mounted, or held by another device): unmount it first, or delete with force");
         }
         if (!a.detach()) {
-            LOG.errorf("%s: its connection did not end after detach (via %s); the device may stay bound", a.path(), a.via());
+            LOG.errorf(
+                    "%s: its connection did not end after detach (via %s); the device may stay bound",
+                    a.path(), a.via());
         }
         attachments.remove(volume, a);
         if (!detachedForShutdown.contains(volume)) {
-            requestTimeouts.remove(volume);
+            timeouts.forget(volume);
+        }
+    }
+
+    /** The busy check: true when something holds the device exclusively; false when that cannot be told (logged). */
+    private static boolean claimed(Attachment a) {
+        try {
+            return NbdDevice.claimed(a.path());
+        } catch (NbdIoctlException e) {
+            LOG.warnf("%s: cannot tell whether it is in use: %s", a.path(), e.getMessage());
+            return false;
         }
     }
 
     /** Records a running attachment (and the volume's own request timeout, if any). */
     void attached(Attachment a, long timeoutSeconds) {
-        if (timeoutSeconds > 0) {
-            requestTimeouts.put(a.volume(), timeoutSeconds);
-        }
+        timeouts.remember(a.volume(), timeoutSeconds);
         attachments.put(a.volume(), a);
         record();
     }
@@ -310,9 +248,9 @@ public final class KernelAttacher implements AutoCloseable {
      * (nobody asked for it) is passed on to the {@link #onFailure} listener.
      */
     void ended(Attachment a) {
-        release(a.number());
+        devices.release(a.number());
         record();
-        if (a.state().startsWith("failed")) {
+        if (a.state() == AttachmentState.FAILED) {
             onFailure.accept(a);
         }
     }
@@ -322,84 +260,48 @@ public final class KernelAttacher implements AutoCloseable {
     }
 
     /**
-     * Devices recorded by a previous run of this agent (it was killed). A netlink device still configured
-     * with this host's backend identifier for the volume is kept for {@link #reattach} to take back. An
-     * ioctl device that still runs with a dead NBD_DO_IT task is disconnected and its socket cleared, so
-     * no device stays bound to a dead socket. Devices another program has taken since are left alone.
+     * The volume's kernel attachment as the API shows it (volume.proto {@code Volume} device,
+     * block_size, attachment, attachment_state); nothing is set for a volume that never asked for one.
+     */
+    public void describe(String volume, Volume.Builder b) {
+        Attachment a = attachments.get(volume);
+        if (a != null) {
+            boolean device = a.state().hasDevice();
+            b.setDevice(device ? a.path() : "")
+                    .setBlockSize(device ? a.blockSize() : 0)
+                    .setAttachment(a.stateText())
+                    .setAttachmentState(a.state().wire());
+        }
+        String refused = notReattached.get(volume);
+        if (refused != null) {
+            b.setAttachment(refused).setAttachmentState(AttachmentState.FAILED.wire());
+        }
+    }
+
+    /**
+     * At start, before the checkpoint is restored: looks for the devices a previous run of this agent
+     * recorded and left behind (it was killed), see {@link OrphanRecovery}. Returns the devices cleared.
      */
     public List<String> clearStale() {
-        List<String> cleared = new ArrayList<>();
         if (sysfs.driverPresent()) {
             // Load the native bindings now rather than in the first CreateVolume: under software
             // emulation that takes tens of seconds, longer than the controller waits for an answer.
             LibC.get();
         }
-        List<String> lines;
-        try {
-            lines = Files.exists(stateFile) ? Files.readAllLines(stateFile) : List.of();
-        } catch (IOException e) {
-            LOG.warnf("cannot read %s: %s", stateFile, e);
-            return cleared;
-        }
-        for (String line : lines) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length < 3 || f.length > 4 || !f[0].matches("/dev/nbd\\d+") || !f[2].matches("\\d+")) {
-                continue;
-            }
-            int n = Integer.parseInt(f[0].substring("/dev/nbd".length()));
-            long task = Long.parseLong(f[2]);
-            var now = sysfs.pid(n);
-            if (f.length == 4 && f[3].equals("netlink")) {
-                Optional<String> backend = sysfs.backend(n);
-                if (now.isPresent() && backend.equals(Optional.of(backendId(f[1])))) {
-                    orphans.put(f[1], n);
-                    LOG.infof("%s (volume %s) is still configured by the previous run (backend %s): taking it back",
-                            f[0], f[1], backend.get());
-                } else if (now.isEmpty()) {
-                    LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
-                } else {
-                    LOG.infof("%s (volume %s of a previous run) now has backend '%s': left alone", f[0], f[1],
-                            backend.orElse(""));
-                }
-            } else if (now.isEmpty()) {
-                LOG.infof("%s (volume %s of a previous run) was already released by the kernel", f[0], f[1]);
-            } else if (now.getAsLong() != task || Files.exists(Path.of("/proc/" + task))) {
-                LOG.infof("%s (volume %s of a previous run) is now run by task %d: left alone", f[0], f[1], now.getAsLong());
-            } else {
-                try (NbdDevice d = NbdDevice.open(f[0])) {
-                    try {
-                        d.disconnect();
-                    } catch (NbdIoctlException e) {
-                        LOG.debugf("%s: %s", f[0], e.getMessage());
-                    }
-                    d.clearSock();
-                    cleared.add(f[0]);
-                    LOG.warnf("%s was left attached by a previous run (volume %s, its task %d is dead): cleared",
-                            f[0], f[1], task);
-                } catch (NbdIoctlException e) {
-                    LOG.errorf("%s was left attached by a previous run (volume %s) and could not be cleared: %s",
-                            f[0], f[1], e.getMessage());
-                }
-            }
-        }
+        List<String> cleared = orphans.recover(records.load());
         record();
         return cleared;
     }
 
-    /** Writes the attachments to the state file (atomically), so a killed agent's devices can be found. */
+    /** Writes the attachments to the record file (durably), so a killed agent's devices can be found. */
     private synchronized void record() {
-        StringBuilder out = new StringBuilder();
-        attachments.values().stream().filter(Attachment::attached)
-                .forEach(a -> out.append(a.path()).append(' ').append(a.volume()).append(' ').append(a.taskId())
-                        .append(' ').append(a.via()).append('\n'));
-        // Not taken back yet: still the previous run's, and still to be taken back if this run dies first.
-        orphans.forEach((volume, n) -> out.append("/dev/nbd").append(n).append(' ').append(volume).append(" 0 netlink\n"));
+        List<KernelAttachmentRecord> out = new ArrayList<>();
+        attachments.values().stream().filter(Attachment::attached).forEach(a -> out.add(AttachmentRecordFile.of(a)));
+        out.addAll(orphans.waiting());
         try {
-            Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
-            Files.writeString(tmp, out);
-            Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            records.save(out);
         } catch (IOException e) {
-            LOG.warnf("cannot write %s: %s", stateFile, e);
+            LOG.warnf("cannot write %s: %s", records.path(), e);
         }
     }
 

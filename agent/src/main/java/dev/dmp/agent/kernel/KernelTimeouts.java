@@ -10,8 +10,8 @@ package dev.dmp.agent.kernel;
 public record KernelTimeouts(long requestSeconds, long deadConnSeconds) {
     public KernelTimeouts {
         if (requestSeconds < 1) {
-            throw new IllegalArgumentException("dmp.agent.kernel-timeout: " + requestSeconds
-                    + " is not a number of seconds (1 or more)");
+            throw new IllegalArgumentException(
+                    "dmp.agent.kernel-timeout: " + requestSeconds + " is not a number of seconds (1 or more)");
         }
         if (deadConnSeconds < 0) {
             throw new IllegalArgumentException("dmp.agent.kernel-dead-conn-timeout: " + deadConnSeconds

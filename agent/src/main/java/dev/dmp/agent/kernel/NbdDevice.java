@@ -1,5 +1,8 @@
 package dev.dmp.agent.kernel;
 
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
+
 /**
  * An open {@code /dev/nbdN} and the ioctls of the kernel's classic (ioctl) nbd interface, under their C
  * names from {@code <linux/nbd.h>}: {@code _IO(0xab, n)}. Closing it drops the configuration reference

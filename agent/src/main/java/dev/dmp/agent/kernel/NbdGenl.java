@@ -1,5 +1,7 @@
 package dev.dmp.agent.kernel;
 
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.OptionalInt;
@@ -30,10 +32,12 @@ final class NbdGenl {
      */
     static java.util.Optional<NbdGenl> open() throws NbdIoctlException {
         try {
-            Result r = call(NbdNetlink.getFamily(SEQ.getAndIncrement(), NbdNetlink.NBD_GENL_FAMILY_NAME),
+            Result r = call(
+                    NbdNetlink.getFamily(SEQ.getAndIncrement(), NbdNetlink.NBD_GENL_FAMILY_NAME),
                     "CTRL_CMD_GETFAMILY nbd");
-            return java.util.Optional.of(new NbdGenl(r.family().orElseThrow(() ->
-                    new NbdIoctlException("CTRL_CMD_GETFAMILY nbd (no family id in the answer)", Errno.EINVAL))));
+            return java.util.Optional.of(new NbdGenl(r.family()
+                    .orElseThrow(() -> new NbdIoctlException(
+                            "CTRL_CMD_GETFAMILY nbd (no family id in the answer)", Errno.EINVAL))));
         } catch (NbdIoctlException e) {
             if (e.errno() == Errno.ENOENT) {
                 return java.util.Optional.empty();
@@ -50,8 +54,10 @@ final class NbdGenl {
 
     void reconfigure(int index, String backend, long timeoutSeconds, long deadConnSeconds, int socketFd)
             throws NbdIoctlException {
-        call(NbdNetlink.reconfigure(family, SEQ.getAndIncrement(), index, backend, timeoutSeconds, deadConnSeconds,
-                socketFd), "NBD_CMD_RECONFIGURE /dev/nbd" + index);
+        call(
+                NbdNetlink.reconfigure(
+                        family, SEQ.getAndIncrement(), index, backend, timeoutSeconds, deadConnSeconds, socketFd),
+                "NBD_CMD_RECONFIGURE /dev/nbd" + index);
     }
 
     void disconnect(int index) throws NbdIoctlException {
@@ -59,8 +65,7 @@ final class NbdGenl {
     }
 
     /** What the answers carried besides the ACK. */
-    private record Result(OptionalInt family, OptionalInt index) {
-    }
+    private record Result(OptionalInt family, OptionalInt index) {}
 
     private static Result call(byte[] request, String what) throws NbdIoctlException {
         LibC c = LibC.get();
@@ -70,7 +75,10 @@ final class NbdGenl {
         }
         try {
             // struct sockaddr_nl: family, pad, port id 0 (the kernel), no groups.
-            byte[] kernel = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder()).putShort((short) AF_NETLINK).array();
+            byte[] kernel = ByteBuffer.allocate(12)
+                    .order(ByteOrder.nativeOrder())
+                    .putShort((short) AF_NETLINK)
+                    .array();
             if (c.sendto(fd, request, request.length, 0, kernel, kernel.length) < 0) {
                 throw new NbdIoctlException(what + ": sendto", LibC.errno());
             }

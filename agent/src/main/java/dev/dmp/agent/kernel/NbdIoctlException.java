@@ -1,5 +1,6 @@
 package dev.dmp.agent.kernel;
 
+import dev.dmp.agent.os.Errno;
 import java.io.IOException;
 
 /** An nbd ioctl (or the open or socketpair around it) failed with {@link #errno()}. */

@@ -46,13 +46,18 @@ final class NbdNetlink {
     static final int NBD_SOCK_ITEM = 1;
     static final int NBD_SOCK_FD = 1;
 
-    private NbdNetlink() {
-    }
+    private NbdNetlink() {}
 
     /** What NBD_CMD_CONNECT configures. */
-    record Connect(int index, long sizeBytes, long blockSize, long serverFlags, long timeoutSeconds,
-            long deadConnTimeoutSeconds, String backend, int socketFd) {
-    }
+    record Connect(
+            int index,
+            long sizeBytes,
+            long blockSize,
+            long serverFlags,
+            long timeoutSeconds,
+            long deadConnTimeoutSeconds,
+            String backend,
+            int socketFd) {}
 
     /** CTRL_CMD_GETFAMILY for a family name: the answer carries the family's id. */
     static byte[] getFamily(int seq, String name) {
@@ -79,8 +84,14 @@ final class NbdNetlink {
      * NBD_CMD_RECONFIGURE: hands a running device a new socket in place of its dead one. The backend
      * identifier must be the one given at connect (the kernel refuses another with EINVAL).
      */
-    static byte[] reconfigure(int family, int seq, int index, String backend, long timeoutSeconds,
-            long deadConnTimeoutSeconds, int socketFd) {
+    static byte[] reconfigure(
+            int family,
+            int seq,
+            int index,
+            String backend,
+            long timeoutSeconds,
+            long deadConnTimeoutSeconds,
+            int socketFd) {
         Message m = new Message(family, NBD_CMD_RECONFIGURE, NBD_GENL_VERSION, seq);
         m.u32(NBD_ATTR_INDEX, index);
         m.string(NBD_ATTR_BACKEND_IDENTIFIER, backend);
@@ -112,8 +123,7 @@ final class NbdNetlink {
     }
 
     /** An attribute: its type (flags removed) and value (without padding). */
-    record Attr(int type, byte[] value) {
-    }
+    record Attr(int type, byte[] value) {}
 
     /**
      * Parses what one recv returned: one or more messages. For NLMSG_ERROR, {@code errno} is the
@@ -131,8 +141,8 @@ final class NbdNetlink {
             int seq = b.getInt();
             b.getInt(); // port id
             if (msgLen < NLMSG_HDRLEN || start + msgLen > len) {
-                throw new IllegalArgumentException("malformed netlink message: length " + msgLen + " at " + start
-                        + " of " + len + " bytes");
+                throw new IllegalArgumentException(
+                        "malformed netlink message: length " + msgLen + " at " + start + " of " + len + " bytes");
             }
             int end = start + msgLen;
             if (type == NLMSG_ERROR) {
@@ -178,7 +188,11 @@ final class NbdNetlink {
         private final ByteBuffer b = ByteBuffer.allocate(1024).order(ByteOrder.nativeOrder());
 
         Message(int family, int cmd, int version, int seq) {
-            b.putInt(0).putShort((short) family).putShort((short) (NLM_F_REQUEST | NLM_F_ACK)).putInt(seq).putInt(0);
+            b.putInt(0)
+                    .putShort((short) family)
+                    .putShort((short) (NLM_F_REQUEST | NLM_F_ACK))
+                    .putInt(seq)
+                    .putInt(0);
             b.put((byte) cmd).put((byte) version).putShort((short) 0);
         }
 

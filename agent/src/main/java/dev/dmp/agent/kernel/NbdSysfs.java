@@ -57,7 +57,8 @@ public final class NbdSysfs {
     /** The task id in /sys/block/nbdN/pid, if the device is running. */
     public OptionalLong pid(int n) {
         try {
-            return OptionalLong.of(Long.parseLong(Files.readString(sys.resolve("block/nbd" + n + "/pid")).trim()));
+            return OptionalLong.of(Long.parseLong(
+                    Files.readString(sys.resolve("block/nbd" + n + "/pid")).trim()));
         } catch (NoSuchFileException e) {
             return OptionalLong.empty();
         } catch (IOException | NumberFormatException e) {
@@ -71,7 +72,9 @@ public final class NbdSysfs {
      */
     public Optional<String> backend(int n) {
         try {
-            return Optional.of(Files.readString(sys.resolve("block/nbd" + n + "/backend")).trim()).filter(b -> !b.isEmpty());
+            return Optional.of(Files.readString(sys.resolve("block/nbd" + n + "/backend"))
+                            .trim())
+                    .filter(b -> !b.isEmpty());
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -80,7 +83,9 @@ public final class NbdSysfs {
     /** The device size in bytes, from /sys/block/nbdN/size (512-byte sectors). */
     public long sizeBytes(int n) {
         try {
-            return Long.parseLong(Files.readString(sys.resolve("block/nbd" + n + "/size")).trim()) * 512;
+            return Long.parseLong(Files.readString(sys.resolve("block/nbd" + n + "/size"))
+                            .trim())
+                    * 512;
         } catch (IOException | NumberFormatException e) {
             return 0;
         }

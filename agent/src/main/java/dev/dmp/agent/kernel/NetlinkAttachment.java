@@ -2,6 +2,7 @@ package dev.dmp.agent.kernel;
 
 import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.nbd.TransmissionLoop;
+import dev.dmp.agent.os.LibC;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -38,18 +39,28 @@ final class NetlinkAttachment extends DeviceAttachment {
     private final long taskId;
     /** The current connection's end; a dropped one's loop may still run, and closes its own end. */
     private volatile SocketPairChannel channel;
+
     private volatile boolean detaching;
     private Thread serveThread;
 
-    private NetlinkAttachment(String volume, int number, int blockSize, String backend, KernelTimeouts timeouts,
-            NbdGenl genl, int socket, long taskId, Consumer<Attachment> onEnd) {
-        super(volume, number, blockSize, "attached via netlink");
+    private NetlinkAttachment(
+            String volume,
+            int number,
+            int blockSize,
+            String backend,
+            KernelTimeouts timeouts,
+            NbdGenl genl,
+            int socket,
+            long taskId,
+            Consumer<Attachment> onEnd) {
+        super(volume, number, blockSize, AttachmentState.ATTACHED);
         this.backend = backend;
         this.timeouts = timeouts;
         this.genl = genl;
         this.channel = new SocketPairChannel(socket);
         this.taskId = taskId;
-        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
+        this.workers = Executors.newCachedThreadPool(
+                Thread.ofPlatform().name("nbd" + number + "-io-", 0).daemon().factory());
         this.onEnd = onEnd;
     }
 
@@ -57,13 +68,33 @@ final class NetlinkAttachment extends DeviceAttachment {
      * NBD_CMD_CONNECT of {@code /dev/nbdN} on a new socketpair, then serves it. The kernel has started
      * the device when the call returns. On failure nothing is left configured.
      */
-    static NetlinkAttachment connect(String volume, int number, Export export, long size, int blockSize, int flags,
-            KernelTimeouts timeouts, String backend, NbdGenl genl, NbdSysfs sysfs, Consumer<Attachment> onEnd)
+    static NetlinkAttachment connect(
+            String volume,
+            int number,
+            Export export,
+            long size,
+            int blockSize,
+            int flags,
+            KernelTimeouts timeouts,
+            String backend,
+            NbdGenl genl,
+            NbdSysfs sysfs,
+            Consumer<Attachment> onEnd)
             throws NbdIoctlException {
-        int socket = handOver(pair -> genl.connect(new NbdNetlink.Connect(number, size, blockSize, flags,
-                timeouts.requestSeconds(), timeouts.deadConnSeconds(), backend, pair)));
-        return serve(new NetlinkAttachment(volume, number, blockSize, backend, timeouts, genl, socket,
-                sysfs.pid(number).orElse(0), onEnd), export);
+        int socket = handOver(pair -> genl.connect(new NbdNetlink.Connect(
+                number, size, blockSize, flags, timeouts.requestSeconds(), timeouts.deadConnSeconds(), backend, pair)));
+        return serve(
+                new NetlinkAttachment(
+                        volume,
+                        number,
+                        blockSize,
+                        backend,
+                        timeouts,
+                        genl,
+                        socket,
+                        sysfs.pid(number).orElse(0),
+                        onEnd),
+                export);
     }
 
     /**
@@ -71,12 +102,39 @@ final class NetlinkAttachment extends DeviceAttachment {
      * queues its I/O): NBD_CMD_RECONFIGURE with the same backend identifier and a new socket. The device
      * number stays; a file system mounted on it sees a pause, then its queued requests are served.
      */
-    static NetlinkAttachment takeBack(String volume, int number, Export export, int blockSize, KernelTimeouts timeouts,
-            String backend, NbdGenl genl, NbdSysfs sysfs, Consumer<Attachment> onEnd) throws NbdIoctlException {
-        int socket = handOver(pair -> genl.reconfigure(number, backend, timeouts.requestSeconds(),
-                timeouts.deadConnSeconds(), pair));
-        return serve(new NetlinkAttachment(volume, number, blockSize, backend, timeouts, genl, socket,
-                sysfs.pid(number).orElse(0), onEnd), export);
+    static NetlinkAttachment takeBack(
+            String volume,
+            int number,
+            Export export,
+            int blockSize,
+            KernelTimeouts timeouts,
+            String backend,
+            NbdGenl genl,
+            NbdSysfs sysfs,
+            Consumer<Attachment> onEnd)
+            throws NbdIoctlException {
+        int socket = handOver(
+                pair -> genl.reconfigure(number, backend, timeouts.requestSeconds(), timeouts.deadConnSeconds(), pair));
+        return serve(
+                new NetlinkAttachment(
+                        volume,
+                        number,
+                        blockSize,
+                        backend,
+                        timeouts,
+                        genl,
+                        socket,
+                        sysfs.pid(number).orElse(0),
+                        onEnd),
+                export);
+    }
+
+    /**
+     * NBD_ATTR_BACKEND_IDENTIFIER, shown in /sys/block/nbdN/backend: whose device it is, so that a
+     * restarted agent takes back its own devices only, and the kernel refuses a reconfigure of another's.
+     */
+    static String backendId(String hostId, String volume) {
+        return "dmp:" + hostId + ":" + volume;
     }
 
     private interface KernelCall {
@@ -118,12 +176,13 @@ final class NetlinkAttachment extends DeviceAttachment {
                 quickFailures = lastedMs < quickMs ? quickFailures + 1 : 0;
                 if (quickFailures <= MAX_QUICK_FAILURES) {
                     try {
-                        channel = new SocketPairChannel(handOver(pair -> genl.reconfigure(number, backend,
-                                timeouts.requestSeconds(), timeouts.deadConnSeconds(), pair)));
+                        channel = new SocketPairChannel(handOver(pair -> genl.reconfigure(
+                                number, backend, timeouts.requestSeconds(), timeouts.deadConnSeconds(), pair)));
                         reconnects++;
-                        LOG.warnf("volume %s on %s: %s after %d ms; gave the kernel a new socket (NBD_CMD_RECONFIGURE), "
-                                + "reconnect %d (%d of the %d allowed in a row within %d ms)", volume, path(), why,
-                                lastedMs, reconnects, quickFailures, MAX_QUICK_FAILURES, quickMs);
+                        LOG.warnf(
+                                "volume %s on %s: %s after %d ms; gave the kernel a new socket (NBD_CMD_RECONFIGURE), "
+                                        + "reconnect %d (%d of the %d allowed in a row within %d ms)",
+                                volume, path(), why, lastedMs, reconnects, quickFailures, MAX_QUICK_FAILURES, quickMs);
                         continue;
                     } catch (NbdIoctlException e) {
                         why += "; a new socket was refused: " + e.getMessage();
@@ -136,14 +195,14 @@ final class NetlinkAttachment extends DeviceAttachment {
                 } catch (NbdIoctlException e) {
                     LOG.debugf("%s: %s", path(), e.getMessage());
                 }
-                state = "failed: " + path() + ": " + why + " (" + reconnects + " reconnects); the device was released";
-                LOG.warnf("volume %s: kernel attachment %s", volume, state);
+                nowFailed(path() + ": " + why + " (" + reconnects + " reconnects); the device was released");
+                LOG.warnf("volume %s: kernel attachment %s", volume, stateText());
                 break;
             }
         }
         workers.shutdown();
         if (detaching) {
-            state = "detached";
+            nowDetached();
             LOG.infof("%s detached from %s", volume, path());
         }
         onEnd.accept(this);
@@ -177,7 +236,8 @@ final class NetlinkAttachment extends DeviceAttachment {
                 Threads.join(loop, HANG_UP_POLL_MS);
             }
         }
-        return error[0] != null ? "the connection failed: " + error[0]
+        return error[0] != null
+                ? "the connection failed: " + error[0]
                 : "the kernel closed the connection (a request unanswered for " + timeouts.requestSeconds()
                         + " s, or NBD_CMD_DISC)";
     }
@@ -206,7 +266,7 @@ final class NetlinkAttachment extends DeviceAttachment {
     }
 
     @Override
-    public String via() {
-        return "netlink";
+    public Via via() {
+        return Via.NETLINK;
     }
 }

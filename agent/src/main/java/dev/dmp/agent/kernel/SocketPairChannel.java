@@ -1,5 +1,7 @@
 package dev.dmp.agent.kernel;
 
+import dev.dmp.agent.os.Errno;
+import dev.dmp.agent.os.LibC;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;

@@ -2,8 +2,7 @@ package dev.dmp.agent.kernel;
 
 /** Bounded waits for the attachments' platform threads; an interrupt is kept, not swallowed. */
 final class Threads {
-    private Threads() {
-    }
+    private Threads() {}
 
     static void join(Thread t, long ms) {
         try {

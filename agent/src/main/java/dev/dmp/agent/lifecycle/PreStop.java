@@ -18,13 +18,13 @@ import java.util.Map;
  * environment: QUARKUS_HTTP_PORT (7070), DMP_AUTH_TOKEN or DMP_AUTH_TOKEN_FILE.
  */
 public final class PreStop {
-    private PreStop() {
-    }
+    private PreStop() {}
 
     public static void main(String[] args) throws InterruptedException {
         Map<String, String> env = System.getenv();
         String port = env.getOrDefault("QUARKUS_HTTP_PORT", "7070");
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/lifecycle/drain"))
+        HttpRequest.Builder request = HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/lifecycle/drain"))
                 .timeout(Duration.ofSeconds(50))
                 .POST(HttpRequest.BodyPublishers.noBody());
         try {
@@ -32,11 +32,13 @@ public final class PreStop {
             if (token != null) {
                 request.header("Authorization", "Bearer " + token);
             }
-            HttpResponse<String> answer = HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> answer =
+                    HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
             System.out.print("dmp agent: " + answer.body());
             System.exit(answer.statusCode() == 200 ? 0 : 1);
         } catch (IOException e) {
-            System.out.println("dmp agent: drain failed: " + e + "; SIGTERM will stop it (it detaches and saves counts too)");
+            System.out.println(
+                    "dmp agent: drain failed: " + e + "; SIGTERM will stop it (it detaches and saves counts too)");
             System.exit(1);
         }
     }
@@ -48,7 +50,11 @@ public final class PreStop {
         }
         String file = env.get("DMP_AUTH_TOKEN_FILE");
         if (file != null && !file.isBlank()) {
-            return Files.readString(Path.of(file.trim())).lines().findFirst().orElse("").trim();
+            return Files.readString(Path.of(file.trim()))
+                    .lines()
+                    .findFirst()
+                    .orElse("")
+                    .trim();
         }
         return null;
     }

@@ -1,18 +1,21 @@
 package dev.dmp.agent.link;
 
-import dev.dmp.agent.Agent;
+import dev.dmp.agent.host.VolumeDescriber;
+import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.proto.v1.AgentLinkGrpc;
 import dev.dmp.proto.v1.AgentMessage;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
-import io.grpc.Grpc;
 import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -20,30 +23,51 @@ import org.jboss.logging.Logger;
  * The agent's end of the AgentLink stream: dials the controller, says Hello, sends the deltas the
  * {@link StatsReporter} hands it, runs the commands that come back, and dials again with backoff when
  * the stream breaks. Unacknowledged deltas are sent again on every new stream; the controller drops
- * repeats by number. See docs/stats-protocol.md.
+ * repeats by number. It listens to the volume registry: a volume created or deleted through the
+ * agent's own API is announced with the whole list again (one the controller asked for is told by the
+ * command's result). See docs/stats-protocol.md.
+ *
+ * <p>Locks: the open stream is guarded by this link's own lock. What must keep its order with the
+ * deltas (a new stream's first messages, a command's result, an announcement) is sent from within the
+ * reporter ({@link StatsReporter#tickThen}); so the order of locks is always the reporter's, then the
+ * link's.
  */
-public final class ControllerLink implements AutoCloseable {
+public final class ControllerLink implements VolumeRegistry.Listener, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ControllerLink.class);
-    private static final long MIN_BACKOFF_MS = 250;
-    private static final long MAX_BACKOFF_MS = 5000;
+    static final long MIN_BACKOFF_MS = 250;
+    static final long MAX_BACKOFF_MS = 5000;
+    /** Set while a controller command runs on this thread: its volume changes go out in its result. */
+    private static final ThreadLocal<Boolean> IN_COMMAND = ThreadLocal.withInitial(() -> false);
 
     private final String target;
-    private final Agent agent;
+    private final String hostId;
+    private final VolumeRegistry registry;
+    private final VolumeDescriber describer;
     private final StatsReporter reporter;
     private final DeltaStream deltas;
     private final CommandRunner commands;
     private final Thread thread;
     private final ManagedChannel channel;
     private volatile boolean running = true;
-    /** The open stream, or null between connections. Guarded by reporter.lock. */
+    private final Object lock = new Object();
+    /** The open stream, or null between connections. Guarded by {@link #lock}. */
     private StreamObserver<AgentMessage> stream;
 
-    public ControllerLink(String target, ChannelCredentials credentials, Agent agent, StatsReporter reporter) {
+    public ControllerLink(
+            String target,
+            ChannelCredentials credentials,
+            String hostId,
+            VolumeRegistry registry,
+            VolumeDescriber describer,
+            CommandRunner commands,
+            StatsReporter reporter) {
         this.target = target;
-        this.agent = agent;
+        this.hostId = hostId;
+        this.registry = registry;
+        this.describer = describer;
         this.reporter = reporter;
         this.deltas = reporter.deltas();
-        this.commands = new CommandRunner(agent);
+        this.commands = commands;
         // Keepalive pings find a link that went silent (a cut cable, a paused peer) without waiting
         // for TCP to give up; the stream then breaks and the loop dials again.
         this.channel = Grpc.newChannelBuilder(target, credentials)
@@ -68,11 +92,19 @@ public final class ControllerLink implements AutoCloseable {
             }
             backoff = wasUp ? MIN_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS);
             try {
-                Thread.sleep(backoff);
+                Thread.sleep(jittered(backoff));
             } catch (InterruptedException e) {
                 return;
             }
         }
+    }
+
+    /**
+     * A wait of between half and all of {@code backoff}, at random: a thousand agents that lost a
+     * restarted controller at the same moment redial it spread over the interval, not in lockstep.
+     */
+    static long jittered(long backoff) {
+        return backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
     }
 
     /** One stream's life; returns true if it stayed up long enough to be worth redialling at once. */
@@ -102,15 +134,18 @@ public final class ControllerLink implements AutoCloseable {
         };
         boolean up = false;
         try {
-            synchronized (reporter.lock) {
-                stream = AgentLinkGrpc.newStub(channel).connect(inbound);
-                stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
-                deltas.resendAll();
+            // The Hello, then every unacknowledged delta, with no tick in between.
+            reporter.exclusively(() -> {
+                synchronized (lock) {
+                    stream = AgentLinkGrpc.newStub(channel).connect(inbound);
+                    stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
+                    deltas.resendAll();
+                }
                 sendUnsent();
-            }
+            });
             if (!closed.await(StatsReporter.INTERVAL_MS, TimeUnit.MILLISECONDS)) {
                 up = true;
-                LOG.infof("controller %s: connected as host %s", target, agent.settings().hostId());
+                LOG.infof("controller %s: connected as host %s", target, hostId);
                 closed.await();
             }
         } catch (InterruptedException e) {
@@ -118,7 +153,7 @@ public final class ControllerLink implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.infof("controller %s: stream failed: %s", target, e.toString());
         } finally {
-            synchronized (reporter.lock) {
+            synchronized (lock) {
                 stream = null;
             }
         }
@@ -127,12 +162,28 @@ public final class ControllerLink implements AutoCloseable {
 
     private Hello hello() {
         Hello.Builder hello = Hello.newBuilder()
-                .setHostId(agent.settings().hostId())
+                .setHostId(hostId)
                 .setRunId(deltas.runId())
                 .setAgentVersion(AgentVersion.get())
                 .setLastSeq(deltas.lastSeq());
-        agent.registry().list().forEach(v -> hello.addVolumes(agent.describe(v)));
+        registry.list().forEach(v -> hello.addVolumes(describer.describe(v)));
         return hello.build();
+    }
+
+    @Override
+    public void created(Volume volume) {
+        announceUnlessCommand();
+    }
+
+    @Override
+    public void deleted(Volume volume) {
+        announceUnlessCommand();
+    }
+
+    private void announceUnlessCommand() {
+        if (!IN_COMMAND.get()) {
+            announce();
+        }
     }
 
     /**
@@ -140,93 +191,91 @@ public final class ControllerLink implements AutoCloseable {
      * controller learns of volumes created or deleted through the agent's own API. The deltas made
      * so far go first. With no stream open nothing is sent; the next connection's Hello carries the list.
      */
-    public void announce() {
-        synchronized (reporter.lock) {
-            reporter.volumesChanged();
-            reporter.tick();
-            if (stream != null) {
-                try {
-                    stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
-                } catch (RuntimeException e) {
-                    LOG.debugf("controller %s: announce lost: %s", target, e);
-                }
-            }
-        }
+    void announce() {
+        reporter.tickThen(() -> send(AgentMessage.newBuilder().setHello(hello()).build(), "announce"));
     }
 
     /**
      * Tells the controller that a volume changed on its own (its kernel attachment failed), on the
      * open stream, after the deltas made so far. With no stream open nothing is sent: the next
-     * connection's Hello carries the volume as it is then. Returns whether it was sent.
+     * connection's Hello carries the volume as it is then.
      */
-    public boolean volumeChanged(dev.dmp.proto.v1.Volume volume) {
-        synchronized (reporter.lock) {
-            reporter.tick();
-            if (stream == null) {
-                LOG.infof("controller %s: not connected; volume %s (attachment '%s') goes with the next Hello", target,
-                        volume.getName(), volume.getAttachment());
-                return false;
+    public void volumeChanged(dev.dmp.proto.v1.Volume volume) {
+        reporter.tickThen(() -> {
+            if (send(volumeChangedMessage(volume), "volume " + volume.getName() + " change")) {
+                LOG.infof(
+                        "controller %s: told of volume %s (attachment '%s')",
+                        target, volume.getName(), volume.getAttachment());
+            } else {
+                LOG.infof(
+                        "controller %s: not connected; volume %s (attachment '%s') goes with the next Hello",
+                        target, volume.getName(), volume.getAttachment());
             }
-            try {
-                stream.onNext(volumeChangedMessage(volume));
-                LOG.infof("controller %s: told of volume %s (attachment '%s')", target, volume.getName(),
-                        volume.getAttachment());
-                return true;
-            } catch (RuntimeException e) {
-                LOG.infof("controller %s: volume %s change lost (%s); the next Hello carries it", target,
-                        volume.getName(), e);
-                return false;
-            }
-        }
+        });
     }
 
     static AgentMessage volumeChangedMessage(dev.dmp.proto.v1.Volume volume) {
         return AgentMessage.newBuilder().setVolumeChanged(volume).build();
     }
 
-    /** Sends the deltas not yet on this stream. Caller holds reporter.lock. */
-    private void sendUnsent() {
-        if (stream == null) {
-            return;
+    /** Sends one message on the open stream; false when there is none or it broke ({@code what} for the log). */
+    private boolean send(AgentMessage message, String what) {
+        synchronized (lock) {
+            if (stream == null) {
+                return false;
+            }
+            try {
+                stream.onNext(message);
+                return true;
+            } catch (RuntimeException e) {
+                LOG.debugf("controller %s: %s lost: %s", target, what, e);
+                return false;
+            }
         }
-        try {
-            List<StatsDelta> unsent = deltas.takeUnsent();
-            for (StatsDelta d : unsent) {
-                stream.onNext(AgentMessage.newBuilder().setDelta(d).build());
+    }
+
+    /** Sends the deltas not yet on this stream; called by the reporter after each checkpoint. */
+    private void sendUnsent() {
+        synchronized (lock) {
+            if (stream == null) {
+                return;
             }
-            if (unsent.isEmpty()) {
-                // Nothing counted this second: an empty message, so the controller's last_seen of an
-                // idle but connected host stays about a second old (docs/stats-protocol.md).
-                stream.onNext(AgentMessage.getDefaultInstance());
+            try {
+                List<StatsDelta> unsent = deltas.takeUnsent();
+                for (StatsDelta d : unsent) {
+                    stream.onNext(AgentMessage.newBuilder().setDelta(d).build());
+                }
+                if (unsent.isEmpty()) {
+                    // Nothing counted this second: an empty message, so the controller's last_seen of an
+                    // idle but connected host stays about a second old (docs/stats-protocol.md).
+                    stream.onNext(AgentMessage.getDefaultInstance());
+                }
+            } catch (RuntimeException e) {
+                LOG.debugf("controller %s: sending deltas failed: %s", target, e);
             }
-        } catch (RuntimeException e) {
-            LOG.debugf("controller %s: sending deltas failed: %s", target, e);
         }
     }
 
     private void runCommand(ControllerMessage message) {
-        synchronized (reporter.lock) {
-            CommandResult.Builder result = commands.run(message.getCommand());
-            if (message.getCommand().hasCreate() || message.getCommand().hasDelete()) {
-                reporter.volumesChanged();
-            }
-            // The command's effect on the counts (a reset's closing delta) goes out before its result.
-            reporter.tick();
-            result.setLastSeq(deltas.lastSeq());
-            if (stream != null) {
-                try {
-                    stream.onNext(AgentMessage.newBuilder().setResult(result).build());
-                } catch (RuntimeException e) {
-                    LOG.debugf("controller %s: result lost: %s", target, e);
-                }
-            }
+        CommandResult.Builder result;
+        IN_COMMAND.set(true);
+        try {
+            result = commands.run(message.getCommand());
+        } finally {
+            IN_COMMAND.remove();
         }
+        // The command's effect on the counts (a reset's closing delta) goes out before its result.
+        reporter.tickThen(() -> send(
+                AgentMessage.newBuilder()
+                        .setResult(result.setLastSeq(deltas.lastSeq()))
+                        .build(),
+                "result"));
     }
 
     @Override
     public void close() {
         running = false;
-        synchronized (reporter.lock) {
+        synchronized (lock) {
             if (stream != null) {
                 try {
                     stream.onCompleted();

@@ -83,8 +83,13 @@ public final class DeltaStream {
         for (StatsJournal.Delta d : deltas) {
             VolumeDelta.Builder b = byKey.get(d.volume() + "\0" + d.generation());
             if (b == null) {
-                byKey.put(d.volume() + "\0" + d.generation(), VolumeDelta.newBuilder().setVolume(d.volume())
-                        .setGeneration(d.generation()).addAllOps(d.counts().toProto()).setInFlight(d.inFlight()));
+                byKey.put(
+                        d.volume() + "\0" + d.generation(),
+                        VolumeDelta.newBuilder()
+                                .setVolume(d.volume())
+                                .setGeneration(d.generation())
+                                .addAllOps(d.counts().toProto())
+                                .setInFlight(d.inFlight()));
             } else {
                 dev.dmp.proto.CounterSet sum = dev.dmp.proto.CounterSet.fromProto(b.getOpsList());
                 sum.add(d.counts());

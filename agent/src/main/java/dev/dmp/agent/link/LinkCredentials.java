@@ -1,6 +1,6 @@
 package dev.dmp.agent.link;
 
-import dev.dmp.agent.AgentConfig;
+import dev.dmp.agent.config.AgentConfig;
 import dev.dmp.auth.BearerToken;
 import io.grpc.ChannelCredentials;
 import io.grpc.CompositeChannelCredentials;
@@ -18,8 +18,7 @@ import javax.net.ssl.TrustManagerFactory;
  * registry configuration, or the JVM's), with the shared bearer token on every call when one is set.
  */
 public final class LinkCredentials {
-    private LinkCredentials() {
-    }
+    private LinkCredentials() {}
 
     public static ChannelCredentials of(AgentConfig config, BearerToken token, TlsConfigurationRegistry registry) {
         ChannelCredentials channel = transport(config, registry);
@@ -33,9 +32,11 @@ public final class LinkCredentials {
         if (config.controllerTls() || name.isPresent()) {
             TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
             if (name.isPresent()) {
-                TlsConfiguration conf = registry.get(name.get()).orElseThrow(() -> new IllegalArgumentException(
-                        "dmp.agent.controller-tls-configuration-name: no TLS configuration '" + name.get()
-                                + "'; define quarkus.tls." + name.get() + ".trust-store.pem.certs=/path/ca.pem"));
+                TlsConfiguration conf = registry.get(name.get())
+                        .orElseThrow(() -> new IllegalArgumentException(
+                                "dmp.agent.controller-tls-configuration-name: no TLS configuration '" + name.get()
+                                        + "'; define quarkus.tls." + name.get()
+                                        + ".trust-store.pem.certs=/path/ca.pem"));
                 if (conf.getTrustStore() != null) {
                     tls.trustManager(trustManagers(conf.getTrustStore()));
                 }
@@ -51,7 +52,8 @@ public final class LinkCredentials {
             f.init(trustStore);
             return f.getTrustManagers();
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException("dmp.agent.controller-tls-configuration-name: unusable trust store: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "dmp.agent.controller-tls-configuration-name: unusable trust store: " + e.getMessage(), e);
         }
     }
 }

@@ -14,17 +14,18 @@ import java.util.function.ToLongFunction;
 import org.jboss.logging.Logger;
 
 /**
- * Once a second (and after every command): drains the journal into the delta stream, saves the
- * checkpoint, then lets the controller link send what is new. The checkpoint is durable before a
- * delta leaves the agent, so whatever the controller may have applied, a restarted agent knows it
- * sent (see docs/stats-protocol.md). Everything here runs under {@link #lock}, which the link also
- * holds while it sends, so deltas, command results and checkpoints keep one order.
+ * Once a second (and after every command and every volume created or deleted): drains the journal into
+ * the delta stream, saves the checkpoint, then lets the controller link send what is new. The
+ * checkpoint is durable before a delta leaves the agent, so whatever the controller may have applied, a
+ * restarted agent knows it sent (see docs/stats-protocol.md). A tick runs under this reporter's lock,
+ * and so does what the link asks to send after one ({@link #tickThen}, {@link #exclusively}), so deltas,
+ * command results and checkpoints keep one order.
  */
-public final class StatsReporter implements AutoCloseable {
+public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(StatsReporter.class);
     static final long INTERVAL_MS = 1000;
 
-    final Object lock = new Object();
+    private final Object lock = new Object();
     private final VolumeRegistry registry;
     private final StatsJournal journal;
     private final DeltaStream deltas;
@@ -32,14 +33,20 @@ public final class StatsReporter implements AutoCloseable {
     private final Predicate<String> kernel;
     /** A kernel volume's own request timeout in seconds (0: the agent's), kept for the next start's attach. */
     private final ToLongFunction<String> kernelTimeout;
+
     private final Thread thread;
-    private volatile Runnable sender = () -> { };
+    private volatile Runnable sender = () -> {};
     private volatile boolean running = true;
     private boolean volumesChanged = true;
 
     /** {@code kernel} tells which volumes asked for a kernel device, so that the next start attaches them again. */
-    public StatsReporter(VolumeRegistry registry, StatsJournal journal, DeltaStream deltas, CheckpointFile checkpoint,
-            Predicate<String> kernel, ToLongFunction<String> kernelTimeout) {
+    public StatsReporter(
+            VolumeRegistry registry,
+            StatsJournal journal,
+            DeltaStream deltas,
+            CheckpointFile checkpoint,
+            Predicate<String> kernel,
+            ToLongFunction<String> kernelTimeout) {
         this.kernel = kernel;
         this.kernelTimeout = kernelTimeout;
         this.registry = registry;
@@ -51,6 +58,20 @@ public final class StatsReporter implements AutoCloseable {
 
     public DeltaStream deltas() {
         return deltas;
+    }
+
+    /** A volume was created: the checkpoint follows at once, so a killed agent restarts with it. */
+    @Override
+    public void created(Volume volume) {
+        volumesChanged();
+        tick();
+    }
+
+    /** A volume was deleted: the checkpoint follows at once. */
+    @Override
+    public void deleted(Volume volume) {
+        volumesChanged();
+        tick();
     }
 
     /** What to call, under the lock, after each checkpoint: the link sends the new deltas. */
@@ -81,23 +102,46 @@ public final class StatsReporter implements AutoCloseable {
     }
 
     public void tick() {
+        tickThen(() -> {});
+    }
+
+    /**
+     * A tick, then {@code after} under the same lock: what the link sends after the counts made so far
+     * (a command's result, an announcement), so nothing overtakes them. {@code after} runs even when the
+     * checkpoint could not be saved (it sends no counts).
+     */
+    public void tickThen(Runnable after) {
         synchronized (lock) {
-            List<StatsJournal.Delta> drained = journal.drain();
-            long before = deltas.lastSeq();
-            deltas.append(drained);
-            if (volumesChanged || !drained.isEmpty() || deltas.lastSeq() != before) {
-                try {
-                    checkpoint.save(build());
-                    volumesChanged = false;
-                } catch (IOException e) {
-                    // Not sending what is not saved keeps the controller from ever being ahead of us.
-                    LOG.errorf("cannot save the checkpoint %s: %s; stats are held back until it works",
-                            checkpoint.path(), e.getMessage());
-                    return;
-                }
-            }
-            sender.run();
+            tickLocked();
+            after.run();
         }
+    }
+
+    /** Runs {@code action} with no tick in between: a new stream's first messages. */
+    void exclusively(Runnable action) {
+        synchronized (lock) {
+            action.run();
+        }
+    }
+
+    /** Drains the journal, checkpoints, and lets the link send; the caller holds the lock. */
+    private void tickLocked() {
+        List<StatsJournal.Delta> drained = journal.drain();
+        long before = deltas.lastSeq();
+        deltas.append(drained);
+        if (volumesChanged || !drained.isEmpty() || deltas.lastSeq() != before) {
+            try {
+                checkpoint.save(build());
+                volumesChanged = false;
+            } catch (IOException e) {
+                // Not sending what is not saved keeps the controller from ever being ahead of us.
+                LOG.errorf(
+                        "cannot save the checkpoint %s: %s; stats are held back until it works",
+                        checkpoint.path(), e.getMessage());
+                return;
+            }
+        }
+        sender.run();
     }
 
     private AgentCheckpoint build() {
@@ -111,8 +155,11 @@ public final class StatsReporter implements AutoCloseable {
                 continue;
             }
             cp.addVolumes(VolumeState.newBuilder()
-                    .setSpec(CreateVolume.newBuilder().setName(v.volume()).setBackend(volume.spec())
-                            .setReadOnly(volume.readOnly()).setKernel(kernel.test(v.volume()))
+                    .setSpec(CreateVolume.newBuilder()
+                            .setName(v.volume())
+                            .setBackend(volume.spec())
+                            .setReadOnly(volume.readOnly())
+                            .setKernel(kernel.test(v.volume()))
                             .setKernelTimeoutSeconds((int) kernelTimeout.applyAsLong(v.volume())))
                     .setGeneration(v.generation())
                     .addAllCumulative(v.reported().toProto())

@@ -6,7 +6,8 @@ import java.util.concurrent.Executor;
 
 /** Sends the shared bearer token ({@code dmp.auth.token}) as {@code authorization: Bearer ...} on every call. */
 final class TokenCallCredentials extends CallCredentials {
-    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
     private final String token;
 

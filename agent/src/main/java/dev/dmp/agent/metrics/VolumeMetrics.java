@@ -30,7 +30,12 @@ public final class VolumeMetrics extends Collector implements Collector.Describa
     public List<MetricFamilySamples> collect() {
         VolumeFamilies families = new VolumeFamilies(LABELS, true, histograms, true);
         for (Volume v : registry.list()) {
-            families.add(List.of(v.name()), v.stats().cumulative(), v.stats().generation(), v.stats().inFlight(), v.size());
+            families.add(
+                    List.of(v.name()),
+                    v.stats().cumulative(),
+                    v.stats().generation(),
+                    v.stats().inFlight(),
+                    v.size());
         }
         return families.families();
     }

@@ -16,6 +16,7 @@ final class BufferPool {
 
     @SuppressWarnings("unchecked")
     private final ConcurrentLinkedQueue<ByteBuffer>[] free = new ConcurrentLinkedQueue[CLASSES];
+
     private final AtomicLong cachedBytes = new AtomicLong();
     private final long maxCachedBytes;
 

@@ -1,20 +1,22 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
-import dev.dmp.agent.stats.VolumeStats;
+import java.util.function.Supplier;
 
 /**
-/**
- * A volume as an NBD server sees it: an export name, the backend that serves its requests, the
- * counters each connection records its requests in, and whether it refuses writes (the volume's
- * flag, or a backend that cannot write).
+ * A volume as the NBD server sees it: the chain each request of a connection runs through, the
+ * transmission loop calling {@code observers} (one {@link RequestObserver} per connection: the
+ * volume's counters) and {@code backend} (where the bytes go). Made where the volume is assembled
+ * ({@code dev.dmp.agent.volume.VolumeFactory}); {@code readOnly} is the volume's flag, and a backend
+ * that cannot write makes the export refuse writes too.
  */
-public record Export(String name, Backend backend, VolumeStats stats, boolean readOnly) {
+public record Export(String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers) {
 
-    public Export(String name, Backend backend, VolumeStats stats) {
-        this(name, backend, stats, false);
+    /** The same export with no observer: what the benchmark's uncounted socket serves. */
+    public Export unobserved() {
+        return new Export(name, backend, readOnly, () -> RequestObserver.NONE);
     }
 
     /** True when writes, trims and zeroing get NBD_EPERM. */

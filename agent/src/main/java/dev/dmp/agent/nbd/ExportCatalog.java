@@ -9,4 +9,24 @@ public interface ExportCatalog {
 
     /** Every export name, for NBD_OPT_LIST. */
     List<String> names();
+
+    /**
+     * The same exports with no observers: a benchmark switch only
+     * ({@code dmp.agent.benchmark-uncounted-socket}), to measure what counting costs.
+     */
+    default ExportCatalog unobserved() {
+        ExportCatalog observed = this;
+        return new ExportCatalog() {
+            @Override
+            public Export find(String name) {
+                Export e = observed.find(name);
+                return e == null ? null : e.unobserved();
+            }
+
+            @Override
+            public List<String> names() {
+                return observed.names();
+            }
+        };
+    }
 }

@@ -1,7 +1,9 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocolException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -17,6 +19,7 @@ public final class Handshake {
 
     /** Block sizes advertised in NBD_INFO_BLOCK_SIZE; {@link #MAX_BLOCK} is also the largest request accepted. */
     public static final int MIN_BLOCK = 1;
+
     public static final int PREFERRED_BLOCK = 4096;
     public static final int MAX_BLOCK = 32 * 1024 * 1024;
 
@@ -100,7 +103,13 @@ public final class Handshake {
                 }
                 for (String name : catalog.names()) {
                     byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-                    reply(option, NBD_REP_SERVER, ByteBuffer.allocate(4 + bytes.length).putInt(bytes.length).put(bytes).flip());
+                    reply(
+                            option,
+                            NBD_REP_SERVER,
+                            ByteBuffer.allocate(4 + bytes.length)
+                                    .putInt(bytes.length)
+                                    .put(bytes)
+                                    .flip());
                 }
                 reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
                 return null;
@@ -122,15 +131,21 @@ public final class Handshake {
         }
         long nameLength = Integer.toUnsignedLong(data.getInt());
         if (nameLength > data.remaining() - 2 || nameLength > MAX_NAME_LENGTH) {
-            error(option, NBD_REP_ERR_INVALID, optionName(option) + ": export name length " + nameLength + " is inconsistent");
+            error(
+                    option,
+                    NBD_REP_ERR_INVALID,
+                    optionName(option) + ": export name length " + nameLength + " is inconsistent");
             return null;
         }
         byte[] nameBytes = new byte[(int) nameLength];
         data.get(nameBytes);
         int requests = Short.toUnsignedInt(data.getShort());
         if (data.remaining() != requests * 2) {
-            error(option, NBD_REP_ERR_INVALID, optionName(option) + ": " + requests
-                    + " information requests announced, " + data.remaining() + " bytes sent");
+            error(
+                    option,
+                    NBD_REP_ERR_INVALID,
+                    optionName(option) + ": " + requests + " information requests announced, " + data.remaining()
+                            + " bytes sent");
             return null;
         }
         String name = new String(nameBytes, StandardCharsets.UTF_8);
@@ -140,12 +155,16 @@ public final class Handshake {
             return null;
         }
         ByteBuffer info = ByteBuffer.allocate(12);
-        info.putShort((short) NBD_INFO_EXPORT).putLong(export.backend().size()).putShort((short) export.transmissionFlags());
+        info.putShort((short) NBD_INFO_EXPORT).putLong(export.backend().size()).putShort((short)
+                export.transmissionFlags());
         reply(option, NBD_REP_INFO, info.flip());
         // Block sizes are always sent: a client that did not ask may still use them, and one that did
         // not ask is told nothing it must obey (spec: NBD_INFO_BLOCK_SIZE).
         ByteBuffer sizes = ByteBuffer.allocate(14);
-        sizes.putShort((short) NBD_INFO_BLOCK_SIZE).putInt(MIN_BLOCK).putInt(PREFERRED_BLOCK).putInt(MAX_BLOCK);
+        sizes.putShort((short) NBD_INFO_BLOCK_SIZE)
+                .putInt(MIN_BLOCK)
+                .putInt(PREFERRED_BLOCK)
+                .putInt(MAX_BLOCK);
         reply(option, NBD_REP_INFO, sizes.flip());
         reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
         return option == NBD_OPT_GO ? export : null;

@@ -3,6 +3,7 @@ package dev.dmp.agent.nbd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.util.function.LongSupplier;
 
 /**
  * Read-ahead for the transmission loop's reader: one read(2) takes in whatever the client has sent
@@ -10,8 +11,8 @@ import java.nio.channels.ReadableByteChannel;
  * call per batch instead of one or two per request. A payload larger than the buffer is read
  * straight into its own buffer after what was already buffered.
  *
- * <p>When asked to, it notes the clock after each read(2): that is when the requests it brought in
- * were received. One clock read per batch, not per request, is most of what counting saves at depth 16
+ * <p>It notes the clock after each read(2): that is when the requests it brought in were received.
+ * One clock read per batch, not per request, is most of what counting saves at depth 16
  * (docs/benchmarks.md, "Counting on versus off"); a request parsed later, after the ones before it in
  * the batch were dispatched, has waited in the agent since that moment, so the latency counted from
  * it is what the client sees.
@@ -20,15 +21,16 @@ final class InputBuffer implements ReadableByteChannel {
     private final ReadableByteChannel ch;
     /** Unread bytes between position and limit. */
     private final ByteBuffer buf;
-    private final boolean stamped;
-    /** System.nanoTime() after the last read(2) into the buffer; 0 when not {@code stamped}. */
+
+    private final LongSupplier clock;
+    /** The clock after the last read(2) into the buffer. */
     private long filledNanos;
 
-    /** {@code stamped}: note the clock after each read(2), for {@link #filledNanos}. */
-    InputBuffer(ReadableByteChannel ch, int size, boolean stamped) {
+    /** {@code clock}: read after each read(2), for {@link #filledNanos} ({@link RequestObserver#clock}). */
+    InputBuffer(ReadableByteChannel ch, int size, LongSupplier clock) {
         this.ch = ch;
         this.buf = ByteBuffer.allocateDirect(size).flip();
-        this.stamped = stamped;
+        this.clock = clock;
     }
 
     /** When the bytes most recently taken from the buffer were read from the channel. */
@@ -66,8 +68,7 @@ final class InputBuffer implements ReadableByteChannel {
 
     /** The connection is closed by its owner, not through its read-ahead. */
     @Override
-    public void close() {
-    }
+    public void close() {}
 
     private int take(ByteBuffer dst) {
         int n = Math.min(buf.remaining(), dst.remaining());
@@ -82,9 +83,7 @@ final class InputBuffer implements ReadableByteChannel {
         buf.clear();
         int n = ch.read(buf);
         buf.flip();
-        if (stamped) {
-            filledNanos = System.nanoTime();
-        }
+        filledNanos = clock.getAsLong();
         return n >= 0;
     }
 }

@@ -1,5 +1,6 @@
 package dev.dmp.agent.nbd;
 
+import dev.dmp.agent.protocol.NbdProtocolException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -37,6 +38,7 @@ public final class NbdServer implements AutoCloseable {
 
     /** The unix socket, or null for a TCP listener. */
     private final Path socketPath;
+
     private final String where;
     private final ExportCatalog catalog;
     private final ServerSocketChannel listener;
@@ -46,10 +48,11 @@ public final class NbdServer implements AutoCloseable {
      * poll, read (and a virtual thread's file I/O wakes a compensating carrier); blocking sockets also
      * let large READs go out with sendfile. Measured: about a third less server CPU per 4 KiB write.
      */
-    private final ExecutorService workers =
-            Executors.newCachedThreadPool(Thread.ofPlatform().name("nbd-io-", 0).daemon().factory());
+    private final ExecutorService workers = Executors.newCachedThreadPool(
+            Thread.ofPlatform().name("nbd-io-", 0).daemon().factory());
     /** How long {@link #close} lets requests in flight finish before it interrupts them. */
     private static final long DRAIN_SECONDS = 5;
+
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong connectionIds = new AtomicLong();
     /**
@@ -57,13 +60,11 @@ public final class NbdServer implements AutoCloseable {
      * bounded by this figure, not by the number of connections.
      */
     private final BufferPool buffers = new BufferPool(64L << 20);
+
     private final Thread acceptor;
     private boolean closed;
-    /** False only for the benchmark's uncounted listener. */
-    private final boolean counting;
 
-    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener, boolean counting) {
-        this.counting = counting;
+    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
         this.socketPath = socketPath;
         this.where = where;
         this.catalog = catalog;
@@ -73,14 +74,6 @@ public final class NbdServer implements AutoCloseable {
 
     /** Binds the socket (replacing a stale one left by a previous run) and starts accepting. */
     public static NbdServer start(Path socketPath, ExportCatalog catalog) throws IOException {
-        return start(socketPath, catalog, true);
-    }
-
-    /**
-     * A listener whose connections count nothing when {@code counting} is false: a benchmark switch
-     * ({@code dmp.agent.benchmark-uncounted-socket}) to measure what counting costs, never for use.
-     */
-    public static NbdServer start(Path socketPath, ExportCatalog catalog, boolean counting) throws IOException {
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
             Files.createDirectories(dir);
@@ -95,8 +88,7 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(socketPath, (counting ? "" : "uncounted ") + "unix socket " + socketPath,
-                catalog, listener, counting);
+        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -111,14 +103,16 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener, true);
+        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
     }
 
     private static StandardProtocolFamily family(InetSocketAddress address) {
-        return address.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+        return address.getAddress() instanceof Inet6Address
+                ? StandardProtocolFamily.INET6
+                : StandardProtocolFamily.INET;
     }
 
     public Path socketPath() {
@@ -157,7 +151,7 @@ public final class NbdServer implements AutoCloseable {
             }
             who += " to " + export.name();
             LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers, buffers, counting, true).run();
+            new TransmissionLoop(ch, export, workers, buffers, true).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());
@@ -189,7 +183,8 @@ public final class NbdServer implements AutoCloseable {
         workers.shutdown();
         try {
             if (!workers.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
-                LOG.warnf("NBD server on %s: requests still running after %d s; interrupting them", where, DRAIN_SECONDS);
+                LOG.warnf(
+                        "NBD server on %s: requests still running after %d s; interrupting them", where, DRAIN_SECONDS);
                 workers.shutdownNow();
             }
         } catch (InterruptedException e) {

@@ -1,5 +1,7 @@
 package dev.dmp.agent.nbd;
 
+import dev.dmp.agent.protocol.NbdRequest;
+
 /** A request as the transmission loop received it, with when, for the latency counted at its reply. */
 record Received(NbdRequest request, long receivedNanos) {
     int flags() {

@@ -1,17 +1,20 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.NbdProtocol.*;
+import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
 import dev.dmp.agent.backend.BackendException;
-import dev.dmp.agent.stats.VolumeStats;
-import dev.dmp.proto.CounterSet;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.NbdRequest;
+import dev.dmp.agent.protocol.SimpleReply;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -22,16 +25,17 @@ import org.jboss.logging.Logger;
  * may, a large READ from a backend that can goes out with sendfile (the header, then the bytes
  * straight from the page cache, under the same lock).
  *
- * <p>Each request is counted when its reply is sent, in this connection's own stats shard: that is
- * where its NBD error and its time from receipt to reply are known. A loop built with counting off
- * (only the benchmark's uncounted listener, {@code dmp.agent.benchmark-uncounted-socket}) neither
- * reads the clock nor touches a shard, so the benchmark can show what counting costs.
+ * <p>The chain a request runs through is the export's: this loop, then the connection's
+ * {@link RequestObserver} (the volume's counters), then the {@link Backend}. The observer hears of each
+ * request when it is taken in and when its reply is sent: that is where its NBD error and its time
+ * from receipt to reply are known.
  */
 public final class TransmissionLoop {
     private static final Logger LOG = Logger.getLogger(TransmissionLoop.class);
 
     /** Requests in flight per connection; the reader waits for a slot before reading a payload. */
     static final int MAX_IN_FLIGHT = 64;
+
     private static final int HEADER = SimpleReply.SIZE;
     /**
      * The largest request the reader serves itself when nothing else is in flight. Above it, copying
@@ -49,6 +53,7 @@ public final class TransmissionLoop {
     private final InputBuffer in;
     /** READs of at least {@link #TRANSFER_MIN} go from the backend straight into the socket. */
     private final boolean zeroCopy;
+
     private final Export export;
     private final Backend backend;
     private final boolean readOnly;
@@ -57,9 +62,12 @@ public final class TransmissionLoop {
     private final ReentrantLock replyLock = new ReentrantLock();
     /** The header of a sendfile READ's reply: one per connection, used only under {@link #replyLock}. */
     private final ByteBuffer transferHeader = ByteBuffer.allocate(HEADER);
+
     private final BufferPool buffers;
-    /** This connection's counters; null when counting is off (benchmark only). */
-    private final VolumeStats.Shard stats;
+    /** Told of each request as it is received and answered: the volume's counters. */
+    private final RequestObserver observer;
+
+    private final LongSupplier clock;
 
     /** A loop with buffers of its own (a kernel attachment: one connection, not one of a listener's). */
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
@@ -67,12 +75,7 @@ public final class TransmissionLoop {
     }
 
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
-        this(ch, export, workers, buffers, true);
-    }
-
-    /** {@code counting} false only for the benchmark of counting on versus off. */
-    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting) {
-        this(ch, export, workers, buffers, counting, false);
+        this(ch, export, workers, buffers, false);
     }
 
     /**
@@ -80,9 +83,10 @@ public final class TransmissionLoop {
      * (a virtual thread would switch its descriptor to non-blocking, where sendfile returns early), so
      * large READs may be sent with {@link Backend#transferTo}.
      */
-    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean counting,
-            boolean zeroCopy) {
-        this.in = new InputBuffer(ch, READ_AHEAD, counting);
+    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean zeroCopy) {
+        this.observer = export.observers().get();
+        this.clock = observer.clock();
+        this.in = new InputBuffer(ch, READ_AHEAD, clock);
         this.zeroCopy = zeroCopy && export.backend().canTransferTo();
         this.buffers = buffers;
         this.ch = ch;
@@ -90,20 +94,6 @@ public final class TransmissionLoop {
         this.backend = export.backend();
         this.readOnly = export.refusesWrites();
         this.workers = workers;
-        this.stats = counting ? export.stats().openShard() : null;
-    }
-
-    /** The stats operation of a command, or -1 for commands that are not counted. */
-    static int op(int type) {
-        return switch (type) {
-            case NBD_CMD_READ -> CounterSet.READ;
-            case NBD_CMD_WRITE -> CounterSet.WRITE;
-            case NBD_CMD_FLUSH -> CounterSet.FLUSH;
-            case NBD_CMD_TRIM -> CounterSet.TRIM;
-            case NBD_CMD_WRITE_ZEROES -> CounterSet.WRITE_ZEROES;
-            case NBD_CMD_CACHE -> CounterSet.CACHE;
-            default -> -1;
-        };
     }
 
     /** Serves requests until NBD_CMD_DISC or the client goes away; waits for every request in flight. */
@@ -120,16 +110,12 @@ public final class TransmissionLoop {
                     return;
                 }
                 Received received = new Received(request, in.filledNanos());
-                if (stats != null && op(request.type()) >= 0) {
-                    stats.started();
-                }
+                observer.received(request.type());
                 dispatch(received);
             }
         } finally {
             slots.acquireUninterruptibly(MAX_IN_FLIGHT);
-            if (stats != null) {
-                stats.close();
-            }
+            observer.close();
         }
     }
 
@@ -139,8 +125,8 @@ public final class TransmissionLoop {
             if (r.length() > Handshake.MAX_BLOCK) {
                 // The payload cannot be skipped without reading it, and is never buffered whole on
                 // the client's say-so: the spec allows closing the connection here.
-                throw new NbdProtocolException("WRITE: length " + r.length() + " is over the maximum of "
-                        + Handshake.MAX_BLOCK);
+                throw new NbdProtocolException(
+                        "WRITE: length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK);
             }
             slots.acquireUninterruptibly();
             payload = buffers.take((int) r.length());
@@ -187,18 +173,25 @@ public final class TransmissionLoop {
             return invalid(r, NBD_EINVAL, "unknown command");
         }
         if ((r.flags() & ~allowedFlags) != 0) {
-            return invalid(r, NBD_EINVAL, String.format("flags 0x%x are not valid for this command", r.flags() & ~allowedFlags));
+            return invalid(
+                    r,
+                    NBD_EINVAL,
+                    String.format("flags 0x%x are not valid for this command", r.flags() & ~allowedFlags));
         }
         boolean writes = r.type() == NBD_CMD_WRITE || r.type() == NBD_CMD_TRIM || r.type() == NBD_CMD_WRITE_ZEROES;
         if (writes && readOnly) {
             return invalid(r, NBD_EPERM, "the export is read-only");
         }
         return switch (r.type()) {
-            case NBD_CMD_FLUSH -> r.offset() != 0 || r.length() != 0
-                    ? invalid(r, NBD_EINVAL, "offset and length must be 0") : NBD_OK;
-            case NBD_CMD_READ -> r.length() > Handshake.MAX_BLOCK
-                    ? invalid(r, NBD_EINVAL, "length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK)
-                    : checkRange(r, NBD_EINVAL);
+            case NBD_CMD_FLUSH ->
+                r.offset() != 0 || r.length() != 0 ? invalid(r, NBD_EINVAL, "offset and length must be 0") : NBD_OK;
+            case NBD_CMD_READ ->
+                r.length() > Handshake.MAX_BLOCK
+                        ? invalid(
+                                r,
+                                NBD_EINVAL,
+                                "length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK)
+                        : checkRange(r, NBD_EINVAL);
             // Writing past the end is "no space"; reading, trimming or caching there is invalid (spec, errors).
             case NBD_CMD_WRITE, NBD_CMD_WRITE_ZEROES -> checkRange(r, NBD_ENOSPC);
             default -> checkRange(r, NBD_EINVAL);
@@ -209,8 +202,13 @@ public final class TransmissionLoop {
     private int checkRange(Received r, int error) {
         long size = backend.size();
         boolean ok = r.offset() >= 0 && r.offset() <= size && r.length() <= size - r.offset();
-        return ok ? NBD_OK : invalid(r, error, "offset and count are out of range: offset="
-                + Long.toUnsignedString(r.offset()) + " count=" + r.length() + " size=" + size);
+        return ok
+                ? NBD_OK
+                : invalid(
+                        r,
+                        error,
+                        "offset and count are out of range: offset=" + Long.toUnsignedString(r.offset()) + " count="
+                                + r.length() + " size=" + size);
     }
 
     private int invalid(Received r, int error, String why) {
@@ -232,8 +230,13 @@ public final class TransmissionLoop {
                     case NBD_CMD_WRITE -> backend.write(r.offset(), payload, fua);
                     case NBD_CMD_FLUSH -> backend.flush();
                     case NBD_CMD_TRIM -> backend.trim(r.offset(), r.length(), fua);
-                    case NBD_CMD_WRITE_ZEROES -> backend.zero(r.offset(), r.length(),
-                            (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0, (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0, fua);
+                    case NBD_CMD_WRITE_ZEROES ->
+                        backend.zero(
+                                r.offset(),
+                                r.length(),
+                                (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0,
+                                (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0,
+                                fua);
                     case NBD_CMD_CACHE -> backend.cache(r.offset(), r.length());
                     default -> throw new IllegalStateException("unchecked command " + r.type());
                 }
@@ -267,7 +270,7 @@ public final class TransmissionLoop {
             if (error == NBD_OK) {
                 new SimpleReply(NBD_OK, r.cookie()).encode(reply.position(0));
                 send(reply.position(0));
-                counted(r, NBD_OK);
+                answered(r, NBD_OK);
             } else {
                 replyError(r, error);
             }
@@ -286,28 +289,30 @@ public final class TransmissionLoop {
             backend.transferTo(r.offset(), r.length(), ch);
         } catch (IOException | RuntimeException e) {
             // The header is out and part of the data may be: the stream can no longer be framed.
-            LOG.infof("%s: %s at offset %d, length %d failed after its reply began, closing the connection: %s",
+            LOG.infof(
+                    "%s: %s at offset %d, length %d failed after its reply began, closing the connection: %s",
                     export.name(), r.commandName(), r.offset(), r.length(), e);
             ch.close();
             throw e instanceof IOException io ? io : new IOException(e);
         } finally {
             replyLock.unlock();
         }
-        counted(r, NBD_OK);
+        answered(r, NBD_OK);
     }
 
-    /** The NBD error for a failed request: the backend's own, ENOSPC for a full disk, else EIO. */
+    /**
+     * The NBD error for a failed request: the backend's own (a full disk is NBD_ENOSPC, told by the
+     * file backend from its errno), else NBD_EIO.
+     */
     private int failed(Received r, Exception e) {
         if (e instanceof BackendException be) {
-            LOG.debugf("%s: %s at offset %d, length %d: error %d: %s", export.name(), r.commandName(), r.offset(),
-                    r.length(), be.nbdError(), be.getMessage());
+            LOG.debugf(
+                    "%s: %s at offset %d, length %d: error %d: %s",
+                    export.name(), r.commandName(), r.offset(), r.length(), be.nbdError(), be.getMessage());
             return be.nbdError();
         }
-        String message = String.valueOf(e.getMessage());
-        if (message.contains("No space left") || message.contains("Disk quota exceeded") || message.contains("File too large")) {
-            return NBD_ENOSPC;
-        }
-        LOG.warnf("%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
+        LOG.warnf(
+                "%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
         return NBD_EIO;
     }
 
@@ -316,15 +321,12 @@ public final class TransmissionLoop {
         ByteBuffer reply = ByteBuffer.allocate(HEADER);
         new SimpleReply(error, r.cookie()).encode(reply);
         send(reply.flip());
-        counted(r, error);
+        answered(r, error);
     }
 
-    /** Records an answered request in this connection's shard (uncounted commands are skipped). */
-    private void counted(Received r, int error) {
-        int op = op(r.type());
-        if (op >= 0 && stats != null) {
-            stats.completed(op, r.length(), error, System.nanoTime() - r.receivedNanos());
-        }
+    /** Tells the observer that the request was answered, with its error and its time since receipt. */
+    private void answered(Received r, int error) {
+        observer.answered(r.type(), r.length(), error, clock.getAsLong() - r.receivedNanos());
     }
 
     private void send(ByteBuffer reply) throws IOException {

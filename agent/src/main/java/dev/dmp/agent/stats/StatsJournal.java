@@ -16,12 +16,10 @@ import java.util.Map;
 public final class StatsJournal {
 
     /** Counts of one volume in one generation, added since the previous delta; in-flight is a level. */
-    public record Delta(String volume, long generation, CounterSet counts, long inFlight) {
-    }
+    public record Delta(String volume, long generation, CounterSet counts, long inFlight) {}
 
     /** A volume's state as a checkpoint records it. */
-    public record VolumeCheckpoint(String volume, long generation, CounterSet reported, CounterSet baseline) {
-    }
+    public record VolumeCheckpoint(String volume, long generation, CounterSet reported, CounterSet baseline) {}
 
     private final Map<String, VolumeStats> volumes = new LinkedHashMap<>();
     private final Map<String, CounterSet> reported = new LinkedHashMap<>();
@@ -107,8 +105,8 @@ public final class StatsJournal {
     /** What a checkpoint saves: per volume, the counts reported so far, the baseline and generation. */
     public synchronized List<VolumeCheckpoint> checkpoint() {
         List<VolumeCheckpoint> out = new ArrayList<>();
-        volumes.forEach((name, stats) -> out.add(
-                new VolumeCheckpoint(name, stats.generation(), reported.get(name).copy(), stats.baseline())));
+        volumes.forEach((name, stats) -> out.add(new VolumeCheckpoint(
+                name, stats.generation(), reported.get(name).copy(), stats.baseline())));
         return out;
     }
 }

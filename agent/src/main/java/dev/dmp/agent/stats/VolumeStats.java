@@ -1,5 +1,6 @@
 package dev.dmp.agent.stats;
 
+import dev.dmp.agent.nbd.RequestObserver;
 import dev.dmp.proto.CounterSet;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -39,6 +40,7 @@ public final class VolumeStats {
         private long received;
         /** Requests answered. Guarded by this. */
         private long answered;
+
         private boolean closed;
 
         /** A request was received; it counts as in flight until {@link #completed}. Reader thread only. */
@@ -78,6 +80,7 @@ public final class VolumeStats {
     private final Set<Shard> live = ConcurrentHashMap.newKeySet();
     /** Counts of closed connections, and of earlier runs restored from a checkpoint. Guarded by this. */
     private final CounterSet retired = CounterSet.empty();
+
     private volatile CounterSet baseline = CounterSet.empty();
     private volatile long generation;
 
@@ -85,6 +88,11 @@ public final class VolumeStats {
         Shard shard = new Shard();
         live.add(shard);
         return shard;
+    }
+
+    /** A new connection's observer: it counts into a shard of its own ({@link CountingObserver}). */
+    public RequestObserver observer() {
+        return new CountingObserver(openShard());
     }
 
     /** Everything counted since the volume was created. */

@@ -41,8 +41,10 @@ public final class AllowedPaths {
         try {
             real = Path.of(path).toRealPath();
         } catch (IOException e) {
-            throw new VolumeException(Status.Code.INVALID_ARGUMENT, what + " " + path + " does not exist or cannot be resolved ("
-                    + e.getClass().getSimpleName() + ")");
+            throw new VolumeException(
+                    Status.Code.INVALID_ARGUMENT,
+                    what + " " + path + " does not exist or cannot be resolved ("
+                            + e.getClass().getSimpleName() + ")");
         }
         for (Path entry : entries) {
             if (real.equals(entry) || (Files.isDirectory(entry) && real.startsWith(entry))) {
@@ -50,8 +52,10 @@ public final class AllowedPaths {
             }
         }
         String shown = real.toString().equals(path) ? path : path + " (which resolves to " + real + ")";
-        throw new VolumeException(Status.Code.PERMISSION_DENIED, what + " " + shown
-                + " is outside dmp.agent.allowed-paths [" + this + "]: move it under one of those directories or add it to the list");
+        throw new VolumeException(
+                Status.Code.PERMISSION_DENIED,
+                what + " " + shown + " is outside dmp.agent.allowed-paths [" + this
+                        + "]: move it under one of those directories or add it to the list");
     }
 
     private static Path real(Path p) {

@@ -1,31 +1,28 @@
 package dev.dmp.agent.volume;
 
 import dev.dmp.agent.backend.Backend;
+import dev.dmp.agent.nbd.Export;
 import dev.dmp.agent.stats.VolumeStats;
 import dev.dmp.proto.v1.Backend.KindCase;
 import java.io.IOException;
 
 /**
- * A named volume: its spec as created, its backend and its counters. The NBD transmission loop
- * counts each request when it answers it, the one place that knows both the NBD error and the time
- * from request to reply.
+ * A named volume: its spec as created, its counters, and the {@link Export} that NBD connections and
+ * the kernel's device serve, assembled by {@link VolumeFactory}.
  */
 public final class Volume implements AutoCloseable {
-    private final String name;
     private final dev.dmp.proto.v1.Backend spec;
-    private final VolumeStats stats = new VolumeStats();
-    private final Backend backend;
-    private final boolean readOnly;
+    private final Export export;
+    private final VolumeStats stats;
 
-    Volume(String name, dev.dmp.proto.v1.Backend spec, Backend backend, boolean readOnly) {
-        this.name = name;
+    Volume(dev.dmp.proto.v1.Backend spec, Export export, VolumeStats stats) {
         this.spec = spec;
-        this.backend = backend;
-        this.readOnly = readOnly || backend.isReadOnly();
+        this.export = export;
+        this.stats = stats;
     }
 
     public String name() {
-        return name;
+        return export.name();
     }
 
     public dev.dmp.proto.v1.Backend spec() {
@@ -38,23 +35,28 @@ public final class Volume implements AutoCloseable {
 
     /** True when writes are refused: created read-only, or the backend cannot write. */
     public boolean readOnly() {
-        return readOnly;
+        return export.refusesWrites();
     }
 
     public VolumeStats stats() {
         return stats;
     }
 
+    /** What NBD connections and the kernel's device serve: the volume's chain of observer and backend. */
+    public Export export() {
+        return export;
+    }
+
     public Backend backend() {
-        return backend;
+        return export.backend();
     }
 
     public long size() {
-        return backend.size();
+        return export.backend().size();
     }
 
     @Override
     public void close() throws IOException {
-        backend.close();
+        export.backend().close();
     }
 }

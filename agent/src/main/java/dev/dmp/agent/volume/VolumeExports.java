@@ -15,7 +15,7 @@ public final class VolumeExports implements ExportCatalog {
     @Override
     public Export find(String name) {
         Volume volume = registry.get(name);
-        return volume == null ? null : new Export(volume.name(), volume.backend(), volume.stats(), volume.readOnly());
+        return volume == null ? null : volume.export();
     }
 
     @Override

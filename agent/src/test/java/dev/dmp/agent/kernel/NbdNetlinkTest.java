@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.dmp.agent.os.Errno;
 import java.nio.ByteOrder;
 import java.util.HexFormat;
 import java.util.List;
@@ -31,50 +32,57 @@ class NbdNetlinkTest {
 
     @Test
     void getFamilyAsksTheControllerForNbd() {
-        assertArrayEquals(hex(
-                "1c000000 1000 0500 07000000 00000000", // nlmsghdr: 28 bytes, GENL_ID_CTRL, REQUEST|ACK, seq 7
-                "03 01 0000", // CTRL_CMD_GETFAMILY, version 1
-                "0800 0200 6e626400"), // CTRL_ATTR_FAMILY_NAME "nbd\0"
+        assertArrayEquals(
+                hex(
+                        "1c000000 1000 0500 07000000 00000000", // nlmsghdr: 28 bytes, GENL_ID_CTRL, REQUEST|ACK, seq 7
+                        "03 01 0000", // CTRL_CMD_GETFAMILY, version 1
+                        "0800 0200 6e626400"), // CTRL_ATTR_FAMILY_NAME "nbd\0"
                 NbdNetlink.getFamily(7, "nbd"));
     }
 
     @Test
     void connectCarriesEveryAttributeAndTheNestedSocket() {
         byte[] m = NbdNetlink.connect(0x1b, 8, new NbdNetlink.Connect(3, 64L << 20, 4096, 0x2d, 30, 600, "dmp:a:v", 9));
-        assertEquals(HEX.formatHex(hex(
-                "74000000 1b00 0500 08000000 00000000", // 116 bytes, family 0x1b, REQUEST|ACK, seq 8
-                "01 01 0000", // NBD_CMD_CONNECT, NBD_GENL_VERSION
-                "0800 0100 03000000", // NBD_ATTR_INDEX 3
-                "0c00 0200 0000000400000000", // NBD_ATTR_SIZE_BYTES 67108864
-                "0c00 0300 0010000000000000", // NBD_ATTR_BLOCK_SIZE_BYTES 4096
-                "0c00 0500 2d00000000000000", // NBD_ATTR_SERVER_FLAGS 0x2d
-                "0c00 0400 1e00000000000000", // NBD_ATTR_TIMEOUT 30
-                "0c00 0800 5802000000000000", // NBD_ATTR_DEAD_CONN_TIMEOUT 600
-                "0c00 0a00 646d703a613a7600", // NBD_ATTR_BACKEND_IDENTIFIER "dmp:a:v\0"
-                "1000 0780 0c00 0180 0800 0100 09000000")), // SOCKETS { SOCK_ITEM { SOCK_FD 9 } }, NLA_F_NESTED
+        assertEquals(
+                HEX.formatHex(hex(
+                        "74000000 1b00 0500 08000000 00000000", // 116 bytes, family 0x1b, REQUEST|ACK, seq 8
+                        "01 01 0000", // NBD_CMD_CONNECT, NBD_GENL_VERSION
+                        "0800 0100 03000000", // NBD_ATTR_INDEX 3
+                        "0c00 0200 0000000400000000", // NBD_ATTR_SIZE_BYTES 67108864
+                        "0c00 0300 0010000000000000", // NBD_ATTR_BLOCK_SIZE_BYTES 4096
+                        "0c00 0500 2d00000000000000", // NBD_ATTR_SERVER_FLAGS 0x2d
+                        "0c00 0400 1e00000000000000", // NBD_ATTR_TIMEOUT 30
+                        "0c00 0800 5802000000000000", // NBD_ATTR_DEAD_CONN_TIMEOUT 600
+                        "0c00 0a00 646d703a613a7600", // NBD_ATTR_BACKEND_IDENTIFIER "dmp:a:v\0"
+                        "1000 0780 0c00 0180 0800 0100 09000000")), // SOCKETS { SOCK_ITEM { SOCK_FD 9 } }, NLA_F_NESTED
                 HEX.formatHex(m));
     }
 
     @Test
     void aBackendIdentifierIsPaddedToFourBytes() {
         byte[] m = NbdNetlink.reconfigure(0x1b, 9, 0, "dmp:node-a:dmp2", 30, 120, 5);
-        assertEquals(HEX.formatHex(hex(
-                "58000000 1b00 0500 09000000 00000000", // 88 bytes
-                "03 01 0000", // NBD_CMD_RECONFIGURE
-                "0800 0100 00000000", // NBD_ATTR_INDEX 0
-                "1400 0a00 646d703a6e6f64652d613a646d703200", // "dmp:node-a:dmp2\0": 16 bytes, no padding needed
-                "0c00 0400 1e00000000000000", // NBD_ATTR_TIMEOUT 30
-                "0c00 0800 7800000000000000", // NBD_ATTR_DEAD_CONN_TIMEOUT 120
-                "1000 0780 0c00 0180 0800 0100 05000000")),
+        assertEquals(
+                HEX.formatHex(hex(
+                        "58000000 1b00 0500 09000000 00000000", // 88 bytes
+                        "03 01 0000", // NBD_CMD_RECONFIGURE
+                        "0800 0100 00000000", // NBD_ATTR_INDEX 0
+                        "1400 0a00 646d703a6e6f64652d613a646d703200", // "dmp:node-a:dmp2\0": 16 bytes, no padding
+                        // needed
+                        "0c00 0400 1e00000000000000", // NBD_ATTR_TIMEOUT 30
+                        "0c00 0800 7800000000000000", // NBD_ATTR_DEAD_CONN_TIMEOUT 120
+                        "1000 0780 0c00 0180 0800 0100 05000000")),
                 HEX.formatHex(m));
         byte[] odd = NbdNetlink.reconfigure(0x1b, 9, 0, "ab", 30, 120, 5);
-        assertEquals("0700 0a00 61620000".replace(" ", ""), HEX.formatHex(odd, 28, 36),
+        assertEquals(
+                "0700 0a00 61620000".replace(" ", ""),
+                HEX.formatHex(odd, 28, 36),
                 "\"ab\\0\" is 7 bytes of attribute, padded with one zero");
     }
 
     @Test
     void disconnectNamesTheDevice() {
-        assertArrayEquals(hex("1c000000 1b00 0500 0a000000 00000000", "02 01 0000", "0800 0100 05000000"),
+        assertArrayEquals(
+                hex("1c000000 1b00 0500 0a000000 00000000", "02 01 0000", "0800 0100 05000000"),
                 NbdNetlink.disconnect(0x1b, 10, 5));
     }
 
@@ -89,8 +97,10 @@ class NbdNetlinkTest {
 
     @Test
     void anErrorCarriesTheNegativeErrno() {
-        assertEquals(Errno.EBUSY, NbdNetlink.parse(ack(8, "f0ffffff"), 36).get(0).errno());
-        assertEquals(Errno.EPERM, NbdNetlink.parse(ack(8, "ffffffff"), 36).get(0).errno());
+        assertEquals(
+                Errno.EBUSY, NbdNetlink.parse(ack(8, "f0ffffff"), 36).get(0).errno());
+        assertEquals(
+                Errno.EPERM, NbdNetlink.parse(ack(8, "ffffffff"), 36).get(0).errno());
     }
 
     @Test
@@ -129,7 +139,13 @@ class NbdNetlinkTest {
 
     /** NLMSG_ERROR for request seq: the error, then the request's header (NLM_F_CAPPED: no payload). */
     private static byte[] ack(int seq, String error) {
-        return hex("24000000 0200 0001", String.format("%02x000000", seq), "d2040000", error,
-                "1c000000 1b00 0500", String.format("%02x000000", seq), "00000000");
+        return hex(
+                "24000000 0200 0001",
+                String.format("%02x000000", seq),
+                "d2040000",
+                error,
+                "1c000000 1b00 0500",
+                String.format("%02x000000", seq),
+                "00000000");
     }
 }

@@ -28,12 +28,19 @@ class DeltaStreamTest {
     }
 
     private static VolumeDelta v(String volume, long generation, CounterSet counts, long inFlight) {
-        return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation).addAllOps(counts.toProto())
-                .setInFlight(inFlight).build();
+        return VolumeDelta.newBuilder()
+                .setVolume(volume)
+                .setGeneration(generation)
+                .addAllOps(counts.toProto())
+                .setInFlight(inFlight)
+                .build();
     }
 
     private static StatsDelta d(long seq, VolumeDelta... volumes) {
-        return StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build();
+        return StatsDelta.newBuilder()
+                .setSeq(seq)
+                .addAllVolumes(List.of(volumes))
+                .build();
     }
 
     @Test
@@ -48,7 +55,8 @@ class DeltaStreamTest {
         assertEquals(List.of(), stream.takeUnsent());
         stream.append(List.of(j("a", 0, counts(READ, 1, 512), 1), j("b", 0, counts(WRITE, 2, 512), 0)));
         assertEquals(2, stream.lastSeq());
-        assertEquals(List.of(d(2, v("a", 0, counts(READ, 1, 512), 1), v("b", 0, counts(WRITE, 2, 512), 0))),
+        assertEquals(
+                List.of(d(2, v("a", 0, counts(READ, 1, 512), 1), v("b", 0, counts(WRITE, 2, 512), 0))),
                 stream.takeUnsent());
     }
 
@@ -56,14 +64,20 @@ class DeltaStreamTest {
     void anUnsentTailTakesLaterCountsPerVolumeAndGeneration() {
         stream.append(List.of(j("a", 0, counts(WRITE, 1, 4096), 3), j("b", 0, counts(READ, 1, 512), 0)));
         // a reset of a, with more counts of b, while nothing could be sent
-        stream.append(List.of(j("a", 0, counts(WRITE, 1, 4096), 2), j("a", 1, CounterSet.empty(), 2),
-                j("b", 0, counts(READ, 1, 512), 0), j("a", 1, counts(READ, 1, 1024), 1)));
+        stream.append(List.of(
+                j("a", 0, counts(WRITE, 1, 4096), 2),
+                j("a", 1, CounterSet.empty(), 2),
+                j("b", 0, counts(READ, 1, 512), 0),
+                j("a", 1, counts(READ, 1, 1024), 1)));
         assertEquals(1, stream.lastSeq(), "merged, not numbered anew");
         // a's closing counts stay ahead of its new generation; in-flight is the latest level
-        assertEquals(List.of(d(1,
-                v("a", 0, counts(WRITE, 2, 4096), 2),
-                v("b", 0, counts(READ, 2, 512), 0),
-                v("a", 1, counts(READ, 1, 1024), 1))), stream.takeUnsent());
+        assertEquals(
+                List.of(d(
+                        1,
+                        v("a", 0, counts(WRITE, 2, 4096), 2),
+                        v("b", 0, counts(READ, 2, 512), 0),
+                        v("a", 1, counts(READ, 1, 1024), 1))),
+                stream.takeUnsent());
     }
 
     @Test

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.agent.stats.StatsJournal;
 import dev.dmp.agent.stats.VolumeStats;
+import dev.dmp.agent.volume.AllowedPaths;
+import dev.dmp.agent.volume.BackendFactory;
 import dev.dmp.agent.volume.Volume;
+import dev.dmp.agent.volume.VolumeFactory;
 import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.Backend;
@@ -32,7 +35,8 @@ class VolumeMetricsTest {
     private static String scrapeDmp(CollectorRegistry prometheus) throws IOException {
         StringWriter out = new StringWriter();
         TextFormat.write004(out, prometheus.metricFamilySamples());
-        return out.toString().lines()
+        return out.toString()
+                .lines()
                 .filter(l -> l.startsWith("# HELP dmp_") || l.startsWith("# TYPE dmp_") || l.startsWith("dmp_"))
                 .sorted()
                 .collect(Collectors.joining("\n", "", "\n"));
@@ -48,9 +52,14 @@ class VolumeMetricsTest {
     void exposition() throws Exception {
         StatsJournal journal = new StatsJournal(false);
         CollectorRegistry prometheus = new CollectorRegistry();
-        try (VolumeRegistry registry = new VolumeRegistry(journal, new dev.dmp.agent.volume.AllowedPaths(java.util.List.of()))) {
-            Volume volume = registry.create("dmp1",
-                    Backend.newBuilder().setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20)).build(), false);
+        try (VolumeRegistry registry =
+                new VolumeRegistry(journal, new VolumeFactory(new BackendFactory(new AllowedPaths(List.of()))))) {
+            Volume volume = registry.create(
+                    "dmp1",
+                    Backend.newBuilder()
+                            .setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20))
+                            .build(),
+                    false);
             prometheus.register(new VolumeMetrics(registry, true));
             VolumeStats.Shard shard = volume.stats().openShard();
             // 3 writes of 4096 at 1.5 ms, 2 reads of 8192 at 0.5 ms, a read refused with NBD_EINVAL at

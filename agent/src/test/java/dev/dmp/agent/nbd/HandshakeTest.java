@@ -1,12 +1,14 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.Wire.concat;
-import static dev.dmp.agent.nbd.Wire.hex;
+import static dev.dmp.agent.protocol.Wire.concat;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.Wire;
 import dev.dmp.agent.stats.VolumeStats;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class HandshakeTest {
     /** NBDMAGIC, IHAVEOPT, handshake flags FIXED_NEWSTYLE | NO_ZEROES. */
     private static final String GREETING = "4e42444d41474943 49484156454f5054 0003";
+
     private static final String CLIENT_FLAGS_NO_ZEROES = "00000003";
     private static final String CLIENT_FLAGS_FIXED_ONLY = "00000001";
     private static final String IHAVEOPT = "49484156454f5054";
@@ -29,8 +32,8 @@ class HandshakeTest {
      */
     private static final String SIZE_AND_FLAGS = "0000000000100000 0d6d";
 
-    private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20), new VolumeStats());
-    private final Export dmp2 = new Export("dmp2", new MemoryBackend(512), new VolumeStats());
+    private final Export dmp1 = new Export("dmp1", new MemoryBackend(1 << 20), false, new VolumeStats()::observer);
+    private final Export dmp2 = new Export("dmp2", new MemoryBackend(512), false, new VolumeStats()::observer);
     private final ExportCatalog catalog = new ExportCatalog() {
         @Override
         public Export find(String name) {
@@ -70,56 +73,82 @@ class HandshakeTest {
     void listNamesEveryExportThenAcks() throws Exception {
         ScriptedChannel ch = client(CLIENT_FLAGS_NO_ZEROES, IHAVEOPT, "00000003 00000000");
         assertNull(new Handshake(ch, catalog).negotiate());
-        assertWire(hex(GREETING
-                + REPLY_MAGIC + "00000003 00000002 00000008" + "00000004 646d7031" // NBD_REP_SERVER "dmp1"
-                + REPLY_MAGIC + "00000003 00000002 00000008" + "00000004 646d7032" // NBD_REP_SERVER "dmp2"
-                + REPLY_MAGIC + "00000003 00000001 00000000"), ch); // NBD_REP_ACK
+        assertWire(
+                hex(GREETING
+                        + REPLY_MAGIC + "00000003 00000002 00000008" + "00000004 646d7031" // NBD_REP_SERVER "dmp1"
+                        + REPLY_MAGIC + "00000003 00000002 00000008" + "00000004 646d7032" // NBD_REP_SERVER "dmp2"
+                        + REPLY_MAGIC + "00000003 00000001 00000000"),
+                ch); // NBD_REP_ACK
     }
 
     @Test
     void infoDescribesTheExportAndGoChoosesIt() throws Exception {
-        ScriptedChannel ch = client(CLIENT_FLAGS_NO_ZEROES,
-                IHAVEOPT, "00000006 0000000a", "00000004 646d7031 0000", // NBD_OPT_INFO "dmp1", no requests
-                IHAVEOPT, "00000007 0000000c", "00000004 646d7031 0001 0003"); // NBD_OPT_GO "dmp1", asks BLOCK_SIZE
+        ScriptedChannel ch = client(
+                CLIENT_FLAGS_NO_ZEROES,
+                IHAVEOPT,
+                "00000006 0000000a",
+                "00000004 646d7031 0000", // NBD_OPT_INFO "dmp1", no requests
+                IHAVEOPT,
+                "00000007 0000000c",
+                "00000004 646d7031 0001 0003"); // NBD_OPT_GO "dmp1", asks BLOCK_SIZE
         assertSame(dmp1, new Handshake(ch, catalog).negotiate());
         String infoExport = "0000000c 0000 " + SIZE_AND_FLAGS; // NBD_INFO_EXPORT
         String infoBlockSize = "0000000e 0003 00000001 00001000 02000000"; // min 1, preferred 4096, max 32 MiB
-        assertWire(hex(GREETING
-                + REPLY_MAGIC + "00000006 00000003" + infoExport
-                + REPLY_MAGIC + "00000006 00000003" + infoBlockSize
-                + REPLY_MAGIC + "00000006 00000001 00000000"
-                + REPLY_MAGIC + "00000007 00000003" + infoExport
-                + REPLY_MAGIC + "00000007 00000003" + infoBlockSize
-                + REPLY_MAGIC + "00000007 00000001 00000000"), ch);
+        assertWire(
+                hex(GREETING
+                        + REPLY_MAGIC + "00000006 00000003" + infoExport
+                        + REPLY_MAGIC + "00000006 00000003" + infoBlockSize
+                        + REPLY_MAGIC + "00000006 00000001 00000000"
+                        + REPLY_MAGIC + "00000007 00000003" + infoExport
+                        + REPLY_MAGIC + "00000007 00000003" + infoBlockSize
+                        + REPLY_MAGIC + "00000007 00000001 00000000"),
+                ch);
         assertEquals(0, ch.unread());
     }
 
     @Test
     void unknownExportGetsErrUnknownAndTheHandshakeGoesOn() throws Exception {
-        ScriptedChannel ch = client(CLIENT_FLAGS_NO_ZEROES,
-                IHAVEOPT, "00000007 0000000a", "00000004 6e6f7065 0000", // NBD_OPT_GO "nope"
-                IHAVEOPT, "00000007 0000000a", "00000004 646d7032 0000"); // NBD_OPT_GO "dmp2"
+        ScriptedChannel ch = client(
+                CLIENT_FLAGS_NO_ZEROES,
+                IHAVEOPT,
+                "00000007 0000000a",
+                "00000004 6e6f7065 0000", // NBD_OPT_GO "nope"
+                IHAVEOPT,
+                "00000007 0000000a",
+                "00000004 646d7032 0000"); // NBD_OPT_GO "dmp2"
         assertSame(dmp2, new Handshake(ch, catalog).negotiate());
         byte[] message = text("no export named 'nope'");
-        assertWire(concat(hex(GREETING + REPLY_MAGIC + "00000007 80000006 00000016"), message,
-                hex(REPLY_MAGIC + "00000007 00000003 0000000c 0000 0000000000000200 0d6d"
-                        + REPLY_MAGIC + "00000007 00000003 0000000e 0003 00000001 00001000 02000000"
-                        + REPLY_MAGIC + "00000007 00000001 00000000")), ch);
+        assertWire(
+                concat(
+                        hex(GREETING + REPLY_MAGIC + "00000007 80000006 00000016"),
+                        message,
+                        hex(REPLY_MAGIC + "00000007 00000003 0000000c 0000 0000000000000200 0d6d"
+                                + REPLY_MAGIC + "00000007 00000003 0000000e 0003 00000001 00001000 02000000"
+                                + REPLY_MAGIC + "00000007 00000001 00000000")),
+                ch);
     }
 
     @Test
     void unknownOptionsGetErrUnsupAndTheirDataIsSkipped() throws Exception {
-        ScriptedChannel ch = client(CLIENT_FLAGS_NO_ZEROES,
-                IHAVEOPT, "00000008 00000000", // NBD_OPT_STRUCTURED_REPLY
-                IHAVEOPT, "00001234 00000003 aabbcc", // an option nobody defined, with 3 bytes of data
-                IHAVEOPT, "00000002 00000000"); // NBD_OPT_ABORT
+        ScriptedChannel ch = client(
+                CLIENT_FLAGS_NO_ZEROES,
+                IHAVEOPT,
+                "00000008 00000000", // NBD_OPT_STRUCTURED_REPLY
+                IHAVEOPT,
+                "00001234 00000003 aabbcc", // an option nobody defined, with 3 bytes of data
+                IHAVEOPT,
+                "00000002 00000000"); // NBD_OPT_ABORT
         assertNull(new Handshake(ch, catalog).negotiate());
         byte[] structured = text("NBD_OPT_STRUCTURED_REPLY is not supported");
         byte[] unknown = text("OPT(4660) is not supported");
-        assertWire(concat(
-                hex(GREETING + REPLY_MAGIC + "00000008 80000001 00000029"), structured,
-                hex(REPLY_MAGIC + "00001234 80000001 0000001a"), unknown,
-                hex(REPLY_MAGIC + "00000002 00000001 00000000")), ch);
+        assertWire(
+                concat(
+                        hex(GREETING + REPLY_MAGIC + "00000008 80000001 00000029"),
+                        structured,
+                        hex(REPLY_MAGIC + "00001234 80000001 0000001a"),
+                        unknown,
+                        hex(REPLY_MAGIC + "00000002 00000001 00000000")),
+                ch);
     }
 
     @Test
@@ -146,8 +175,8 @@ class HandshakeTest {
 
     @Test
     void abortIsAcknowledgedAndNothingAfterItIsRead() throws Exception {
-        ScriptedChannel ch = client(CLIENT_FLAGS_NO_ZEROES, IHAVEOPT, "00000002 00000000",
-                IHAVEOPT, "00000003 00000000");
+        ScriptedChannel ch =
+                client(CLIENT_FLAGS_NO_ZEROES, IHAVEOPT, "00000002 00000000", IHAVEOPT, "00000003 00000000");
         assertNull(new Handshake(ch, catalog).negotiate());
         assertWire(hex(GREETING + REPLY_MAGIC + "00000002 00000001 00000000"), ch);
         assertEquals(16, ch.unread());

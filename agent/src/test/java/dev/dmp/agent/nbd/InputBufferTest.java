@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.agent.protocol.Channels;
 import java.io.EOFException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -49,15 +50,14 @@ class InputBufferTest {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 
     @Test
     void smallFramesComeFromOneRead() throws Exception {
         byte[] sent = bytes(10 * 28);
         Chunked ch = new Chunked(sent, 1 << 20);
-        InputBuffer in = new InputBuffer(ch, 4096, false);
+        InputBuffer in = new InputBuffer(ch, 4096, () -> 0);
         for (int i = 0; i < 10; i++) {
             ByteBuffer frame = ByteBuffer.allocate(28);
             assertTrue(Channels.readFullyOrEof(in, frame));
@@ -70,7 +70,7 @@ class InputBufferTest {
     @Test
     void framesSplitAcrossReadsAndALargePayloadPastTheBuffer() throws Exception {
         byte[] sent = bytes(28 + 10000 + 28);
-        InputBuffer in = new InputBuffer(new Chunked(sent, 333), 1024, false);
+        InputBuffer in = new InputBuffer(new Chunked(sent, 333), 1024, () -> 0);
         ByteBuffer header = ByteBuffer.allocate(28);
         ByteBuffer payload = ByteBuffer.allocateDirect(10000);
         ByteBuffer next = ByteBuffer.allocate(28);
@@ -87,7 +87,7 @@ class InputBufferTest {
 
     @Test
     void aTruncatedFrameIsAnError() {
-        InputBuffer in = new InputBuffer(new Chunked(bytes(40), 16), 1024, false);
+        InputBuffer in = new InputBuffer(new Chunked(bytes(40), 16), 1024, () -> 0);
         assertThrows(EOFException.class, () -> {
             Channels.readFullyOrEof(in, ByteBuffer.allocate(28));
             Channels.readFullyOrEof(in, ByteBuffer.allocate(28));
@@ -97,7 +97,7 @@ class InputBufferTest {
     @Test
     void framesOfOneReadShareTheirReceiptTimeAndTheNextReadHasALaterOne() throws Exception {
         // Two reads of 56 bytes each: two frames per read(2).
-        InputBuffer in = new InputBuffer(new Chunked(bytes(4 * 28), 56), 1024, true);
+        InputBuffer in = new InputBuffer(new Chunked(bytes(4 * 28), 56), 1024, System::nanoTime);
         long before = System.nanoTime();
         long[] stamps = new long[4];
         for (int i = 0; i < 4; i++) {
@@ -114,8 +114,8 @@ class InputBufferTest {
         assertEquals(stamps[0], stamps[1], "two frames from one read(2)");
         assertEquals(stamps[2], stamps[3], "two frames from the next read(2)");
         assertTrue(stamps[2] > stamps[0], "the second read(2) is later");
-        InputBuffer unstamped = new InputBuffer(new Chunked(bytes(28), 28), 1024, false);
+        InputBuffer unstamped = new InputBuffer(new Chunked(bytes(28), 28), 1024, () -> 0);
         assertTrue(Channels.readFullyOrEof(unstamped, ByteBuffer.allocate(28)));
-        assertEquals(0, unstamped.filledNanos(), "no clock read when not asked (counting off)");
+        assertEquals(0, unstamped.filledNanos(), "a clock that is never read (RequestObserver.NONE's) stamps 0");
     }
 }

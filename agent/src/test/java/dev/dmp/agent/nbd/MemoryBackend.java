@@ -59,6 +59,5 @@ final class MemoryBackend implements Backend {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

@@ -52,6 +52,5 @@ final class ScriptedChannel implements ByteChannel {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

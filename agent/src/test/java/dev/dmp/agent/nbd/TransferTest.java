@@ -1,10 +1,12 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.Wire.hex;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.dmp.agent.backend.FileBackend;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocol;
 import dev.dmp.agent.stats.VolumeStats;
 import dev.dmp.proto.CounterSet;
 import java.net.StandardProtocolFamily;
@@ -37,15 +39,16 @@ class TransferTest {
             file[i] = (byte) (i * 13 + i / 4096);
         }
         Path img = Files.write(dir.resolve("disk.img"), file);
-        ExecutorService workers = Executors.newCachedThreadPool(Thread.ofPlatform().daemon().factory());
+        ExecutorService workers =
+                Executors.newCachedThreadPool(Thread.ofPlatform().daemon().factory());
         VolumeStats stats = new VolumeStats();
         try (FileBackend backend = FileBackend.open(img, false);
                 ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             listener.bind(UnixDomainSocketAddress.of(dir.resolve("nbd.sock")));
             SocketChannel client = SocketChannel.open(listener.getLocalAddress());
             SocketChannel server = listener.accept();
-            TransmissionLoop loop = new TransmissionLoop(server, new Export("f", backend, stats), workers,
-                    new BufferPool(8L << 20), true, true);
+            TransmissionLoop loop = new TransmissionLoop(
+                    server, new Export("f", backend, false, stats::observer), workers, new BufferPool(8L << 20), true);
             CompletableFuture<Void> done = new CompletableFuture<>();
             Thread.ofPlatform().daemon().start(() -> {
                 try {

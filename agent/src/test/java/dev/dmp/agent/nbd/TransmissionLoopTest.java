@@ -1,6 +1,6 @@
 package dev.dmp.agent.nbd;
 
-import static dev.dmp.agent.nbd.Wire.hex;
+import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.NbdProtocolException;
+import dev.dmp.agent.protocol.Wire;
 import dev.dmp.agent.stats.VolumeStats;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.ErrorCount;
@@ -58,14 +61,17 @@ class TransmissionLoopTest {
             client = SocketChannel.open(listener.getLocalAddress());
             server = listener.accept();
         }
-        TransmissionLoop transmission = new TransmissionLoop(server, new Export("mem", backend, stats), workers, new BufferPool(8L << 20));
-        loop = CompletableFuture.runAsync(() -> {
-            try {
-                transmission.run();
-            } catch (IOException | NbdProtocolException e) {
-                throw new RuntimeException(e);
-            }
-        }, workers);
+        TransmissionLoop transmission = new TransmissionLoop(
+                server, new Export("mem", backend, false, stats::observer), workers, new BufferPool(8L << 20));
+        loop = CompletableFuture.runAsync(
+                () -> {
+                    try {
+                        transmission.run();
+                    } catch (IOException | NbdProtocolException e) {
+                        throw new RuntimeException(e);
+                    }
+                },
+                workers);
     }
 
     @AfterEach
@@ -177,7 +183,8 @@ class TransmissionLoopTest {
         // would block reading (the client stays open) instead of failing at once.
         send("25609513 0000 0001 0000000000000051 0000000000000000 02000001");
         ExecutionException e = assertThrows(ExecutionException.class, () -> loop.get(WAIT_SECONDS, TimeUnit.SECONDS));
-        NbdProtocolException cause = assertInstanceOf(NbdProtocolException.class, e.getCause().getCause());
+        NbdProtocolException cause =
+                assertInstanceOf(NbdProtocolException.class, e.getCause().getCause());
         assertEquals("WRITE: length 33554433 is over the maximum of 33554432", cause.getMessage());
     }
 
@@ -257,8 +264,14 @@ class TransmissionLoopTest {
         for (int op : new int[] {CounterSet.TRIM, CounterSet.WRITE_ZEROES, CounterSet.CACHE}) {
             assertEquals(0, c.requests(op) + c.errors(op));
         }
-        OpCounters read = c.toProto().stream().filter(o -> o.getOpValue() == CounterSet.READ + 1).findFirst().orElseThrow();
-        assertEquals(java.util.List.of(ErrorCount.newBuilder().setError(22).setCount(1).build()), read.getErrorsByCodeList());
+        OpCounters read = c.toProto().stream()
+                .filter(o -> o.getOpValue() == CounterSet.READ + 1)
+                .findFirst()
+                .orElseThrow();
+        assertEquals(
+                java.util.List.of(
+                        ErrorCount.newBuilder().setError(22).setCount(1).build()),
+                read.getErrorsByCodeList());
         // both READs are in the size histogram: 1024 (bucket 10) and 8192 (bucket 13)
         assertEquals(1, c.sizeBucket(CounterSet.READ, 10));
         assertEquals(1, c.sizeBucket(CounterSet.READ, 13));
@@ -277,26 +290,37 @@ class TransmissionLoopTest {
         VolumeStats uncounted = new VolumeStats();
         try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             listener.bind(UnixDomainSocketAddress.of(dir.resolve("uncounted.sock")));
-            try (SocketChannel c = SocketChannel.open(listener.getLocalAddress()); SocketChannel srv = listener.accept()) {
-                var l = CompletableFuture.runAsync(() -> {
-                    try {
-                        new TransmissionLoop(srv, new Export("mem", backend, uncounted), workers, new BufferPool(8L << 20), false).run();
-                    } catch (IOException | NbdProtocolException e) {
-                        throw new RuntimeException(e);
-                    }
-                }, workers);
+            try (SocketChannel c = SocketChannel.open(listener.getLocalAddress());
+                    SocketChannel srv = listener.accept()) {
+                var l = CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                new TransmissionLoop(
+                                                srv,
+                                                new Export("mem", backend, false, uncounted::observer).unobserved(),
+                                                workers,
+                                                new BufferPool(8L << 20))
+                                        .run();
+                            } catch (IOException | NbdProtocolException e) {
+                                throw new RuntimeException(e);
+                            }
+                        },
+                        workers);
                 byte[] data = pattern(4096, 5);
-                Channels.writeFully(c, ByteBuffer.wrap(hex("25609513 0000 0001 0000000000000051 0000000000000000 00001000")));
+                Channels.writeFully(
+                        c, ByteBuffer.wrap(hex("25609513 0000 0001 0000000000000051 0000000000000000 00001000")));
                 Channels.writeFully(c, ByteBuffer.wrap(data));
                 ByteBuffer reply = ByteBuffer.allocate(16);
                 Channels.readFully(c, reply);
                 assertEquals("67446698000000000000000000000051", Wire.hex(reply.array()));
-                Channels.writeFully(c, ByteBuffer.wrap(hex("25609513 0000 0000 0000000000000052 0000000000000000 00001000")));
+                Channels.writeFully(
+                        c, ByteBuffer.wrap(hex("25609513 0000 0000 0000000000000052 0000000000000000 00001000")));
                 ByteBuffer read = ByteBuffer.allocate(16 + 4096);
                 Channels.readFully(c, read);
                 assertEquals("67446698000000000000000000000052", Wire.hex(Arrays.copyOfRange(read.array(), 0, 16)));
                 assertArrayEquals(data, Arrays.copyOfRange(read.array(), 16, 16 + 4096));
-                Channels.writeFully(c, ByteBuffer.wrap(hex("25609513 0000 0002 00000000000000ff 0000000000000000 00000000")));
+                Channels.writeFully(
+                        c, ByteBuffer.wrap(hex("25609513 0000 0002 00000000000000ff 0000000000000000 00000000")));
                 l.get(WAIT_SECONDS, TimeUnit.SECONDS);
             }
         }

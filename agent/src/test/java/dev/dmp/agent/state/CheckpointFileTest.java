@@ -33,12 +33,18 @@ class CheckpointFileTest {
                 .setRunId("run-1")
                 .setLastSeq(42)
                 .addVolumes(VolumeState.newBuilder()
-                        .setSpec(CreateVolume.newBuilder().setName("dmp1")
-                                .setBackend(Backend.newBuilder().setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20))))
+                        .setSpec(CreateVolume.newBuilder()
+                                .setName("dmp1")
+                                .setBackend(Backend.newBuilder()
+                                        .setZero(ZeroBackend.newBuilder().setSizeBytes(1 << 20))))
                         .setGeneration(3)
                         .addAllCumulative(c.toProto()))
-                .addUnacked(StatsDelta.newBuilder().setSeq(42)
-                        .addVolumes(VolumeDelta.newBuilder().setVolume("dmp1").setGeneration(3).addAllOps(c.toProto())))
+                .addUnacked(StatsDelta.newBuilder()
+                        .setSeq(42)
+                        .addVolumes(VolumeDelta.newBuilder()
+                                .setVolume("dmp1")
+                                .setGeneration(3)
+                                .addAllOps(c.toProto())))
                 .build();
     }
 

@@ -21,8 +21,14 @@ class StatsJournalTest {
     private record Seen(String volume, long generation, long rr, long rb, long wr, long wb, long inFlight) {
         static Seen of(Delta d) {
             CounterSet c = d.counts();
-            return new Seen(d.volume(), d.generation(), c.requests(READ), c.bytes(READ), c.requests(WRITE),
-                    c.bytes(WRITE), d.inFlight());
+            return new Seen(
+                    d.volume(),
+                    d.generation(),
+                    c.requests(READ),
+                    c.bytes(READ),
+                    c.requests(WRITE),
+                    c.bytes(WRITE),
+                    d.inFlight());
         }
     }
 
@@ -96,10 +102,11 @@ class StatsJournalTest {
         read(sa, 512);
         assertEquals(1, journal.reset(List.of("a", "unknown")));
         read(sa, 1024);
-        assertEquals(List.of(
-                delta("a", 0, 1, 512, 1, 4096), // counted before the reset: old generation
-                delta("a", 1, 0, 0, 0, 0), // the reset boundary
-                delta("a", 1, 1, 1024, 0, 0)), // counted after it
+        assertEquals(
+                List.of(
+                        delta("a", 0, 1, 512, 1, 4096), // counted before the reset: old generation
+                        delta("a", 1, 0, 0, 0, 0), // the reset boundary
+                        delta("a", 1, 1, 1024, 0, 0)), // counted after it
                 seen(journal.drain()));
         CounterSet sinceReset = a.sinceReset();
         assertEquals(delta("a", 1, 1, 1024, 0, 0), Seen.of(new Delta("a", 1, sinceReset, 0)));
@@ -112,13 +119,15 @@ class StatsJournalTest {
         journal.reset(List.of("a"));
         journal.reset(List.of("a"));
         write(sa, 300);
-        assertEquals(List.of(
-                delta("a", 0, 0, 0, 0, 0),
-                delta("a", 0, 0, 0, 1, 100),
-                delta("a", 1, 0, 0, 0, 0),
-                delta("a", 1, 0, 0, 0, 0),
-                delta("a", 2, 0, 0, 0, 0),
-                delta("a", 2, 0, 0, 1, 300)), seen(journal.drain()));
+        assertEquals(
+                List.of(
+                        delta("a", 0, 0, 0, 0, 0),
+                        delta("a", 0, 0, 0, 1, 100),
+                        delta("a", 1, 0, 0, 0, 0),
+                        delta("a", 1, 0, 0, 0, 0),
+                        delta("a", 2, 0, 0, 0, 0),
+                        delta("a", 2, 0, 0, 1, 300)),
+                seen(journal.drain()));
     }
 
     @Test

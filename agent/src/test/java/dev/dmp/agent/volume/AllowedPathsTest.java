@@ -30,9 +30,13 @@ class AllowedPathsTest {
             VolumeException e = assertThrows(VolumeException.class, () -> allowed.check("file backend: path", refused));
             assertEquals(Status.Code.PERMISSION_DENIED, e.code(), refused);
         }
-        assertEquals(Status.Code.INVALID_ARGUMENT,
-                assertThrows(VolumeException.class, () -> allowed.check("p", "relative.img")).code());
-        assertEquals(Status.Code.INVALID_ARGUMENT,
-                assertThrows(VolumeException.class, () -> allowed.check("p", images + "/missing")).code());
+        assertEquals(
+                Status.Code.INVALID_ARGUMENT,
+                assertThrows(VolumeException.class, () -> allowed.check("p", "relative.img"))
+                        .code());
+        assertEquals(
+                Status.Code.INVALID_ARGUMENT,
+                assertThrows(VolumeException.class, () -> allowed.check("p", images + "/missing"))
+                        .code());
     }
 }

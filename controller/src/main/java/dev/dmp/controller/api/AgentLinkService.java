@@ -32,16 +32,19 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
     }
 
     /** AgentLink/Connect, with requests read as {@link AgentMessageIn}. */
-    static final MethodDescriptor<AgentMessageIn, ControllerMessage> CONNECT = AgentLinkGrpc.getConnectMethod()
-            .toBuilder(ProtoUtils.marshaller(AgentMessageIn.getDefaultInstance()),
-                    ProtoUtils.marshaller(ControllerMessage.getDefaultInstance()))
-            .build();
+    static final MethodDescriptor<AgentMessageIn, ControllerMessage> CONNECT =
+            AgentLinkGrpc.getConnectMethod().toBuilder(
+                            ProtoUtils.marshaller(AgentMessageIn.getDefaultInstance()),
+                            ProtoUtils.marshaller(ControllerMessage.getDefaultInstance()))
+                    .build();
 
     @Override
     public ServerServiceDefinition bindService() {
         ServiceDescriptor generated = AgentLinkGrpc.getServiceDescriptor();
         return ServerServiceDefinition.builder(ServiceDescriptor.newBuilder(generated.getName())
-                        .setSchemaDescriptor(generated.getSchemaDescriptor()).addMethod(CONNECT).build())
+                        .setSchemaDescriptor(generated.getSchemaDescriptor())
+                        .addMethod(CONNECT)
+                        .build())
                 .addMethod(CONNECT, ServerCalls.asyncBidiStreamingCall(this::connectIn))
                 .build();
     }
@@ -58,14 +61,16 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
             @Override
             public void onNext(AgentMessageIn message) {
                 if (session == null) {
-                    if (!message.hasHello() || message.getHello().getHostId().isEmpty()
+                    if (!message.hasHello()
+                            || message.getHello().getHostId().isEmpty()
                             || message.getHello().getRunId().isEmpty()) {
                         outbound.onError(Status.INVALID_ARGUMENT
                                 .withDescription("the first AgentLink message must be a Hello with host_id and run_id")
                                 .asException());
                         return;
                     }
-                    session = new AgentSession(message.getHello().getHostId(), message.getHello().getRunId(), outbound);
+                    session = new AgentSession(
+                            message.getHello().getHostId(), message.getHello().getRunId(), outbound);
                     fleet.connected(session, message.getHello());
                     return;
                 }
@@ -78,13 +83,15 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
                         } catch (IllegalArgumentException e) {
                             // As if the message had not parsed: nothing of it was applied; the stream ends.
                             fleet.disconnected(session);
-                            outbound.onError(Status.INVALID_ARGUMENT.withDescription("delta " + message.getDelta().getSeq()
-                                    + ": " + e.getMessage()).asException());
+                            outbound.onError(Status.INVALID_ARGUMENT
+                                    .withDescription(
+                                            "delta " + message.getDelta().getSeq() + ": " + e.getMessage())
+                                    .asException());
                         }
                     }
                     case RESULT -> fleet.result(session, message.getResult());
                     case VOLUME_CHANGED -> fleet.volumeChanged(session, message.getVolumeChanged());
-                    case BODY_NOT_SET -> { } // the agent's heartbeat: being seen is all it says
+                    case BODY_NOT_SET -> {} // the agent's heartbeat: being seen is all it says
                     default -> LOG.debugf("host %s: ignoring %s", session.hostId(), message.getBodyCase());
                 }
             }

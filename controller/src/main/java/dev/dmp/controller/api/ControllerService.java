@@ -42,7 +42,10 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void createVolume(CreateVolumeRequest request, StreamObserver<CreateVolumeResponse> response) {
-        answer(ops.createVolume(request), response, v -> CreateVolumeResponse.newBuilder().setVolume(v).build());
+        answer(
+                ops.createVolume(request),
+                response,
+                v -> CreateVolumeResponse.newBuilder().setVolume(v).build());
     }
 
     @Override
@@ -53,7 +56,11 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
     @Override
     public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> response) {
         try {
-            reply(response, GetVolumeResponse.newBuilder().setVolume(ops.getVolume(request.getHost(), request.getName())).build());
+            reply(
+                    response,
+                    GetVolumeResponse.newBuilder()
+                            .setVolume(ops.getVolume(request.getHost(), request.getName()))
+                            .build());
         } catch (StatusException e) {
             response.onError(e);
         }
@@ -62,7 +69,11 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
     @Override
     public void listVolumes(ListVolumesRequest request, StreamObserver<ListVolumesResponse> response) {
         try {
-            reply(response, ListVolumesResponse.newBuilder().addAllVolumes(ops.listVolumes(request.getHost())).build());
+            reply(
+                    response,
+                    ListVolumesResponse.newBuilder()
+                            .addAllVolumes(ops.listVolumes(request.getHost()))
+                            .build());
         } catch (StatusException e) {
             response.onError(e);
         }
@@ -70,13 +81,20 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void listHosts(ListHostsRequest request, StreamObserver<ListHostsResponse> response) {
-        reply(response, ListHostsResponse.newBuilder().addAllHosts(ops.listHosts()).build());
+        reply(
+                response,
+                ListHostsResponse.newBuilder().addAllHosts(ops.listHosts()).build());
     }
 
     @Override
     public void resetStats(ResetStatsRequest request, StreamObserver<ResetStatsResponse> response) {
-        answer(ops.resetStats(request), response, before -> ResetStatsResponse.newBuilder()
-                .setVolumesReset(before.size()).addAllBefore(before).build());
+        answer(
+                ops.resetStats(request),
+                response,
+                before -> ResetStatsResponse.newBuilder()
+                        .setVolumesReset(before.size())
+                        .addAllBefore(before)
+                        .build());
     }
 
     @Override
@@ -102,23 +120,27 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
         long[] lastSent = {System.nanoTime()};
         response.onNext(first);
         // One timer thread runs every watch, so sends to this call never overlap.
-        var task = watchTimer.scheduleAtFixedRate(() -> {
-            try {
-                QueryStatsResponse counts = ops.queryStats(request);
-                boolean changed = !StatsRates.sameCounts(counts, last[0]);
-                // Send when the counts changed, and once more when they stop (so rates drop to zero).
-                if ((changed || StatsRates.moving(last[0])) && !call.isCancelled()) {
-                    long t = System.nanoTime();
-                    QueryStatsResponse now = StatsRates.between(last[0], counts, (t - lastSent[0]) / 1e9);
-                    last[0] = now;
-                    lastSent[0] = t;
-                    response.onNext(now);
-                }
-            } catch (StatusException e) {
-                response.onError(e);
-                throw new CompletionException(e); // ends this watch's schedule
-            }
-        }, 1, 1, TimeUnit.SECONDS);
+        var task = watchTimer.scheduleAtFixedRate(
+                () -> {
+                    try {
+                        QueryStatsResponse counts = ops.queryStats(request);
+                        boolean changed = !StatsRates.sameCounts(counts, last[0]);
+                        // Send when the counts changed, and once more when they stop (so rates drop to zero).
+                        if ((changed || StatsRates.moving(last[0])) && !call.isCancelled()) {
+                            long t = System.nanoTime();
+                            QueryStatsResponse now = StatsRates.between(last[0], counts, (t - lastSent[0]) / 1e9);
+                            last[0] = now;
+                            lastSent[0] = t;
+                            response.onNext(now);
+                        }
+                    } catch (StatusException e) {
+                        response.onError(e);
+                        throw new CompletionException(e); // ends this watch's schedule
+                    }
+                },
+                1,
+                1,
+                TimeUnit.SECONDS);
         call.setOnCancelHandler(() -> task.cancel(false));
     }
 
@@ -128,15 +150,18 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
     }
 
     /** Completes the call when the operation does: its answer, or its status. */
-    private static <R, T> void answer(CompletableFuture<R> result, StreamObserver<T> response, Function<R, T> toMessage) {
+    private static <R, T> void answer(
+            CompletableFuture<R> result, StreamObserver<T> response, Function<R, T> toMessage) {
         result.whenComplete((r, e) -> {
             if (e == null) {
                 reply(response, toMessage.apply(r));
                 return;
             }
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-            response.onError(cause instanceof StatusException ? cause
-                    : Status.INTERNAL.withDescription(cause.toString()).asException());
+            response.onError(
+                    cause instanceof StatusException
+                            ? cause
+                            : Status.INTERNAL.withDescription(cause.toString()).asException());
         });
     }
 }

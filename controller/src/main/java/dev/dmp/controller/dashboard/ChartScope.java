@@ -13,7 +13,8 @@ public record ChartScope(String host, String volume) implements Predicate<Volume
     public static ChartScope of(String host, String volume) throws StatusException {
         host = host == null ? "" : host;
         volume = volume == null ? "" : volume;
-        RequestChecks.scope(volume.isEmpty() ? host.isEmpty() ? Scope.FLEET : Scope.HOST : Scope.VOLUME, host, volume, false);
+        RequestChecks.scope(
+                volume.isEmpty() ? host.isEmpty() ? Scope.FLEET : Scope.HOST : Scope.VOLUME, host, volume, false);
         return new ChartScope(host, volume);
     }
 

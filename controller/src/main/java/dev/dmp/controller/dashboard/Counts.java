@@ -5,7 +5,10 @@ public record Counts(long readRequests, long readBytes, long writeRequests, long
     public static final Counts ZERO = new Counts(0, 0, 0, 0);
 
     public Counts plus(Counts o) {
-        return new Counts(readRequests + o.readRequests, readBytes + o.readBytes,
-                writeRequests + o.writeRequests, writeBytes + o.writeBytes);
+        return new Counts(
+                readRequests + o.readRequests,
+                readBytes + o.readBytes,
+                writeRequests + o.writeRequests,
+                writeBytes + o.writeBytes);
     }
 }

@@ -1,9 +1,8 @@
 package dev.dmp.controller.dashboard;
 
-import dev.dmp.proto.StatsRows;
-import dev.dmp.proto.CounterSet;
-
 import dev.dmp.controller.ops.FleetOperations;
+import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.StatsRows;
 import dev.dmp.proto.v1.Host;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.Scope;
@@ -38,17 +37,20 @@ public class Dashboard {
 
         List<HostView> hosts = new ArrayList<>();
         for (Host h : ops.listHosts()) {
-            hosts.add(new HostView(h, hostRows.getOrDefault(h.getId(), zero(h.getId(), "")),
-                    s.rate(new ChartScope(h.getId(), ""))));
+            hosts.add(new HostView(
+                    h, hostRows.getOrDefault(h.getId(), zero(h.getId(), "")), s.rate(new ChartScope(h.getId(), ""))));
         }
-        List<VolumeView> volumes = new ArrayList<>();
+        List<VolumeRow> volumes = new ArrayList<>();
         for (Volume v : ops.listVolumes("")) {
             VolumeKey key = new VolumeKey(v.getHost(), v.getName());
-            volumes.add(new VolumeView(v, volumeRows.getOrDefault(key, zero(v.getHost(), v.getName())),
+            volumes.add(new VolumeRow(
+                    v,
+                    volumeRows.getOrDefault(key, zero(v.getHost(), v.getName())),
                     s.rates().getOrDefault(key, Rate.ZERO)));
         }
         FleetView fleet = new FleetView(rows(Scope.FLEET).get(0), s.rate(ChartScope.FLEET));
-        RatePoint chart = history.ring().last(scope).orElse(new RatePoint(s.sample().atMillis(), Rate.ZERO));
+        RatePoint chart =
+                history.ring().last(scope).orElse(new RatePoint(s.sample().atMillis(), Rate.ZERO));
         return new Overview(s.sample().atMillis(), fleet, hosts, volumes, chart);
     }
 
@@ -60,7 +62,8 @@ public class Dashboard {
 
     /** The stats rows of a scope as QueryStats answers them now. */
     private List<StatsRow> rows(Scope scope) throws StatusException {
-        return ops.queryStats(QueryStatsRequest.newBuilder().setScope(scope).build()).getRowsList();
+        return ops.queryStats(QueryStatsRequest.newBuilder().setScope(scope).build())
+                .getRowsList();
     }
 
     private void requireKnown(ChartScope scope) throws StatusException {
@@ -69,7 +72,8 @@ public class Dashboard {
         }
         ops.listVolumes(scope.host()); // NOT_FOUND for a host that never connected
         if (!scope.volume().isEmpty() && !ops.fleet().hasVolume(scope.host(), scope.volume())) {
-            throw Status.NOT_FOUND.withDescription("host '" + scope.host() + "' has no volume '" + scope.volume() + "'")
+            throw Status.NOT_FOUND
+                    .withDescription("host '" + scope.host() + "' has no volume '" + scope.volume() + "'")
                     .asException();
         }
     }

@@ -5,7 +5,10 @@ public record Rate(double readRequests, double writeRequests, double readBytes, 
     public static final Rate ZERO = new Rate(0, 0, 0, 0);
 
     public Rate plus(Rate o) {
-        return new Rate(readRequests + o.readRequests, writeRequests + o.writeRequests,
-                readBytes + o.readBytes, writeBytes + o.writeBytes);
+        return new Rate(
+                readRequests + o.readRequests,
+                writeRequests + o.writeRequests,
+                readBytes + o.readBytes,
+                writeBytes + o.writeBytes);
     }
 }

@@ -25,6 +25,7 @@ public class StatsHistory {
     public static final int SECONDS = 300;
     /** Rates shown as numbers are averaged over this many seconds, so they do not flicker. */
     public static final int RATE_SECONDS = 5;
+
     private static final Logger LOG = Logger.getLogger(StatsHistory.class);
 
     private final FleetOperations ops;
@@ -84,7 +85,8 @@ public class StatsHistory {
                 keys.add(new VolumeKey(host, volume.getName()));
             });
             previous = VolumeIndex.of(keys, previous);
-            StatsSample sample = new StatsSample(now, previous, Arrays.copyOf(counts[0], keys.size() * StatsSample.FIELDS));
+            StatsSample sample =
+                    new StatsSample(now, previous, Arrays.copyOf(counts[0], keys.size() * StatsSample.FIELDS));
             ring.add(sample);
             latest = new FleetSnapshot(sample, ring.recent(RATE_SECONDS));
         } catch (RuntimeException e) {

@@ -23,8 +23,7 @@ public final class StatsRing {
     private static final int F = StatsSample.FIELDS;
 
     /** What the volumes counted between two successive samples, the second taken at {@code atMillis}. */
-    private record Step(long atMillis, long millis, VolumeIndex index, float[] volumes, long[] hosts, long[] fleet) {
-    }
+    private record Step(long atMillis, long millis, VolumeIndex index, float[] volumes, long[] hosts, long[] fleet) {}
 
     private final int capacity;
     private final ArrayDeque<Step> steps = new ArrayDeque<>();
@@ -120,7 +119,7 @@ public final class StatsRing {
         }
         List<Step> window = new ArrayList<>();
         long millis = 0;
-        for (Iterator<Step> it = steps.descendingIterator(); it.hasNext() && window.size() < seconds;) {
+        for (Iterator<Step> it = steps.descendingIterator(); it.hasNext() && window.size() < seconds; ) {
             Step s = it.next();
             window.add(s);
             millis += s.millis;

@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class AgentSession {
     /** How long a command may take at the agent before the caller gets UNAVAILABLE. */
     static final long COMMAND_TIMEOUT_SECONDS = 30;
+
     private static final AtomicLong COMMAND_IDS = new AtomicLong();
 
     private final String hostId;
@@ -56,8 +57,10 @@ public final class AgentSession {
         return result.orTimeout(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(
                         e instanceof java.util.concurrent.TimeoutException
-                                ? Status.UNAVAILABLE.withDescription("host " + hostId + " did not answer within "
-                                        + COMMAND_TIMEOUT_SECONDS + " s; check the agent and retry").asException()
+                                ? Status.UNAVAILABLE
+                                        .withDescription("host " + hostId + " did not answer within "
+                                                + COMMAND_TIMEOUT_SECONDS + " s; check the agent and retry")
+                                        .asException()
                                 : e));
     }
 
@@ -101,7 +104,8 @@ public final class AgentSession {
     }
 
     private StatusException lost() {
-        return Status.UNAVAILABLE.withDescription("host " + hostId + " disconnected before answering; retry when it is back online")
+        return Status.UNAVAILABLE
+                .withDescription("host " + hostId + " disconnected before answering; retry when it is back online")
                 .asException();
     }
 }

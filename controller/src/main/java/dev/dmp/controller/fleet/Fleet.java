@@ -2,7 +2,9 @@ package dev.dmp.controller.fleet;
 
 import dev.dmp.controller.ControllerConfig;
 import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.proto.VolumeAttachment;
 import dev.dmp.proto.v1.Ack;
+import dev.dmp.proto.v1.AttachmentState;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
@@ -45,11 +47,12 @@ public class Fleet {
      * by acksAfterCommit. A failed commit leaves it, so the lag grows until a commit succeeds.
      */
     private long waitingSince;
+
     private final AtomicLong commitFailures = new AtomicLong();
 
     /** An acknowledgement that goes out after the next commit, and when its delta arrived. */
-    private record PendingAck(long receivedNanos, Runnable send) {
-    }
+    private record PendingAck(long receivedNanos, Runnable send) {}
+
     private LedgerStore store;
     private FleetLedger ledger;
     private Thread committer;
@@ -65,7 +68,8 @@ public class Fleet {
         try {
             store = LedgerStore.open(dir);
         } catch (IOException | RuntimeException e) {
-            throw new UncheckedIOException("dmp.controller.data-dir: cannot open the ledger in " + dir + ": " + e.getMessage(),
+            throw new UncheckedIOException(
+                    "dmp.controller.data-dir: cannot open the ledger in " + dir + ": " + e.getMessage(),
                     e instanceof IOException io ? io : new IOException(e));
         }
         ledger = new FleetLedger(store);
@@ -101,7 +105,8 @@ public class Fleet {
         }
         acks.forEach(a -> a.send().run());
         synchronized (acksAfterCommit) {
-            waitingSince = acksAfterCommit.isEmpty() ? 0 : acksAfterCommit.get(0).receivedNanos();
+            waitingSince =
+                    acksAfterCommit.isEmpty() ? 0 : acksAfterCommit.get(0).receivedNanos();
         }
     }
 
@@ -147,8 +152,9 @@ public class Fleet {
             previous.end();
         }
         ledger.hello(hello, Instant.now());
-        LOG.infof("agent connected: host %s (agent %s, run %s, %d volumes)", session.hostId(), hello.getAgentVersion(),
-                hello.getRunId(), hello.getVolumesCount());
+        LOG.infof(
+                "agent connected: host %s (agent %s, run %s, %d volumes)",
+                session.hostId(), hello.getAgentVersion(), hello.getRunId(), hello.getVolumesCount());
     }
 
     /**
@@ -173,14 +179,18 @@ public class Fleet {
         session.close();
         if (sessions.remove(session.hostId(), session)) {
             ledger.offline(session.hostId(), Instant.now());
-            LOG.infof("agent lost: host %s disconnected; its volumes and numbers are kept, marked stale", session.hostId());
+            LOG.infof(
+                    "agent lost: host %s disconnected; its volumes and numbers are kept, marked stale",
+                    session.hostId());
         }
     }
 
     /** Applies a delta; acknowledges it (repeats too, so the agent drops them) once it is durable. */
     public void delta(AgentSession session, StatsDeltaIn delta) {
         ledger.apply(session.hostId(), session.runId(), delta, Instant.now());
-        ControllerMessage ack = ControllerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(delta.getSeq())).build();
+        ControllerMessage ack = ControllerMessage.newBuilder()
+                .setAck(Ack.newBuilder().setSeq(delta.getSeq()))
+                .build();
         long now = System.nanoTime();
         synchronized (acksAfterCommit) {
             acksAfterCommit.add(new PendingAck(now, () -> session.send(ack)));
@@ -206,11 +216,12 @@ public class Fleet {
         Volume v = volume.toBuilder().setHost(session.hostId()).build();
         if (!ledger.updateVolume(v)) {
             LOG.debugf("host %s: change of unknown volume %s ignored", session.hostId(), v.getName());
-        } else if (v.getAttachment().startsWith("failed")) {
+        } else if (VolumeAttachment.state(v) == AttachmentState.ATTACHMENT_STATE_FAILED) {
             LOG.warnf("host %s: volume %s: attachment %s", session.hostId(), v.getName(), v.getAttachment());
         } else {
-            LOG.infof("host %s: volume %s changed: device '%s', attachment '%s'", session.hostId(), v.getName(),
-                    v.getDevice(), v.getAttachment());
+            LOG.infof(
+                    "host %s: volume %s changed: device '%s', attachment '%s'",
+                    session.hostId(), v.getName(), v.getDevice(), v.getAttachment());
         }
     }
 
@@ -232,13 +243,15 @@ public class Fleet {
     }
 
     public List<dev.dmp.proto.v1.Host> hosts() {
-        return ledger.hosts().stream().map(h -> dev.dmp.proto.v1.Host.newBuilder()
-                .setId(h.id())
-                .setOnline(h.online())
-                .setVolumeCount(h.volumeCount())
-                .setAgentVersion(h.agentVersion())
-                .setLastSeen(dev.dmp.proto.StatsRows.timestamp(h.lastSeen()))
-                .build()).toList();
+        return ledger.hosts().stream()
+                .map(h -> dev.dmp.proto.v1.Host.newBuilder()
+                        .setId(h.id())
+                        .setOnline(h.online())
+                        .setVolumeCount(h.volumeCount())
+                        .setAgentVersion(h.agentVersion())
+                        .setLastSeen(dev.dmp.proto.StatsRows.timestamp(h.lastSeen()))
+                        .build())
+                .toList();
     }
 
     /** Volumes of one host, or of every host when {@code host} is empty; sorted by host then name. */

@@ -1,21 +1,17 @@
 package dev.dmp.controller.fleet;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedOutputStream;
 import dev.dmp.controller.store.LedgerStore;
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.OpCountersCodec;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeDeltaIn;
-import dev.dmp.proto.v1.VolumeRecord;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,52 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * controller knows of each host (its volumes, agent version, when it was last heard from). A delta
  * is applied at most once per agent run (by sequence number); a delta of a newer reset generation
  * closes the volume's current generation first. Changes are written to the {@link LedgerStore} by
- * {@link #commit()}; see docs/stats-protocol.md.
+ * {@link #commit()}, one {@link HostRecordCodec host record} per changed host; see docs/stats-protocol.md.
  */
 public final class FleetLedger {
-
-    /** Zero counts shared by every volume never reset (most of them; 4 KiB each); never added to. */
-    private static final CounterSet NEVER_RESET = CounterSet.empty();
-
-    /**
-     * A volume's counts. Only the lifetime counts are kept whole; the counts since the last reset are
-     * {@code lifetime - atReset}, so a volume never reset costs one CounterSet, not two.
-     */
-    private static final class VolumeEntry {
-        Volume volume;
-        ByteString volumeBytes; // volume, encoded once for the records
-        long generation;
-        CounterSet lifetime = CounterSet.empty();
-        CounterSet atReset = NEVER_RESET; // lifetime when the current generation began; replaced, never added to
-        CounterSet beforeReset = NEVER_RESET; // replaced, never added to
-        long inFlight;
-
-        VolumeEntry(Volume volume) {
-            setVolume(volume);
-        }
-
-        void setVolume(Volume volume) {
-            if (volume != this.volume) {
-                this.volume = volume;
-                this.volumeBytes = volume.toByteString();
-            }
-        }
-
-        /** A new CounterSet of the counts since the last reset. */
-        CounterSet sinceReset() {
-            return atReset == NEVER_RESET ? lifetime.copy() : lifetime.minus(atReset);
-        }
-    }
-
-    private static final class HostEntry {
-        String runId = "";
-        long appliedSeq;
-        /** Written without the ledger's lock by {@link #seen}, which every message from the agent calls. */
-        volatile Instant lastSeen = Instant.EPOCH;
-        String agentVersion = "";
-        boolean online;
-        final TreeMap<String, VolumeEntry> volumes = new TreeMap<>();
-    }
 
     private final TreeMap<String, HostEntry> hosts = new TreeMap<>();
     /** The same entries by id, for {@link #seen} without the lock; added to under the lock, never removed. */
@@ -84,6 +37,7 @@ public final class FleetLedger {
     private final CounterSet fleetSinceReset = CounterSet.empty();
     /** The sum of every volume's in-flight level, kept like {@link #fleetSinceReset}. */
     private long fleetInFlight;
+
     private final Set<String> dirty = new HashSet<>();
     private final LedgerStore store;
 
@@ -168,7 +122,7 @@ public final class FleetLedger {
             VolumeDeltaIn d = delta.getVolumes(i);
             ops[i] = new int[d.getOpsCount()];
             for (int j = 0; j < ops[i].length; j++) {
-                ops[i][j] = CounterSet.checkEncoded(d.getOps(j));
+                ops[i][j] = OpCountersCodec.checkEncoded(d.getOps(j));
             }
         }
         return apply(host, runId, delta, ops, now);
@@ -185,8 +139,10 @@ public final class FleetLedger {
         }
         for (int i = 0; i < ops.length; i++) {
             VolumeDeltaIn d = delta.getVolumes(i);
-            VolumeEntry v = h.volumes.computeIfAbsent(d.getVolume(),
-                    k -> new VolumeEntry(Volume.newBuilder().setHost(host).setName(k).build()));
+            VolumeEntry v = h.volumes.computeIfAbsent(
+                    d.getVolume(),
+                    k -> new VolumeEntry(
+                            Volume.newBuilder().setHost(host).setName(k).build()));
             if (d.getGeneration() < v.generation) {
                 continue; // counted before a reset this ledger already applied
             }
@@ -197,8 +153,8 @@ public final class FleetLedger {
                 v.atReset = v.lifetime.copy();
             }
             for (int j = 0; j < ops[i].length; j++) {
-                v.lifetime.addEncoded(d.getOps(j), ops[i][j]);
-                fleetSinceReset.addEncoded(d.getOps(j), ops[i][j]);
+                OpCountersCodec.addEncoded(v.lifetime, d.getOps(j), ops[i][j]);
+                OpCountersCodec.addEncoded(fleetSinceReset, d.getOps(j), ops[i][j]);
             }
             fleetInFlight += d.getInFlight() - v.inFlight;
             v.inFlight = d.getInFlight();
@@ -211,7 +167,9 @@ public final class FleetLedger {
     public synchronized void addVolume(Volume volume) {
         HostEntry h = hosts.get(volume.getHost());
         if (h != null) {
-            h.volumes.computeIfAbsent(volume.getName(), k -> new VolumeEntry(volume)).setVolume(volume);
+            h.volumes
+                    .computeIfAbsent(volume.getName(), k -> new VolumeEntry(volume))
+                    .setVolume(volume);
             changed(volume.getHost());
         }
     }
@@ -241,6 +199,13 @@ public final class FleetLedger {
     private void removed(VolumeEntry v) {
         takeOutOfFleet(v);
         fleetInFlight -= v.inFlight;
+    }
+
+    /** The volume joins the fleet total (it is loaded from the store). */
+    private void addToFleet(VolumeEntry v) {
+        fleetSinceReset.add(v.lifetime);
+        fleetSinceReset.subtract(v.atReset);
+        fleetInFlight += v.inFlight;
     }
 
     /** The volume's since-reset counts leave the fleet total (it is reset, removed or replaced). */
@@ -273,7 +238,7 @@ public final class FleetLedger {
             synchronized (this) {
                 HostEntry h = hosts.get(host);
                 if (h != null) {
-                    records.put(host, record(host, h));
+                    records.put(host, HostRecordCodec.encode(host, h));
                 }
             }
         }
@@ -306,8 +271,7 @@ public final class FleetLedger {
     }
 
     /** A host as ListHosts shows it. */
-    public record HostInfo(String id, boolean online, Instant lastSeen, String agentVersion, int volumeCount) {
-    }
+    public record HostInfo(String id, boolean online, Instant lastSeen, String agentVersion, int volumeCount) {}
 
     /** Volumes of one host, or of all when {@code host} is empty; sorted by host then name. */
     public synchronized List<Volume> volumes(String host) {
@@ -321,20 +285,20 @@ public final class FleetLedger {
     }
 
     /** Copies of every volume's numbers, sorted by host then volume. */
-    public List<VolumeView> views() {
-        return views("");
+    public List<VolumeCounts> volumeCounts() {
+        return volumeCounts("");
     }
 
     /**
      * Copies of one host's volumes' numbers (every host's when {@code host} is empty), sorted by host
      * then volume. Each copy is two CounterSets of a few KiB: a query about one host copies only its own.
      */
-    public synchronized List<VolumeView> views(String host) {
-        List<VolumeView> out = new ArrayList<>();
-        Map<String, HostEntry> selected = host.isEmpty() ? hosts
-                : hosts.containsKey(host) ? Map.of(host, hosts.get(host)) : Map.of();
-        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeView(id, name, v.generation,
-                v.sinceReset(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
+    public synchronized List<VolumeCounts> volumeCounts(String host) {
+        List<VolumeCounts> out = new ArrayList<>();
+        Map<String, HostEntry> selected =
+                host.isEmpty() ? hosts : hosts.containsKey(host) ? Map.of(host, hosts.get(host)) : Map.of();
+        selected.forEach((id, h) -> h.volumes.forEach((name, v) -> out.add(new VolumeCounts(
+                id, name, v.generation, v.sinceReset(), v.lifetime.copy(), v.inFlight, !h.online, h.lastSeen))));
         return out;
     }
 
@@ -344,7 +308,8 @@ public final class FleetLedger {
      * The CounterSets are the ledger's own: read them, never keep or change them.
      */
     public interface VolumeVisitor {
-        void volume(String host, Volume volume, long generation, CounterSet lifetime, CounterSet atReset, long inFlight);
+        void volume(
+                String host, Volume volume, long generation, CounterSet lifetime, CounterSet atReset, long inFlight);
     }
 
     /**
@@ -362,7 +327,8 @@ public final class FleetLedger {
             synchronized (this) {
                 HostEntry h = hosts.get(id);
                 if (h != null) {
-                    h.volumes.forEach((name, v) -> visitor.volume(id, v.volume, v.generation, v.lifetime, v.atReset, v.inFlight));
+                    h.volumes.forEach(
+                            (name, v) -> visitor.volume(id, v.volume, v.generation, v.lifetime, v.atReset, v.inFlight));
                 }
             }
         }
@@ -389,8 +355,7 @@ public final class FleetLedger {
     }
 
     /** The fleet's volumes added up; see {@link #total()}. */
-    public record Total(CounterSet counts, long inFlight, boolean stale, Instant lastSeen) {
-    }
+    public record Total(CounterSet counts, long inFlight, boolean stale, Instant lastSeen) {}
 
     /** The counts the volume's last reset closed (zero if it was never reset). */
     public synchronized CounterSet beforeReset(String host, String volume) {
@@ -399,99 +364,14 @@ public final class FleetLedger {
         return v == null ? CounterSet.empty() : v.beforeReset.copy();
     }
 
-    /**
-     * The host's {@link HostRecord}, encoded: the bytes protobuf would write for the record built from
-     * these numbers, written straight from the CounterSets (building the messages for a thousand hosts
-     * a second was most of the controller's CPU and garbage). Volumes never reset write their lifetime
-     * counts as their since-reset counts too, as before.
-     */
-    static byte[] record(String host, HostEntry h) {
-        int n = h.volumes.size();
-        CounterSet[] since = new CounterSet[n];
-        int[] sizes = new int[n];
-        int i = 0;
-        int size = stringSize(1, host) + stringSize(2, h.runId) + (h.appliedSeq == 0 ? 0
-                : CodedOutputStream.computeUInt64Size(3, h.appliedSeq));
-        var lastSeen = dev.dmp.proto.StatsRows.timestamp(h.lastSeen);
-        size += CodedOutputStream.computeMessageSize(4, lastSeen) + stringSize(5, h.agentVersion);
-        for (VolumeEntry v : h.volumes.values()) {
-            since[i] = v.atReset == NEVER_RESET ? v.lifetime : v.sinceReset();
-            int lifetime = v.lifetime.serializedSize(VolumeRecord.LIFETIME_FIELD_NUMBER);
-            sizes[i] = CodedOutputStream.computeBytesSize(VolumeRecord.VOLUME_FIELD_NUMBER, v.volumeBytes)
-                    + (v.generation == 0 ? 0 : CodedOutputStream.computeUInt64Size(VolumeRecord.GENERATION_FIELD_NUMBER, v.generation))
-                    + (since[i] == v.lifetime ? lifetime : since[i].serializedSize(VolumeRecord.SINCE_RESET_FIELD_NUMBER))
-                    + lifetime + v.beforeReset.serializedSize(VolumeRecord.BEFORE_RESET_FIELD_NUMBER)
-                    + (v.inFlight == 0 ? 0 : CodedOutputStream.computeUInt64Size(VolumeRecord.IN_FLIGHT_FIELD_NUMBER, v.inFlight));
-            size += CodedOutputStream.computeTagSize(HostRecord.VOLUMES_FIELD_NUMBER)
-                    + CodedOutputStream.computeUInt32SizeNoTag(sizes[i]) + sizes[i];
-            i++;
-        }
-        byte[] bytes = new byte[size];
-        CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-        try {
-            writeString(out, 1, host);
-            writeString(out, 2, h.runId);
-            if (h.appliedSeq != 0) {
-                out.writeUInt64(3, h.appliedSeq);
-            }
-            out.writeMessage(4, lastSeen);
-            writeString(out, 5, h.agentVersion);
-            i = 0;
-            for (VolumeEntry v : h.volumes.values()) {
-                out.writeTag(HostRecord.VOLUMES_FIELD_NUMBER, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.writeUInt32NoTag(sizes[i]);
-                out.writeBytes(VolumeRecord.VOLUME_FIELD_NUMBER, v.volumeBytes);
-                if (v.generation != 0) {
-                    out.writeUInt64(VolumeRecord.GENERATION_FIELD_NUMBER, v.generation);
-                }
-                since[i].writeTo(out, VolumeRecord.SINCE_RESET_FIELD_NUMBER);
-                v.lifetime.writeTo(out, VolumeRecord.LIFETIME_FIELD_NUMBER);
-                v.beforeReset.writeTo(out, VolumeRecord.BEFORE_RESET_FIELD_NUMBER);
-                if (v.inFlight != 0) {
-                    out.writeUInt64(VolumeRecord.IN_FLIGHT_FIELD_NUMBER, v.inFlight);
-                }
-                i++;
-            }
-            out.checkNoSpaceLeft();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a size computed wrong: a bug, not an I/O error
-        }
-        return bytes;
-    }
-
-    private static int stringSize(int field, String s) {
-        return s.isEmpty() ? 0 : CodedOutputStream.computeStringSize(field, s);
-    }
-
-    private static void writeString(CodedOutputStream out, int field, String s) throws IOException {
-        if (!s.isEmpty()) {
-            out.writeString(field, s);
-        }
-    }
-
     /** The host's record as the next commit writes it (tests). */
     synchronized byte[] record(String host) {
-        return record(host, hosts.get(host));
+        return HostRecordCodec.encode(host, hosts.get(host));
     }
 
     private void load(HostRecord r) {
-        HostEntry h = new HostEntry();
-        h.runId = r.getRunId();
-        h.appliedSeq = r.getAppliedSeq();
-        h.lastSeen = Instant.ofEpochSecond(r.getLastSeen().getSeconds(), r.getLastSeen().getNanos());
-        h.agentVersion = r.getAgentVersion();
-        for (VolumeRecord v : r.getVolumesList()) {
-            VolumeEntry e = new VolumeEntry(v.getVolume());
-            e.generation = v.getGeneration();
-            CounterSet sinceReset = CounterSet.fromProto(v.getSinceResetList());
-            e.lifetime = CounterSet.fromProto(v.getLifetimeList());
-            e.atReset = sinceReset.equals(e.lifetime) ? NEVER_RESET : e.lifetime.minus(sinceReset);
-            e.beforeReset = v.getBeforeResetCount() == 0 ? NEVER_RESET : CounterSet.fromProto(v.getBeforeResetList());
-            e.inFlight = v.getInFlight();
-            h.volumes.put(v.getVolume().getName(), e);
-            fleetSinceReset.add(sinceReset);
-            fleetInFlight += e.inFlight;
-        }
+        HostEntry h = HostRecordCodec.decode(r);
+        h.volumes.values().forEach(this::addToFleet);
         hosts.put(r.getHostId(), h);
         byId.put(r.getHostId(), h);
     }

@@ -15,15 +15,18 @@ public record ApiError(String code, String message) {
 
     /** The HTTP answer for a failure of an operation, whatever wrapped it. */
     public static Response response(Throwable failure) {
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        Throwable cause =
+                failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
         Status status = switch (cause) {
             case StatusException e -> e.getStatus();
-            case InvalidProtocolBufferException e -> Status.INVALID_ARGUMENT.withDescription("bad JSON: " + e.getMessage());
+            case InvalidProtocolBufferException e ->
+                Status.INVALID_ARGUMENT.withDescription("bad JSON: " + e.getMessage());
             default -> Status.INTERNAL.withDescription(cause.toString());
         };
         return Response.status(httpStatus(status.getCode()))
                 .type(MediaType.APPLICATION_JSON)
-                .entity(new ApiError(status.getCode().name(), status.getDescription() == null ? "" : status.getDescription()))
+                .entity(new ApiError(
+                        status.getCode().name(), status.getDescription() == null ? "" : status.getDescription()))
                 .build();
     }
 

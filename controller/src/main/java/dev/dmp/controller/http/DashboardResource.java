@@ -61,13 +61,18 @@ public class DashboardResource {
     public Multi<Overview> events(@RestQuery String host, @RestQuery String volume) throws StatusException {
         ChartScope scope = ChartScope.of(host, volume);
         dashboard.overview(scope); // a bad scope fails here, with its HTTP status, rather than mid-stream
-        return Multi.createFrom().ticks().startingAfter(Duration.ofMillis(1)).every(Duration.ofSeconds(1))
-                .onOverflow().drop()
+        return Multi.createFrom()
+                .ticks()
+                .startingAfter(Duration.ofMillis(1))
+                .every(Duration.ofSeconds(1))
+                .onOverflow()
+                .drop()
                 .map(tick -> {
                     try {
                         return dashboard.overview(scope);
                     } catch (StatusException e) {
-                        throw new IllegalStateException(e.getStatus().getDescription(), e); // e.g. the volume was deleted
+                        throw new IllegalStateException(
+                                e.getStatus().getDescription(), e); // e.g. the volume was deleted
                     }
                 });
     }
@@ -75,7 +80,8 @@ public class DashboardResource {
     /** The chart of a scope over the last minutes: one point a second, oldest first. */
     @GET
     @Path("history")
-    public Map<String, List<RatePoint>> history(@RestQuery String host, @RestQuery String volume) throws StatusException {
+    public Map<String, List<RatePoint>> history(@RestQuery String host, @RestQuery String volume)
+            throws StatusException {
         return Map.of("points", dashboard.history(ChartScope.of(host, volume)));
     }
 
@@ -84,14 +90,18 @@ public class DashboardResource {
     @Path("volumes")
     @Consumes(MediaType.APPLICATION_JSON)
     public CompletionStage<Response> createVolume(String body) throws InvalidProtocolBufferException {
-        CreateVolumeRequest request = parse(body, CreateVolumeRequest.newBuilder()).build();
-        return answer(ops.createVolume(request), v -> Response.status(Response.Status.CREATED).entity(v).build());
+        CreateVolumeRequest request =
+                parse(body, CreateVolumeRequest.newBuilder()).build();
+        return answer(
+                ops.createVolume(request),
+                v -> Response.status(Response.Status.CREATED).entity(v).build());
     }
 
     @DELETE
     @Path("volumes/{host}/{name}")
     public CompletionStage<Response> deleteVolume(@RestPath String host, @RestPath String name) {
-        DeleteVolumeRequest request = DeleteVolumeRequest.newBuilder().setHost(host).setName(name).build();
+        DeleteVolumeRequest request =
+                DeleteVolumeRequest.newBuilder().setHost(host).setName(name).build();
         return answer(ops.deleteVolume(request), v -> Response.noContent().build());
     }
 
@@ -101,7 +111,9 @@ public class DashboardResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public CompletionStage<Response> resetStats(String body) throws InvalidProtocolBufferException {
         ResetStatsRequest request = parse(body, ResetStatsRequest.newBuilder()).build();
-        return answer(ops.resetStats(request), before -> Response.ok(Map.of("volumesReset", before.size())).build());
+        return answer(
+                ops.resetStats(request),
+                before -> Response.ok(Map.of("volumesReset", before.size())).build());
     }
 
     private static <B extends Message.Builder> B parse(String body, B builder) throws InvalidProtocolBufferException {

@@ -22,9 +22,14 @@ public class MutationGuard {
 
     @ServerRequestFilter
     public Optional<Response> requireToken(ContainerRequestContext request) {
-        TokenGuard.Refusal refusal = guard.refusal(request.getMethod(), request.getHeaderString(HttpHeaders.AUTHORIZATION));
-        return refusal == null ? Optional.empty()
-                : Optional.of(Response.status(refusal.httpStatus()).type(MediaType.APPLICATION_JSON)
-                        .entity(new ApiError(refusal.missing() ? "UNAUTHENTICATED" : "PERMISSION_DENIED", refusal.message())).build());
+        TokenGuard.Refusal refusal =
+                guard.refusal(request.getMethod(), request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        return refusal == null
+                ? Optional.empty()
+                : Optional.of(Response.status(refusal.httpStatus())
+                        .type(MediaType.APPLICATION_JSON)
+                        .entity(new ApiError(
+                                refusal.missing() ? "UNAUTHENTICATED" : "PERMISSION_DENIED", refusal.message()))
+                        .build());
     }
 }

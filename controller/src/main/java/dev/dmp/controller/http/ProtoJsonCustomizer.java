@@ -19,8 +19,8 @@ import java.io.IOException;
  */
 @Singleton
 public class ProtoJsonCustomizer implements ObjectMapperCustomizer {
-    static final JsonFormat.Printer PRINTER = JsonFormat.printer().alwaysPrintFieldsWithNoPresence()
-            .omittingInsignificantWhitespace();
+    static final JsonFormat.Printer PRINTER =
+            JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
 
     @Override
     public void customize(ObjectMapper mapper) {
@@ -33,7 +33,8 @@ public class ProtoJsonCustomizer implements ObjectMapperCustomizer {
         }
 
         @Override
-        public void serialize(MessageOrBuilder value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+        public void serialize(MessageOrBuilder value, JsonGenerator gen, SerializerProvider provider)
+                throws IOException {
             try {
                 gen.writeRawValue(PRINTER.print(value));
             } catch (InvalidProtocolBufferException e) {

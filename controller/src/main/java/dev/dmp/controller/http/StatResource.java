@@ -1,7 +1,7 @@
 package dev.dmp.controller.http;
 
 import dev.dmp.controller.fleet.Fleet;
-import dev.dmp.controller.fleet.VolumeView;
+import dev.dmp.controller.fleet.VolumeCounts;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OldView;
 import jakarta.ws.rs.GET;
@@ -22,10 +22,15 @@ public class StatResource {
     @Produces(MediaType.TEXT_PLAIN)
     public String show() {
         StringBuilder out = new StringBuilder();
-        for (VolumeView v : fleet.ledger().views()) {
+        for (VolumeCounts v : fleet.ledger().volumeCounts()) {
             CounterSet c = v.sinceReset();
-            OldView.appendBlock(out, v.host() + "/" + v.volume(), c.requests(CounterSet.READ), c.bytes(CounterSet.READ),
-                    c.requests(CounterSet.WRITE), c.bytes(CounterSet.WRITE));
+            OldView.appendBlock(
+                    out,
+                    v.host() + "/" + v.volume(),
+                    c.requests(CounterSet.READ),
+                    c.bytes(CounterSet.READ),
+                    c.requests(CounterSet.WRITE),
+                    c.bytes(CounterSet.WRITE));
         }
         return out.toString();
     }

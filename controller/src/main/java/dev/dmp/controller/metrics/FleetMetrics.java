@@ -1,8 +1,8 @@
 package dev.dmp.controller.metrics;
 
+import dev.dmp.controller.ControllerConfig;
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.FleetLedger;
-import dev.dmp.controller.ControllerConfig;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -57,11 +57,14 @@ public class FleetMetrics {
             LOG.warn("no Prometheus registry: per-volume metrics are not exported");
         }
         Gauge.builder("dmp.controller.ack.lag.seconds", fleet, Fleet::ackLagSeconds)
-                .description("Seconds the oldest delta not yet acknowledged has waited for the ledger commit that holds it.")
+                .description(
+                        "Seconds the oldest delta not yet acknowledged has waited for the ledger commit that holds it.")
                 .register(registry);
         FunctionCounter.builder("dmp.controller.ledger.commit.failures", fleet, Fleet::commitFailures)
-                .description("Ledger commits that failed; their deltas' acknowledgements were held back.").register(registry);
-        timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fleet-metrics").daemon().factory());
+                .description("Ledger commits that failed; their deltas' acknowledgements were held back.")
+                .register(registry);
+        timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("fleet-metrics").daemon().factory());
         timer.scheduleWithFixedDelay(this::sync, 0, SYNC_SECONDS, TimeUnit.SECONDS);
     }
 
@@ -71,7 +74,10 @@ public class FleetMetrics {
             return Optional.of(p);
         }
         if (r instanceof CompositeMeterRegistry c) {
-            return c.getRegistries().stream().map(FleetMetrics::prometheus).flatMap(Optional::stream).findFirst();
+            return c.getRegistries().stream()
+                    .map(FleetMetrics::prometheus)
+                    .flatMap(Optional::stream)
+                    .findFirst();
         }
         return Optional.empty();
     }
@@ -87,12 +93,22 @@ public class FleetMetrics {
         for (FleetLedger.HostInfo h : fleet.ledger().hosts()) {
             if (hosts.put(h.id(), h) == null) {
                 Tags tags = Tags.of("host", h.id());
-                hostMeters.put(h.id() + "/up", Gauge.builder("dmp.host.up", hosts, m -> m.get(h.id()).online() ? 1 : 0)
-                        .description("1 while the host's agent is connected, else 0.").tags(tags).register(registry));
-                hostMeters.put(h.id() + "/seen", Gauge.builder("dmp.host.last.seen.timestamp.seconds", hosts,
-                        m -> m.get(h.id()).lastSeen().toEpochMilli() / 1e3)
-                        .description("When the controller last heard from the host's agent, in seconds since the epoch.")
-                        .tags(tags).register(registry));
+                hostMeters.put(
+                        h.id() + "/up",
+                        Gauge.builder("dmp.host.up", hosts, m -> m.get(h.id()).online() ? 1 : 0)
+                                .description("1 while the host's agent is connected, else 0.")
+                                .tags(tags)
+                                .register(registry));
+                hostMeters.put(
+                        h.id() + "/seen",
+                        Gauge.builder(
+                                        "dmp.host.last.seen.timestamp.seconds",
+                                        hosts,
+                                        m -> m.get(h.id()).lastSeen().toEpochMilli() / 1e3)
+                                .description(
+                                        "When the controller last heard from the host's agent, in seconds since the epoch.")
+                                .tags(tags)
+                                .register(registry));
             }
         }
     }

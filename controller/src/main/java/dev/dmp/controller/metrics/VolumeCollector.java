@@ -4,6 +4,8 @@ import dev.dmp.controller.fleet.FleetLedger;
 import dev.dmp.metrics.HistogramFamilies;
 import dev.dmp.metrics.VolumeFamilies;
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.VolumeAttachment;
+import dev.dmp.proto.v1.AttachmentState;
 import io.prometheus.client.Collector;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +34,8 @@ final class VolumeCollector extends Collector implements Collector.Describable {
     @Override
     public List<MetricFamilySamples> collect() {
         VolumeFamilies volumes = new VolumeFamilies(LABELS, false, histograms == HistogramScope.VOLUME, false);
-        HistogramFamilies hosts = histograms == HistogramScope.OFF ? null : new HistogramFamilies("dmp_host", HOST_LABELS);
+        HistogramFamilies hosts =
+                histograms == HistogramScope.OFF ? null : new HistogramFamilies("dmp_host", HOST_LABELS);
         List<MetricFamilySamples.Sample> failed = new ArrayList<>();
         // The numbers are copied under the ledger's lock (one host at a time, hosts in order, so a
         // host's sum is done when the next host begins); the samples are made as the exposition is written.
@@ -41,8 +44,11 @@ final class VolumeCollector extends Collector implements Collector.Describable {
         ledger.forEachVolume((h, volume, generation, lifetime, atReset, inFlight) -> {
             List<String> labels = List.of(h, volume.getName());
             volumes.add(labels, lifetime, generation, inFlight, 0);
-            failed.add(new MetricFamilySamples.Sample(ATTACHMENT_FAILED, LABELS, labels,
-                    volume.getAttachment().startsWith("failed") ? 1 : 0));
+            failed.add(new MetricFamilySamples.Sample(
+                    ATTACHMENT_FAILED,
+                    LABELS,
+                    labels,
+                    VolumeAttachment.state(volume) == AttachmentState.ATTACHMENT_STATE_FAILED ? 1 : 0));
             if (hosts != null) {
                 if (!h.equals(host[0])) {
                     addHost(hosts, host[0], hostSum[0]);
@@ -80,7 +86,10 @@ final class VolumeCollector extends Collector implements Collector.Describable {
     }
 
     private static MetricFamilySamples attachmentFailed(List<MetricFamilySamples.Sample> samples) {
-        return new MetricFamilySamples(ATTACHMENT_FAILED, Type.GAUGE,
-                "1 while the volume's kernel device (/dev/nbdN) has failed and was released, else 0.", samples);
+        return new MetricFamilySamples(
+                ATTACHMENT_FAILED,
+                Type.GAUGE,
+                "1 while the volume's kernel device (/dev/nbdN) has failed and was released, else 0.",
+                samples);
     }
 }

@@ -1,10 +1,9 @@
 package dev.dmp.controller.ops;
 
-import dev.dmp.proto.StatsRows;
-
 import dev.dmp.controller.fleet.AgentSession;
-import dev.dmp.proto.BackendSpecs;
 import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.proto.BackendSpecs;
+import dev.dmp.proto.StatsRows;
 import dev.dmp.proto.v1.Backend;
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.CommandResult;
@@ -55,12 +54,17 @@ public class FleetOperations {
             Backend backend = BackendSpecs.of(request);
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
-                    .setCreate(CreateVolume.newBuilder().setName(request.getName()).setBackend(backend)
-                            .setReadOnly(request.getReadOnly()).setKernel(request.getKernel())
+                    .setCreate(CreateVolume.newBuilder()
+                            .setName(request.getName())
+                            .setBackend(backend)
+                            .setReadOnly(request.getReadOnly())
+                            .setKernel(request.getKernel())
                             .setKernelTimeoutSeconds(request.getKernelTimeoutSeconds()));
             return succeeded(agent.send(command)).thenApply(result -> {
                 fleet.volumeCreated(result.getVolume());
-                LOG.infof("volume %s/%s ready (%s)", request.getHost(), request.getName(), BackendSpecs.describe(backend));
+                LOG.infof(
+                        "volume %s/%s ready (%s)",
+                        request.getHost(), request.getName(), BackendSpecs.describe(backend));
                 return result.getVolume();
             });
         } catch (StatusException e) {
@@ -73,7 +77,8 @@ public class FleetOperations {
             RequestChecks.required("host", request.getHost());
             RequestChecks.volumeName(request.getName());
             AgentSession agent = online(request.getHost());
-            Command.Builder command = Command.newBuilder().setDelete(DeleteVolume.newBuilder().setName(request.getName()));
+            Command.Builder command =
+                    Command.newBuilder().setDelete(DeleteVolume.newBuilder().setName(request.getName()));
             return succeeded(agent.send(command)).thenApply(result -> {
                 fleet.volumeDeleted(request.getHost(), request.getName());
                 LOG.infof("volume %s/%s deleted", request.getHost(), request.getName());
@@ -91,8 +96,11 @@ public class FleetOperations {
         if (!fleet.known(host)) {
             throw unknownHost(host);
         }
-        return fleet.volume(host, name).orElseThrow(() -> Status.NOT_FOUND.withDescription("host '" + host
-                + "' has no volume '" + name + "'; ListVolumes shows its volumes").asException());
+        return fleet.volume(host, name)
+                .orElseThrow(() -> Status.NOT_FOUND
+                        .withDescription(
+                                "host '" + host + "' has no volume '" + name + "'; ListVolumes shows its volumes")
+                        .asException());
     }
 
     /** Volumes of one host, or of every host when {@code host} is empty. */
@@ -122,38 +130,51 @@ public class FleetOperations {
                     fleet.session(host.getId()).ifPresentOrElse(agents::add, () -> offline.add(host.getId()));
                 }
                 if (!offline.isEmpty()) {
-                    throw Status.FAILED_PRECONDITION.withDescription("hosts offline: " + String.join(", ", offline)
-                            + "; nothing was reset. Reset each online host with scope HOST, or wait for them").asException();
+                    throw Status.FAILED_PRECONDITION
+                            .withDescription("hosts offline: " + String.join(", ", offline)
+                                    + "; nothing was reset. Reset each online host with scope HOST, or wait for them")
+                            .asException();
                 }
             } else {
                 agents.add(online(request.getHost()));
                 if (request.getScope() == Scope.VOLUME) {
                     if (!fleet.hasVolume(request.getHost(), request.getVolume())) {
-                        throw Status.NOT_FOUND.withDescription("host '" + request.getHost() + "' has no volume '"
-                                + request.getVolume() + "'").asException();
+                        throw Status.NOT_FOUND
+                                .withDescription(
+                                        "host '" + request.getHost() + "' has no volume '" + request.getVolume() + "'")
+                                .asException();
                     }
                     reset.addNames(request.getVolume());
                 }
             }
             List<CompletableFuture<CommandResult>> results = agents.stream()
-                    .map(a -> succeeded(a.send(Command.newBuilder().setReset(reset)))).toList();
-            return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
-                // The agents sent each reset's closing delta before their result, so the ledger
-                // already holds the closed generations.
-                List<StatsRow> before = new ArrayList<>();
-                for (AgentSession agent : agents) {
-                    for (Volume volume : fleet.volumes(agent.hostId())) {
-                        if (reset.getNamesCount() == 0 || reset.getNamesList().contains(volume.getName())) {
-                            before.add(StatsRows.row(volume.getHost(), volume.getName(),
-                                    fleet.ledger().beforeReset(volume.getHost(), volume.getName())).build());
+                    .map(a -> succeeded(a.send(Command.newBuilder().setReset(reset))))
+                    .toList();
+            return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+                    .thenApply(v -> {
+                        // The agents sent each reset's closing delta before their result, so the ledger
+                        // already holds the closed generations.
+                        List<StatsRow> before = new ArrayList<>();
+                        for (AgentSession agent : agents) {
+                            for (Volume volume : fleet.volumes(agent.hostId())) {
+                                if (reset.getNamesCount() == 0
+                                        || reset.getNamesList().contains(volume.getName())) {
+                                    before.add(StatsRows.row(
+                                                    volume.getHost(),
+                                                    volume.getName(),
+                                                    fleet.ledger().beforeReset(volume.getHost(), volume.getName()))
+                                            .build());
+                                }
+                            }
                         }
-                    }
-                }
-                LOG.infof("stats reset: scope %s%s%s, %d volumes", request.getScope(),
-                        request.getHost().isEmpty() ? "" : " host " + request.getHost(),
-                        request.getVolume().isEmpty() ? "" : " volume " + request.getVolume(), before.size());
-                return before;
-            });
+                        LOG.infof(
+                                "stats reset: scope %s%s%s, %d volumes",
+                                request.getScope(),
+                                request.getHost().isEmpty() ? "" : " host " + request.getHost(),
+                                request.getVolume().isEmpty() ? "" : " volume " + request.getVolume(),
+                                before.size());
+                        return before;
+                    });
         } catch (StatusException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -167,20 +188,26 @@ public class FleetOperations {
         if (!fleet.known(host)) {
             throw unknownHost(host);
         }
-        return fleet.session(host).orElseThrow(() -> Status.FAILED_PRECONDITION
-                .withDescription("host '" + host + "' is offline: its agent is not connected; retry when it is back")
-                .asException());
+        return fleet.session(host)
+                .orElseThrow(() -> Status.FAILED_PRECONDITION
+                        .withDescription(
+                                "host '" + host + "' is offline: its agent is not connected; retry when it is back")
+                        .asException());
     }
 
     private static StatusException unknownHost(String host) {
-        return Status.NOT_FOUND.withDescription("no host '" + host
-                + "' has connected to this controller; ListHosts shows the known hosts").asException();
+        return Status.NOT_FOUND
+                .withDescription(
+                        "no host '" + host + "' has connected to this controller; ListHosts shows the known hosts")
+                .asException();
     }
 
     /** The agent's answer, turned into a failed future with its status when it is not OK. */
     private static CompletableFuture<CommandResult> succeeded(CompletableFuture<CommandResult> result) {
         return result.thenCompose(r -> r.getCode() == Status.Code.OK.value()
                 ? CompletableFuture.completedFuture(r)
-                : CompletableFuture.failedFuture(Status.fromCodeValue(r.getCode()).withDescription(r.getMessage()).asException()));
+                : CompletableFuture.failedFuture(Status.fromCodeValue(r.getCode())
+                        .withDescription(r.getMessage())
+                        .asException()));
     }
 }

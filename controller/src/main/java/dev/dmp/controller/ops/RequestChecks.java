@@ -7,8 +7,7 @@ import io.grpc.StatusException;
 
 /** Argument checks shared by the Controller RPCs; each failure says what to change. */
 public final class RequestChecks {
-    private RequestChecks() {
-    }
+    private RequestChecks() {}
 
     public static void required(String field, String value) throws StatusException {
         if (value.isEmpty()) {

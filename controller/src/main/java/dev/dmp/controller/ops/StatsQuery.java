@@ -1,11 +1,10 @@
 package dev.dmp.controller.ops;
 
-import dev.dmp.proto.StatsRows;
-
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.controller.fleet.FleetLedger;
-import dev.dmp.controller.fleet.VolumeView;
+import dev.dmp.controller.fleet.VolumeCounts;
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.StatsRows;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.Scope;
@@ -17,8 +16,7 @@ import java.util.List;
 
 /** Answers a QueryStatsRequest from the fleet ledger: rows per volume, per host or for the fleet. */
 public final class StatsQuery {
-    private StatsQuery() {
-    }
+    private StatsQuery() {}
 
     /** Sums of volumes, as one row. */
     private static final class Sum {
@@ -27,7 +25,7 @@ public final class StatsQuery {
         boolean stale;
         Instant lastSeen;
 
-        void add(VolumeView v) {
+        void add(VolumeCounts v) {
             counts.add(v.sinceReset());
             inFlight += v.inFlight();
             stale |= v.stale();
@@ -35,7 +33,8 @@ public final class StatsQuery {
         }
 
         StatsRow row(String host) {
-            StatsRow.Builder r = StatsRows.row(host, "", counts).setInFlight(inFlight).setStale(stale);
+            StatsRow.Builder r =
+                    StatsRows.row(host, "", counts).setInFlight(inFlight).setStale(stale);
             if (lastSeen != null) {
                 r.setLastSeen(StatsRows.timestamp(lastSeen));
             }
@@ -49,25 +48,30 @@ public final class StatsQuery {
         String volume = request.getVolume();
         RequestChecks.scope(scope, host, volume, false);
         if (!host.isEmpty() && !fleet.known(host)) {
-            throw Status.NOT_FOUND.withDescription("no host '" + host + "' has connected to this controller").asException();
+            throw Status.NOT_FOUND
+                    .withDescription("no host '" + host + "' has connected to this controller")
+                    .asException();
         }
         if (!volume.isEmpty() && !fleet.hasVolume(host, volume)) {
-            throw Status.NOT_FOUND.withDescription("host '" + host + "' has no volume '" + volume + "'").asException();
+            throw Status.NOT_FOUND
+                    .withDescription("host '" + host + "' has no volume '" + volume + "'")
+                    .asException();
         }
         QueryStatsResponse.Builder out = QueryStatsResponse.newBuilder();
         if (scope == Scope.FLEET) {
             // Summed inside the ledger: copying every volume to add them up cost more than the sum.
             FleetLedger.Total t = fleet.ledger().total();
-            StatsRow.Builder r = StatsRows.row("", "", t.counts()).setInFlight(t.inFlight()).setStale(t.stale());
+            StatsRow.Builder r =
+                    StatsRows.row("", "", t.counts()).setInFlight(t.inFlight()).setStale(t.stale());
             if (t.lastSeen() != null) {
                 r.setLastSeen(StatsRows.timestamp(t.lastSeen()));
             }
             return out.addRows(r).build();
         }
-        List<VolumeView> views = fleet.ledger().views(host);
+        List<VolumeCounts> volumes = fleet.ledger().volumeCounts(host);
         Sum hostSum = null;
         String current = null;
-        for (VolumeView v : views) {
+        for (VolumeCounts v : volumes) {
             if (!host.isEmpty() && !host.equals(v.host())) {
                 continue;
             }
@@ -82,8 +86,11 @@ public final class StatsQuery {
                 hostSum.add(v);
             }
             if (scope == Scope.VOLUME && (volume.isEmpty() || volume.equals(v.volume()))) {
-                out.addRows(StatsRows.row(v.host(), v.volume(), v.sinceReset()).setInFlight(v.inFlight())
-                        .setGeneration(v.generation()).setStale(v.stale()).setLastSeen(StatsRows.timestamp(v.lastSeen())));
+                out.addRows(StatsRows.row(v.host(), v.volume(), v.sinceReset())
+                        .setInFlight(v.inFlight())
+                        .setGeneration(v.generation())
+                        .setStale(v.stale())
+                        .setLastSeen(StatsRows.timestamp(v.lastSeen())));
             }
         }
         if (scope == Scope.HOST) {
@@ -102,8 +109,10 @@ public final class StatsQuery {
         rows.forEach(r -> present.add(r.getHost()));
         for (var h : fleet.hosts()) {
             if (!present.contains(h.getId()) && (host.isEmpty() || host.equals(h.getId()))) {
-                rows.add(StatsRows.row(h.getId(), "", CounterSet.empty()).setStale(!h.getOnline())
-                        .setLastSeen(h.getLastSeen()).build());
+                rows.add(StatsRows.row(h.getId(), "", CounterSet.empty())
+                        .setStale(!h.getOnline())
+                        .setLastSeen(h.getLastSeen())
+                        .build());
             }
         }
         rows.sort(java.util.Comparator.comparing(StatsRow::getHost));

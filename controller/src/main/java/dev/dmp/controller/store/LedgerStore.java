@@ -35,7 +35,10 @@ public final class LedgerStore implements AutoCloseable {
         Files.createDirectories(dataDir);
         Path file = dataDir.resolve(FILE);
         // Commits are ours (after each batch of deltas), not MVStore's background ones.
-        MVStore store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
+        MVStore store = new MVStore.Builder()
+                .fileName(file.toString())
+                .autoCommitDisabled()
+                .open();
         return new LedgerStore(file, store);
     }
 
@@ -49,7 +52,9 @@ public final class LedgerStore implements AutoCloseable {
             try {
                 out.add(HostRecord.parseFrom(e.getValue()));
             } catch (InvalidProtocolBufferException ex) {
-                LOG.errorf("ledger %s: record of host %s does not parse (%s); skipping it", file, e.getKey(), ex.getMessage());
+                LOG.errorf(
+                        "ledger %s: record of host %s does not parse (%s); skipping it",
+                        file, e.getKey(), ex.getMessage());
             }
         }
         return out;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.proto.CounterSet;
+import dev.dmp.proto.v1.AttachmentState;
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerGrpc;
@@ -19,10 +20,10 @@ import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.ResetStatsRequest;
 import dev.dmp.proto.v1.ResetStatsResponse;
-import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.Scope;
 import dev.dmp.proto.v1.StatsRow;
 import dev.dmp.proto.v1.Volume;
+import dev.dmp.proto.v1.VolumeDelta;
 import dev.dmp.proto.v1.ZeroBackend;
 import io.grpc.Context;
 import io.grpc.Grpc;
@@ -67,7 +68,8 @@ class ControllerServiceTest {
 
     @BeforeEach
     void open() {
-        channel = Grpc.newChannelBuilderForAddress(root.getHost(), root.getPort(), InsecureChannelCredentials.create()).build();
+        channel = Grpc.newChannelBuilderForAddress(root.getHost(), root.getPort(), InsecureChannelCredentials.create())
+                .build();
         stub = ControllerGrpc.newBlockingStub(channel);
     }
 
@@ -82,7 +84,11 @@ class ControllerServiceTest {
     }
 
     private static OpStats op(long requests, long bytes, long avg) {
-        return OpStats.newBuilder().setRequests(requests).setBytes(bytes).setAvgSize(avg).build();
+        return OpStats.newBuilder()
+                .setRequests(requests)
+                .setBytes(bytes)
+                .setAvgSize(avg)
+                .build();
     }
 
     /** The rows without when their hosts were last seen, which the controller's clock decides. */
@@ -101,22 +107,43 @@ class ControllerServiceTest {
     @Test
     @Order(1)
     void noHostsBeforeAnyAgentConnects() {
-        assertEquals(0, controller().listHosts(ListHostsRequest.getDefaultInstance()).getHostsCount());
+        assertEquals(
+                0, controller().listHosts(ListHostsRequest.getDefaultInstance()).getHostsCount());
     }
 
     @Test
     void badRequestsAreRefusedWithADescription() {
-        assertStatus(Status.Code.INVALID_ARGUMENT, "scope is required: VOLUME, HOST or FLEET",
+        assertStatus(
+                Status.Code.INVALID_ARGUMENT,
+                "scope is required: VOLUME, HOST or FLEET",
                 () -> controller().queryStats(QueryStatsRequest.getDefaultInstance()));
-        assertStatus(Status.Code.NOT_FOUND, "no host 'nowhere' has connected to this controller; ListHosts shows the known hosts",
-                () -> controller().createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("dmp1")
-                        .setZero(ZeroBackend.newBuilder().setSizeBytes(4096)).build()));
-        assertStatus(Status.Code.INVALID_ARGUMENT, "invalid volume name 'Bad/Name': use 1-63 characters of a-z 0-9 . _ -",
-                () -> controller().createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("Bad/Name")
-                        .setZero(ZeroBackend.newBuilder().setSizeBytes(4096)).build()));
-        assertStatus(Status.Code.INVALID_ARGUMENT, "zero.sizeBytes must be greater than 0",
-                () -> controller().createVolume(CreateVolumeRequest.newBuilder().setHost("nowhere").setName("dmp1")
-                        .setZero(ZeroBackend.getDefaultInstance()).build()));
+        assertStatus(
+                Status.Code.NOT_FOUND,
+                "no host 'nowhere' has connected to this controller; ListHosts shows the known hosts",
+                () -> controller()
+                        .createVolume(CreateVolumeRequest.newBuilder()
+                                .setHost("nowhere")
+                                .setName("dmp1")
+                                .setZero(ZeroBackend.newBuilder().setSizeBytes(4096))
+                                .build()));
+        assertStatus(
+                Status.Code.INVALID_ARGUMENT,
+                "invalid volume name 'Bad/Name': use 1-63 characters of a-z 0-9 . _ -",
+                () -> controller()
+                        .createVolume(CreateVolumeRequest.newBuilder()
+                                .setHost("nowhere")
+                                .setName("Bad/Name")
+                                .setZero(ZeroBackend.newBuilder().setSizeBytes(4096))
+                                .build()));
+        assertStatus(
+                Status.Code.INVALID_ARGUMENT,
+                "zero.sizeBytes must be greater than 0",
+                () -> controller()
+                        .createVolume(CreateVolumeRequest.newBuilder()
+                                .setHost("nowhere")
+                                .setName("dmp1")
+                                .setZero(ZeroBackend.getDefaultInstance())
+                                .build()));
     }
 
     @Test
@@ -131,21 +158,39 @@ class ControllerServiceTest {
 
             CounterSet all = writes.copy();
             all.add(reads);
-            StatsRow expected = StatsRow.newBuilder().setHost("stats-host").setVolume("dmp1")
-                    .setRead(op(2, 16384, 8192)).setWrite(op(3, 12288, 4096)).setTotal(op(5, 28672, 5734))
-                    .addAllOps(all.toProto()).build();
-            QueryStatsResponse volume = controller().queryStats(
-                    QueryStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("stats-host").setVolume("dmp1").build());
+            StatsRow expected = StatsRow.newBuilder()
+                    .setHost("stats-host")
+                    .setVolume("dmp1")
+                    .setRead(op(2, 16384, 8192))
+                    .setWrite(op(3, 12288, 4096))
+                    .setTotal(op(5, 28672, 5734))
+                    .addAllOps(all.toProto())
+                    .build();
+            QueryStatsResponse volume = controller()
+                    .queryStats(QueryStatsRequest.newBuilder()
+                            .setScope(Scope.VOLUME)
+                            .setHost("stats-host")
+                            .setVolume("dmp1")
+                            .build());
             assertEquals(QueryStatsResponse.newBuilder().addRows(expected).build(), withoutLastSeen(volume));
             assertTrue(volume.getRows(0).getLastSeen().getSeconds() > 0, volume.toString());
-            QueryStatsResponse host = controller().queryStats(
-                    QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("stats-host").build());
-            assertEquals(QueryStatsResponse.newBuilder().addRows(expected.toBuilder().setVolume("")).build(),
+            QueryStatsResponse host = controller()
+                    .queryStats(QueryStatsRequest.newBuilder()
+                            .setScope(Scope.HOST)
+                            .setHost("stats-host")
+                            .build());
+            assertEquals(
+                    QueryStatsResponse.newBuilder()
+                            .addRows(expected.toBuilder().setVolume(""))
+                            .build(),
                     withoutLastSeen(host));
             assertEquals(volume.getRows(0).getLastSeen(), host.getRows(0).getLastSeen());
 
-            HttpResponse<String> text = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create(root + "stat/volumes")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> text = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(root + "stat/volumes"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertEquals(200, text.statusCode());
             assertTrue(text.body().contains("""
                     stats-host/dmp1:
@@ -167,9 +212,13 @@ class ControllerServiceTest {
         try (FakeAgent agent = FakeAgent.connect(channel, "reset-host", "run-1", "dmp1")) {
             CounterSet three = FakeAgent.requests(CounterSet.WRITE, 3, 4096);
             agent.sendDelta(1, FakeAgent.volume("dmp1", three));
-            ResetStatsRequest request = ResetStatsRequest.newBuilder().setScope(Scope.VOLUME).setHost("reset-host")
-                    .setVolume("dmp1").build();
-            CompletableFuture<ResetStatsResponse> reset = CompletableFuture.supplyAsync(() -> controller().resetStats(request));
+            ResetStatsRequest request = ResetStatsRequest.newBuilder()
+                    .setScope(Scope.VOLUME)
+                    .setHost("reset-host")
+                    .setVolume("dmp1")
+                    .build();
+            CompletableFuture<ResetStatsResponse> reset =
+                    CompletableFuture.supplyAsync(() -> controller().resetStats(request));
 
             Command command = agent.nextCommand();
             assertEquals(List.of("dmp1"), command.getReset().getNamesList());
@@ -177,21 +226,48 @@ class ControllerServiceTest {
             // delta), the new generation, one read already in it; then the result
             CounterSet one = FakeAgent.requests(CounterSet.WRITE, 1, 4096);
             CounterSet read = FakeAgent.requests(CounterSet.READ, 1, 512);
-            agent.sendDelta(2, FakeAgent.volume("dmp1", one), VolumeDelta.newBuilder().setVolume("dmp1").setGeneration(1).build(),
+            agent.sendDelta(
+                    2,
+                    FakeAgent.volume("dmp1", one),
+                    VolumeDelta.newBuilder().setVolume("dmp1").setGeneration(1).build(),
                     FakeAgent.volume("dmp1", read).toBuilder().setGeneration(1).build());
-            agent.answer(CommandResult.newBuilder().setId(command.getId()).setVolumesReset(1).setLastSeq(2).build());
+            agent.answer(CommandResult.newBuilder()
+                    .setId(command.getId())
+                    .setVolumesReset(1)
+                    .setLastSeq(2)
+                    .build());
 
             CounterSet closed = three.copy();
             closed.add(one);
-            assertEquals(ResetStatsResponse.newBuilder().setVolumesReset(1).addBefore(StatsRow.newBuilder()
-                    .setHost("reset-host").setVolume("dmp1").setRead(op(0, 0, 0)).setWrite(op(4, 16384, 4096))
-                    .setTotal(op(4, 16384, 4096)).addAllOps(closed.toProto())).build(),
+            assertEquals(
+                    ResetStatsResponse.newBuilder()
+                            .setVolumesReset(1)
+                            .addBefore(StatsRow.newBuilder()
+                                    .setHost("reset-host")
+                                    .setVolume("dmp1")
+                                    .setRead(op(0, 0, 0))
+                                    .setWrite(op(4, 16384, 4096))
+                                    .setTotal(op(4, 16384, 4096))
+                                    .addAllOps(closed.toProto()))
+                            .build(),
                     reset.get(WAIT_SECONDS, TimeUnit.SECONDS));
-            assertEquals(QueryStatsResponse.newBuilder().addRows(StatsRow.newBuilder().setHost("reset-host").setVolume("dmp1")
-                    .setRead(op(1, 512, 512)).setWrite(op(0, 0, 0)).setTotal(op(1, 512, 512)).addAllOps(read.toProto())
-                    .setGeneration(1)).build(),
-                    withoutLastSeen(controller().queryStats(QueryStatsRequest.newBuilder().setScope(Scope.VOLUME)
-                            .setHost("reset-host").setVolume("dmp1").build())));
+            assertEquals(
+                    QueryStatsResponse.newBuilder()
+                            .addRows(StatsRow.newBuilder()
+                                    .setHost("reset-host")
+                                    .setVolume("dmp1")
+                                    .setRead(op(1, 512, 512))
+                                    .setWrite(op(0, 0, 0))
+                                    .setTotal(op(1, 512, 512))
+                                    .addAllOps(read.toProto())
+                                    .setGeneration(1))
+                            .build(),
+                    withoutLastSeen(controller()
+                            .queryStats(QueryStatsRequest.newBuilder()
+                                    .setScope(Scope.VOLUME)
+                                    .setHost("reset-host")
+                                    .setVolume("dmp1")
+                                    .build())));
         }
     }
 
@@ -199,34 +275,69 @@ class ControllerServiceTest {
     void createVolumeIsForwardedAndAnsweredWithTheAgentsResult() throws Exception {
         try (FakeAgent agent = FakeAgent.connect(channel, "create-host", "run-1")) {
             awaitOnline("create-host", true);
-            CreateVolumeRequest request = CreateVolumeRequest.newBuilder().setHost("create-host").setName("dmp2")
-                    .setZero(ZeroBackend.newBuilder().setSizeBytes(1_000_000_000)).build();
-            CompletableFuture<CreateVolumeResponse> created = CompletableFuture.supplyAsync(() -> controller().createVolume(request));
+            CreateVolumeRequest request = CreateVolumeRequest.newBuilder()
+                    .setHost("create-host")
+                    .setName("dmp2")
+                    .setZero(ZeroBackend.newBuilder().setSizeBytes(1_000_000_000))
+                    .build();
+            CompletableFuture<CreateVolumeResponse> created =
+                    CompletableFuture.supplyAsync(() -> controller().createVolume(request));
 
             Command command = agent.nextCommand();
             assertEquals("dmp2", command.getCreate().getName());
-            assertEquals(1_000_000_000, command.getCreate().getBackend().getZero().getSizeBytes());
-            Volume volume = Volume.newBuilder().setHost("create-host").setName("dmp2").setSizeBytes(1_000_000_000)
-                    .setNbdUri("nbd+unix:///dmp2?socket=/run/dmp/nbd.sock").build();
-            agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(0).setVolume(volume).build());
+            assertEquals(
+                    1_000_000_000, command.getCreate().getBackend().getZero().getSizeBytes());
+            Volume volume = Volume.newBuilder()
+                    .setHost("create-host")
+                    .setName("dmp2")
+                    .setSizeBytes(1_000_000_000)
+                    .setNbdUri("nbd+unix:///dmp2?socket=/run/dmp/nbd.sock")
+                    .build();
+            agent.answer(CommandResult.newBuilder()
+                    .setId(command.getId())
+                    .setCode(0)
+                    .setVolume(volume)
+                    .build());
             assertEquals(volume, created.get(WAIT_SECONDS, TimeUnit.SECONDS).getVolume());
-            assertEquals(List.of(volume),
-                    controller().listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
+            assertEquals(
+                    List.of(volume),
+                    controller()
+                            .listVolumes(ListVolumesRequest.newBuilder()
+                                    .setHost("create-host")
+                                    .build())
+                            .getVolumesList());
 
             // the agent's refusal comes back as the caller's status, with the agent's words
-            CreateVolumeRequest missing = CreateVolumeRequest.newBuilder().setHost("create-host").setName("dmp3")
-                    .setFile(FileBackend.newBuilder().setPath("/nonexistent.img")).build();
-            CompletableFuture<CreateVolumeResponse> refused = CompletableFuture.supplyAsync(() -> controller().createVolume(missing));
+            CreateVolumeRequest missing = CreateVolumeRequest.newBuilder()
+                    .setHost("create-host")
+                    .setName("dmp3")
+                    .setFile(FileBackend.newBuilder().setPath("/nonexistent.img"))
+                    .build();
+            CompletableFuture<CreateVolumeResponse> refused =
+                    CompletableFuture.supplyAsync(() -> controller().createVolume(missing));
             command = agent.nextCommand();
-            assertEquals("/nonexistent.img", command.getCreate().getBackend().getFile().getPath());
-            agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(Status.Code.INVALID_ARGUMENT.value())
-                    .setMessage("file backend: /nonexistent.img does not exist").build());
-            StatusRuntimeException e = assertInstanceOf(StatusRuntimeException.class,
+            assertEquals(
+                    "/nonexistent.img",
+                    command.getCreate().getBackend().getFile().getPath());
+            agent.answer(CommandResult.newBuilder()
+                    .setId(command.getId())
+                    .setCode(Status.Code.INVALID_ARGUMENT.value())
+                    .setMessage("file backend: /nonexistent.img does not exist")
+                    .build());
+            StatusRuntimeException e = assertInstanceOf(
+                    StatusRuntimeException.class,
                     assertThrows(CompletionException.class, refused::join).getCause());
             assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-            assertEquals("file backend: /nonexistent.img does not exist", e.getStatus().getDescription());
-            assertEquals(List.of(volume),
-                    controller().listVolumes(ListVolumesRequest.newBuilder().setHost("create-host").build()).getVolumesList());
+            assertEquals(
+                    "file backend: /nonexistent.img does not exist",
+                    e.getStatus().getDescription());
+            assertEquals(
+                    List.of(volume),
+                    controller()
+                            .listVolumes(ListVolumesRequest.newBuilder()
+                                    .setHost("create-host")
+                                    .build())
+                            .getVolumesList());
         }
     }
 
@@ -234,39 +345,71 @@ class ControllerServiceTest {
     void aVolumeChangedOnTheAgentShowsInListVolumesWithoutANewHello() throws Exception {
         try (FakeAgent agent = FakeAgent.connect(channel, "change-host", "run-1")) {
             awaitOnline("change-host", true);
-            CompletableFuture<CreateVolumeResponse> created = CompletableFuture.supplyAsync(() -> controller().createVolume(
-                    CreateVolumeRequest.newBuilder().setHost("change-host").setName("dmp2").setKernel(true)
-                            .setZero(ZeroBackend.newBuilder().setSizeBytes(65536)).build()));
+            CompletableFuture<CreateVolumeResponse> created = CompletableFuture.supplyAsync(() -> controller()
+                    .createVolume(CreateVolumeRequest.newBuilder()
+                            .setHost("change-host")
+                            .setName("dmp2")
+                            .setKernel(true)
+                            .setZero(ZeroBackend.newBuilder().setSizeBytes(65536))
+                            .build()));
             Command command = agent.nextCommand();
-            Volume attached = Volume.newBuilder().setHost("change-host").setName("dmp2").setSizeBytes(65536)
-                    .setDevice("/dev/nbd3").setBlockSize(4096).setAttachment("attached via netlink").build();
-            agent.answer(CommandResult.newBuilder().setId(command.getId()).setCode(0).setVolume(attached).build());
+            Volume attached = Volume.newBuilder()
+                    .setHost("change-host")
+                    .setName("dmp2")
+                    .setSizeBytes(65536)
+                    .setDevice("/dev/nbd3")
+                    .setBlockSize(4096)
+                    .setAttachment("attached via netlink")
+                    .setAttachmentState(AttachmentState.ATTACHMENT_STATE_ATTACHED)
+                    .build();
+            agent.answer(CommandResult.newBuilder()
+                    .setId(command.getId())
+                    .setCode(0)
+                    .setVolume(attached)
+                    .build());
             assertEquals(attached, created.get(WAIT_SECONDS, TimeUnit.SECONDS).getVolume());
 
-            Volume failed = attached.toBuilder().setDevice("").setBlockSize(0).setAttachment("failed: /dev/nbd3: "
-                    + "4 connections in a row ended within 13 s; the device was released").build();
+            Volume failed = attached.toBuilder()
+                    .setDevice("")
+                    .setBlockSize(0)
+                    .setAttachment(
+                            "failed: /dev/nbd3: " + "4 connections in a row ended within 13 s; the device was released")
+                    .setAttachmentState(AttachmentState.ATTACHMENT_STATE_FAILED)
+                    .build();
             agent.volumeChanged(failed);
-            ListVolumesRequest list = ListVolumesRequest.newBuilder().setHost("change-host").build();
+            ListVolumesRequest list =
+                    ListVolumesRequest.newBuilder().setHost("change-host").build();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
             while (!controller().listVolumes(list).getVolumesList().equals(List.of(failed))) {
-                assertTrue(System.nanoTime() < deadline, "ListVolumes still shows " + controller().listVolumes(list));
+                assertTrue(
+                        System.nanoTime() < deadline,
+                        "ListVolumes still shows " + controller().listVolumes(list));
                 Thread.sleep(20);
             }
             Volume shown = controller().listVolumes(list).getVolumes(0);
             assertEquals("", shown.getDevice());
             assertEquals(0, shown.getBlockSize());
-            assertEquals("failed: /dev/nbd3: 4 connections in a row ended within 13 s; the device was released",
+            assertEquals(AttachmentState.ATTACHMENT_STATE_FAILED, shown.getAttachmentState());
+            assertEquals(
+                    "failed: /dev/nbd3: 4 connections in a row ended within 13 s; the device was released",
                     shown.getAttachment());
 
             // a change of a volume the controller does not hold (deleted meanwhile) adds nothing
             agent.volumeChanged(failed.toBuilder().setName("gone").build());
-            agent.volumeChanged(failed.toBuilder().setAttachment("failed: again").build());
+            agent.volumeChanged(
+                    failed.toBuilder().setAttachment("failed: again").build());
             deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
             while (!controller().listVolumes(list).getVolumes(0).getAttachment().equals("failed: again")) {
-                assertTrue(System.nanoTime() < deadline, "ListVolumes still shows " + controller().listVolumes(list));
+                assertTrue(
+                        System.nanoTime() < deadline,
+                        "ListVolumes still shows " + controller().listVolumes(list));
                 Thread.sleep(20);
             }
-            assertEquals(List.of("dmp2"), controller().listVolumes(list).getVolumesList().stream().map(Volume::getName).toList());
+            assertEquals(
+                    List.of("dmp2"),
+                    controller().listVolumes(list).getVolumesList().stream()
+                            .map(Volume::getName)
+                            .toList());
         }
     }
 
@@ -275,7 +418,10 @@ class ControllerServiceTest {
         try (FakeAgent agent = FakeAgent.connect(channel, "watch-host", "run-1", "dmp1");
                 Context.CancellableContext call = Context.current().withCancellation()) {
             agent.sendDelta(1, FakeAgent.volume("dmp1", FakeAgent.requests(CounterSet.WRITE, 1, 4096)));
-            QueryStatsRequest request = QueryStatsRequest.newBuilder().setScope(Scope.HOST).setHost("watch-host").build();
+            QueryStatsRequest request = QueryStatsRequest.newBuilder()
+                    .setScope(Scope.HOST)
+                    .setHost("watch-host")
+                    .build();
             Iterator<QueryStatsResponse> updates = call.call(() -> controller().watchStats(request));
             assertEquals(op(1, 4096, 4096), updates.next().getRows(0).getTotal());
             agent.sendDelta(2, FakeAgent.volume("dmp1", FakeAgent.requests(CounterSet.READ, 1, 512)));
@@ -286,21 +432,27 @@ class ControllerServiceTest {
 
     @Test
     void offlineHostsAndLostAgentsAreReported() throws Exception {
-        CreateVolumeRequest request = CreateVolumeRequest.newBuilder().setHost("lost-host").setName("dmp1")
-                .setZero(ZeroBackend.newBuilder().setSizeBytes(4096)).build();
+        CreateVolumeRequest request = CreateVolumeRequest.newBuilder()
+                .setHost("lost-host")
+                .setName("dmp1")
+                .setZero(ZeroBackend.newBuilder().setSizeBytes(4096))
+                .build();
         FakeAgent agent = FakeAgent.connect(channel, "lost-host", "run-1");
         awaitOnline("lost-host", true);
-        CompletableFuture<CreateVolumeResponse> pending = CompletableFuture.supplyAsync(() -> controller().createVolume(request));
+        CompletableFuture<CreateVolumeResponse> pending =
+                CompletableFuture.supplyAsync(() -> controller().createVolume(request));
         assertEquals("dmp1", agent.nextCommand().getCreate().getName());
         agent.close(); // gone without answering
         CompletionException e = assertThrows(CompletionException.class, pending::join);
         StatusRuntimeException status = assertInstanceOf(StatusRuntimeException.class, e.getCause());
         assertEquals(Status.Code.UNAVAILABLE, status.getStatus().getCode());
-        assertEquals("host lost-host disconnected before answering; retry when it is back online",
+        assertEquals(
+                "host lost-host disconnected before answering; retry when it is back online",
                 status.getStatus().getDescription());
 
         awaitOnline("lost-host", false);
-        assertStatus(Status.Code.FAILED_PRECONDITION,
+        assertStatus(
+                Status.Code.FAILED_PRECONDITION,
                 "host 'lost-host' is offline: its agent is not connected; retry when it is back",
                 () -> controller().createVolume(request));
     }
@@ -310,8 +462,9 @@ class ControllerServiceTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
         while (controller().listHosts(ListHostsRequest.getDefaultInstance()).getHostsList().stream()
                 .noneMatch(h -> h.getId().equals(host) && h.getOnline() == online)) {
-            assertTrue(System.nanoTime() < deadline, "host " + host + " not " + (online ? "online" : "offline")
-                    + " within " + WAIT_SECONDS + " s");
+            assertTrue(
+                    System.nanoTime() < deadline,
+                    "host " + host + " not " + (online ? "online" : "offline") + " within " + WAIT_SECONDS + " s");
             Thread.sleep(20);
         }
     }
@@ -319,13 +472,27 @@ class ControllerServiceTest {
     @Test
     void reflectionListsTheServices() throws Exception {
         // v1 is what buf curl and recent grpcurl ask; older grpcurl asks v1alpha
-        List<String> v1 = reflect(io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel)::serverReflectionInfo,
-                io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build())
-                .getListServicesResponse().getServiceList().stream().map(io.grpc.reflection.v1.ServiceResponse::getName).toList();
+        List<String> v1 = reflect(
+                        io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel)::serverReflectionInfo,
+                        io.grpc.reflection.v1.ServerReflectionRequest.newBuilder()
+                                .setListServices("")
+                                .build())
+                .getListServicesResponse()
+                .getServiceList()
+                .stream()
+                .map(io.grpc.reflection.v1.ServiceResponse::getName)
+                .toList();
         assertTrue(v1.containsAll(List.of("dmp.v1.Controller", "dmp.v1.AgentLink")), v1.toString());
-        List<String> v1alpha = reflect(grpc.reflection.v1alpha.ServerReflectionGrpc.newStub(channel)::serverReflectionInfo,
-                grpc.reflection.v1alpha.Reflection.ServerReflectionRequest.newBuilder().setListServices("").build())
-                .getListServicesResponse().getServiceList().stream().map(grpc.reflection.v1alpha.Reflection.ServiceResponse::getName).toList();
+        List<String> v1alpha = reflect(
+                        grpc.reflection.v1alpha.ServerReflectionGrpc.newStub(channel)::serverReflectionInfo,
+                        grpc.reflection.v1alpha.Reflection.ServerReflectionRequest.newBuilder()
+                                .setListServices("")
+                                .build())
+                .getListServicesResponse()
+                .getServiceList()
+                .stream()
+                .map(grpc.reflection.v1alpha.Reflection.ServiceResponse::getName)
+                .toList();
         assertEquals(v1, v1alpha);
     }
 
@@ -345,8 +512,7 @@ class ControllerServiceTest {
             }
 
             @Override
-            public void onCompleted() {
-            }
+            public void onCompleted() {}
         });
         requests.onNext(request);
         try {

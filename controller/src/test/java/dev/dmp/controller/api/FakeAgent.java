@@ -35,12 +35,10 @@ final class FakeAgent implements AutoCloseable {
             }
 
             @Override
-            public void onError(Throwable t) {
-            }
+            public void onError(Throwable t) {}
 
             @Override
-            public void onCompleted() {
-            }
+            public void onCompleted() {}
         });
     }
 
@@ -66,13 +64,17 @@ final class FakeAgent implements AutoCloseable {
 
     /** A volume's part of a delta: generation 0, nothing in flight. */
     static VolumeDelta volume(String name, CounterSet counts) {
-        return VolumeDelta.newBuilder().setVolume(name).addAllOps(counts.toProto()).build();
+        return VolumeDelta.newBuilder()
+                .setVolume(name)
+                .addAllOps(counts.toProto())
+                .build();
     }
 
     /** Sends a numbered delta and waits for the controller to acknowledge it (applied or a repeat). */
     void sendDelta(long seq, VolumeDelta... volumes) throws InterruptedException {
         stream.onNext(AgentMessage.newBuilder()
-                .setDelta(StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes))).build());
+                .setDelta(StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)))
+                .build());
         assertEquals(seq, next().getAck().getSeq());
     }
 

@@ -21,7 +21,9 @@ class StatsRingTest {
         StatsRing ring = new StatsRing(10);
         ring.add(at(1000, Map.of(A1, new Counts(1, 4096, 2, 8192))));
         ring.add(at(2000, Map.of(A1, new Counts(11, 4096 + 40960, 4, 8192 + 2 * 1048576))));
-        assertEquals(new Rate(10, 2, 40960, 2097152), ring.last(ChartScope.FLEET).orElseThrow().rate());
+        assertEquals(
+                new Rate(10, 2, 40960, 2097152),
+                ring.last(ChartScope.FLEET).orElseThrow().rate());
         assertEquals(2000, ring.last(ChartScope.FLEET).orElseThrow().time());
     }
 
@@ -30,7 +32,9 @@ class StatsRingTest {
         StatsRing ring = new StatsRing(10);
         ring.add(at(1000, Map.of(A1, Counts.ZERO)));
         ring.add(at(1500, Map.of(A1, new Counts(3, 12288, 0, 0))));
-        assertEquals(new Rate(6, 0, 24576, 0), ring.last(ChartScope.FLEET).orElseThrow().rate());
+        assertEquals(
+                new Rate(6, 0, 24576, 0),
+                ring.last(ChartScope.FLEET).orElseThrow().rate());
     }
 
     @Test
@@ -38,7 +42,9 @@ class StatsRingTest {
         StatsRing ring = new StatsRing(10);
         ring.add(at(1000, Map.of(A1, new Counts(100, 409600, 0, 0))));
         ring.add(at(2000, Map.of(A1, new Counts(3, 12288, 0, 0))));
-        assertEquals(new Rate(3, 0, 12288, 0), ring.last(ChartScope.FLEET).orElseThrow().rate());
+        assertEquals(
+                new Rate(3, 0, 12288, 0),
+                ring.last(ChartScope.FLEET).orElseThrow().rate());
     }
 
     @Test
@@ -46,17 +52,21 @@ class StatsRingTest {
         StatsRing ring = new StatsRing(10);
         ring.add(at(1000, Map.of(A1, Counts.ZERO)));
         ring.add(at(2000, Map.of(A1, Counts.ZERO, A2, new Counts(0, 0, 5, 20480))));
-        assertEquals(new Rate(0, 5, 0, 20480), ring.last(ChartScope.FLEET).orElseThrow().rate());
+        assertEquals(
+                new Rate(0, 5, 0, 20480),
+                ring.last(ChartScope.FLEET).orElseThrow().rate());
     }
 
     @Test
     void scopesSelectHostsAndVolumes() {
         StatsRing ring = new StatsRing(10);
         ring.add(at(0, Map.of(A1, Counts.ZERO, A2, Counts.ZERO, B1, Counts.ZERO)));
-        ring.add(at(1000, Map.of(A1, new Counts(1, 10, 0, 0), A2, new Counts(2, 20, 0, 0), B1, new Counts(4, 40, 0, 0))));
+        ring.add(at(
+                1000, Map.of(A1, new Counts(1, 10, 0, 0), A2, new Counts(2, 20, 0, 0), B1, new Counts(4, 40, 0, 0))));
         assertEquals(7, ring.last(ChartScope.FLEET).orElseThrow().rate().readRequests());
         assertEquals(3, ring.last(new ChartScope("a", "")).orElseThrow().rate().readRequests());
-        assertEquals(4, ring.last(new ChartScope("b", "v1")).orElseThrow().rate().readRequests());
+        assertEquals(
+                4, ring.last(new ChartScope("b", "v1")).orElseThrow().rate().readRequests());
         assertEquals(0, ring.last(new ChartScope("c", "")).orElseThrow().rate().readRequests());
     }
 
@@ -77,7 +87,9 @@ class StatsRingTest {
     void recentRatesArePerVolumeAndAddUp() {
         StatsRing ring = new StatsRing(10);
         ring.add(at(0, Map.of(A1, Counts.ZERO, B1, Counts.ZERO)));
-        ring.add(at(2000, Map.of(A1, new Counts(4, 400, 0, 0), A2, new Counts(0, 0, 6, 600), B1, new Counts(10, 1000, 0, 0))));
+        ring.add(at(
+                2000,
+                Map.of(A1, new Counts(4, 400, 0, 0), A2, new Counts(0, 0, 6, 600), B1, new Counts(10, 1000, 0, 0))));
         Map<VolumeKey, Rate> recent = ring.recent(5);
         assertEquals(new Rate(2, 0, 200, 0), recent.get(A1));
         assertEquals(new Rate(0, 3, 0, 300), recent.get(A2)); // new in the window: counted from zero

@@ -8,8 +8,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class VolumeIndexTest {
-    private static final List<VolumeKey> KEYS = List.of(new VolumeKey("a", "v1"), new VolumeKey("a", "v2"),
-            new VolumeKey("b", "v1"), new VolumeKey("c", "v0"));
+    private static final List<VolumeKey> KEYS = List.of(
+            new VolumeKey("a", "v1"), new VolumeKey("a", "v2"), new VolumeKey("b", "v1"), new VolumeKey("c", "v0"));
 
     @Test
     void findsVolumesAndHostsByPosition() {
@@ -30,8 +30,8 @@ class VolumeIndexTest {
     void theSameVolumesShareAnIndexAndOthersGetTheirOwn() {
         VolumeIndex index = VolumeIndex.of(KEYS, null);
         assertSame(index, VolumeIndex.of(List.copyOf(KEYS), index));
-        VolumeIndex grown = VolumeIndex.of(List.of(KEYS.get(0), KEYS.get(1), KEYS.get(2), KEYS.get(3),
-                new VolumeKey("d", "v1")), index);
+        VolumeIndex grown = VolumeIndex.of(
+                List.of(KEYS.get(0), KEYS.get(1), KEYS.get(2), KEYS.get(3), new VolumeKey("d", "v1")), index);
         assertEquals(4, grown.position(new VolumeKey("d", "v1")));
         assertThrows(IllegalArgumentException.class, () -> VolumeIndex.of(List.of(KEYS.get(1), KEYS.get(0)), null));
     }

@@ -4,19 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.controller.TestConfig;
 import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.ControllerMessage;
-import dev.dmp.controller.TestConfig;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.ResetVolumes;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,8 +34,7 @@ class AgentSessionTest {
         }
 
         @Override
-        public void onError(Throwable t) {
-        }
+        public void onError(Throwable t) {}
 
         @Override
         public void onCompleted() {
@@ -54,13 +53,15 @@ class AgentSessionTest {
         fleet.open();
         Outbound first = new Outbound();
         AgentSession old = new AgentSession("node-a", "run-1", first);
-        fleet.connected(old, Hello.newBuilder().setHostId("node-a").setRunId("run-1").build());
+        fleet.connected(
+                old, Hello.newBuilder().setHostId("node-a").setRunId("run-1").build());
         CompletableFuture<?> waiting = old.send(Command.newBuilder().setReset(ResetVolumes.getDefaultInstance()));
         assertEquals(1, first.sent.size());
 
         Outbound second = new Outbound();
         AgentSession now = new AgentSession("node-a", "run-1", second);
-        fleet.connected(now, Hello.newBuilder().setHostId("node-a").setRunId("run-1").build());
+        fleet.connected(
+                now, Hello.newBuilder().setHostId("node-a").setRunId("run-1").build());
 
         assertEquals(1, first.completed, "the old stream is ended");
         ExecutionException e = assertThrows(ExecutionException.class, waiting::get);

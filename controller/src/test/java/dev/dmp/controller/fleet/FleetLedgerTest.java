@@ -45,7 +45,11 @@ public class FleetLedgerTest {
     /** A delta as the controller reads it off the wire (encoded as an agent sends it, then parsed). */
     public static StatsDeltaIn delta(long seq, VolumeDelta... volumes) {
         try {
-            return StatsDeltaIn.parseFrom(StatsDelta.newBuilder().setSeq(seq).addAllVolumes(List.of(volumes)).build().toByteArray());
+            return StatsDeltaIn.parseFrom(StatsDelta.newBuilder()
+                    .setSeq(seq)
+                    .addAllVolumes(List.of(volumes))
+                    .build()
+                    .toByteArray());
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
             throw new AssertionError(e);
         }
@@ -61,23 +65,33 @@ public class FleetLedgerTest {
     }
 
     public static VolumeDelta writes(String volume, long generation, long requests, long bytes) {
-        return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
-                .addAllOps(counts(WRITE, requests, bytes).toProto()).build();
+        return VolumeDelta.newBuilder()
+                .setVolume(volume)
+                .setGeneration(generation)
+                .addAllOps(counts(WRITE, requests, bytes).toProto())
+                .build();
     }
 
     public static VolumeDelta reads(String volume, long generation, long requests, long bytes) {
-        return VolumeDelta.newBuilder().setVolume(volume).setGeneration(generation)
-                .addAllOps(counts(READ, requests, bytes).toProto()).build();
+        return VolumeDelta.newBuilder()
+                .setVolume(volume)
+                .setGeneration(generation)
+                .addAllOps(counts(READ, requests, bytes).toProto())
+                .build();
     }
 
     private Map<String, Old> host(String host) {
         Map<String, Old> out = new TreeMap<>();
-        ledger.views().stream().filter(v -> v.host().equals(host)).forEach(v -> out.put(v.volume(), Old.of(v.sinceReset())));
+        ledger.volumeCounts().stream()
+                .filter(v -> v.host().equals(host))
+                .forEach(v -> out.put(v.volume(), Old.of(v.sinceReset())));
         return out;
     }
 
-    private VolumeView view(String host, String volume) {
-        return ledger.views().stream().filter(v -> v.host().equals(host) && v.volume().equals(volume)).findFirst()
+    private VolumeCounts countsOf(String host, String volume) {
+        return ledger.volumeCounts().stream()
+                .filter(v -> v.host().equals(host) && v.volume().equals(volume))
+                .findFirst()
                 .orElseThrow();
     }
 
@@ -89,7 +103,7 @@ public class FleetLedgerTest {
     void theRunningFleetTotalIsTheSumOfTheVolumes() {
         CounterSet sum = CounterSet.empty();
         long inFlight = 0;
-        for (VolumeView v : ledger.views()) {
+        for (VolumeCounts v : ledger.volumeCounts()) {
             sum.add(v.sinceReset());
             inFlight += v.inFlight();
         }
@@ -106,18 +120,22 @@ public class FleetLedgerTest {
         for (FleetLedger.HostInfo h : ledger.hosts()) {
             byte[] bytes = ledger.record(h.id());
             HostRecord r = HostRecord.parseFrom(bytes);
-            assertEquals(java.util.HexFormat.of().formatHex(r.toByteArray()), java.util.HexFormat.of().formatHex(bytes));
+            assertEquals(
+                    java.util.HexFormat.of().formatHex(r.toByteArray()),
+                    java.util.HexFormat.of().formatHex(bytes));
             assertEquals(h.id(), r.getHostId());
-            List<VolumeView> views = ledger.views(h.id());
-            assertEquals(views.size(), r.getVolumesCount());
-            for (int i = 0; i < views.size(); i++) {
+            List<VolumeCounts> volumes = ledger.volumeCounts(h.id());
+            assertEquals(volumes.size(), r.getVolumesCount());
+            for (int i = 0; i < volumes.size(); i++) {
                 VolumeRecord v = r.getVolumes(i);
-                assertEquals(views.get(i).volume(), v.getVolume().getName());
-                assertEquals(views.get(i).generation(), v.getGeneration());
-                assertEquals(views.get(i).inFlight(), v.getInFlight());
-                assertEquals(views.get(i).sinceReset(), CounterSet.fromProto(v.getSinceResetList()));
-                assertEquals(views.get(i).lifetime(), CounterSet.fromProto(v.getLifetimeList()));
-                assertEquals(ledger.beforeReset(h.id(), v.getVolume().getName()), CounterSet.fromProto(v.getBeforeResetList()));
+                assertEquals(volumes.get(i).volume(), v.getVolume().getName());
+                assertEquals(volumes.get(i).generation(), v.getGeneration());
+                assertEquals(volumes.get(i).inFlight(), v.getInFlight());
+                assertEquals(volumes.get(i).sinceReset(), CounterSet.fromProto(v.getSinceResetList()));
+                assertEquals(volumes.get(i).lifetime(), CounterSet.fromProto(v.getLifetimeList()));
+                assertEquals(
+                        ledger.beforeReset(h.id(), v.getVolume().getName()),
+                        CounterSet.fromProto(v.getBeforeResetList()));
             }
         }
     }
@@ -126,9 +144,13 @@ public class FleetLedgerTest {
     void aDeltaWithCountersThatDoNotParseChangesNothing() {
         ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
         var good = delta(1, writes("dmp1", 0, 3, 12288));
-        var bad = good.toBuilder().addVolumes(dev.dmp.proto.v1.VolumeDeltaIn.newBuilder().setVolume("dmp2")
-                .addOps(com.google.protobuf.ByteString.copyFrom(new byte[] {0x08, 0x02, 0x10, (byte) 0x80}))).build();
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ledger.apply("node-a", "run-1", bad, T0));
+        var bad = good.toBuilder()
+                .addVolumes(dev.dmp.proto.v1.VolumeDeltaIn.newBuilder()
+                        .setVolume("dmp2")
+                        .addOps(com.google.protobuf.ByteString.copyFrom(new byte[] {0x08, 0x02, 0x10, (byte) 0x80})))
+                .build();
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> ledger.apply("node-a", "run-1", bad, T0));
         assertEquals(Map.of("dmp1", Old.ZERO, "dmp2", Old.ZERO), host("node-a"));
         assertTrue(ledger.apply("node-a", "run-1", good, T0), "its sequence number was not taken");
         assertEquals(new Old(0, 0, 3, 12288), host("node-a").get("dmp1"));
@@ -138,11 +160,25 @@ public class FleetLedgerTest {
     void theFleetInFlightLevelFollowsDeltasAndRemovedVolumes() {
         ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
         ledger.hello(hello("node-b", "run-1", "dmp1"), T0);
-        ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 512).toBuilder().setInFlight(3).build(),
-                writes("dmp2", 0, 1, 512).toBuilder().setInFlight(4).build()), T0);
-        ledger.apply("node-b", "run-1", delta(1, reads("dmp1", 0, 1, 512).toBuilder().setInFlight(5).build()), T0);
+        ledger.apply(
+                "node-a",
+                "run-1",
+                delta(
+                        1,
+                        writes("dmp1", 0, 1, 512).toBuilder().setInFlight(3).build(),
+                        writes("dmp2", 0, 1, 512).toBuilder().setInFlight(4).build()),
+                T0);
+        ledger.apply(
+                "node-b",
+                "run-1",
+                delta(1, reads("dmp1", 0, 1, 512).toBuilder().setInFlight(5).build()),
+                T0);
         assertEquals(12, ledger.total().inFlight());
-        ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 1, 1, 512).toBuilder().setInFlight(1).build()), T0);
+        ledger.apply(
+                "node-a",
+                "run-1",
+                delta(2, writes("dmp1", 1, 1, 512).toBuilder().setInFlight(1).build()),
+                T0);
         assertEquals(10, ledger.total().inFlight());
         ledger.removeVolume("node-a", "dmp2");
         assertEquals(6, ledger.total().inFlight());
@@ -161,7 +197,7 @@ public class FleetLedgerTest {
         assertEquals(Map.of("dmp1", new Old(2, 16384, 3, 12288)), host("node-a"));
         CounterSet all = counts(WRITE, 3, 12288);
         all.add(counts(READ, 2, 16384));
-        assertEquals(all, view("node-a", "dmp1").sinceReset(), "every counter, histograms included");
+        assertEquals(all, countsOf("node-a", "dmp1").sinceReset(), "every counter, histograms included");
     }
 
     @Test
@@ -190,16 +226,17 @@ public class FleetLedgerTest {
     void aNewRunStartsTheHostsVolumesFromZero() {
         ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
         ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 2, 1, 4096)), T0);
-        assertEquals(2, view("node-a", "dmp1").generation());
+        assertEquals(2, countsOf("node-a", "dmp1").generation());
         // the new process counts from generation 0 again, and so does its view here: its counts are
         // neither taken for stale ones nor added to the lost agent's
         ledger.hello(hello("node-a", "run-2", "dmp1"), T0);
         assertEquals(Map.of("dmp1", Old.ZERO), host("node-a"));
-        assertEquals(0, view("node-a", "dmp1").generation());
-        assertTrue(view("node-a", "dmp1").lifetime().isZero());
+        assertEquals(0, countsOf("node-a", "dmp1").generation());
+        assertTrue(countsOf("node-a", "dmp1").lifetime().isZero());
         assertTrue(ledger.apply("node-a", "run-2", delta(1, writes("dmp1", 0, 1, 512)), T0));
         assertEquals(Map.of("dmp1", new Old(0, 0, 1, 512)), host("node-a"));
-        assertEquals(Old.of(counts(WRITE, 1, 512)), Old.of(view("node-a", "dmp1").lifetime()));
+        assertEquals(
+                Old.of(counts(WRITE, 1, 512)), Old.of(countsOf("node-a", "dmp1").lifetime()));
         assertTrue(ledger.beforeReset("node-a", "dmp1").isZero());
     }
 
@@ -208,8 +245,11 @@ public class FleetLedgerTest {
         ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
         ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288), writes("dmp2", 0, 1, 1)), T0);
         // the reset boundary as the agent sends it: last old-generation counts, zero, then new counts
-        ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096), writes("dmp1", 1, 0, 0),
-                reads("dmp1", 1, 1, 512)), T0);
+        ledger.apply(
+                "node-a",
+                "run-1",
+                delta(2, writes("dmp1", 0, 1, 4096), writes("dmp1", 1, 0, 0), reads("dmp1", 1, 1, 512)),
+                T0);
         assertEquals(Map.of("dmp1", new Old(1, 512, 0, 0), "dmp2", new Old(0, 0, 1, 1)), host("node-a"));
         // counted before a reset this ledger already applied: dropped, though the delta is consumed
         assertTrue(ledger.apply("node-a", "run-1", delta(3, writes("dmp1", 0, 5, 5), writes("dmp2", 0, 1, 1)), T0));
@@ -221,25 +261,33 @@ public class FleetLedgerTest {
         ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
         ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0);
         assertTrue(ledger.beforeReset("node-a", "dmp1").isZero());
-        ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096), writes("dmp1", 1, 0, 0),
-                reads("dmp1", 1, 1, 512)), T0);
+        ledger.apply(
+                "node-a",
+                "run-1",
+                delta(2, writes("dmp1", 0, 1, 4096), writes("dmp1", 1, 0, 0), reads("dmp1", 1, 1, 512)),
+                T0);
         assertEquals(new Old(0, 0, 4, 16384), Old.of(ledger.beforeReset("node-a", "dmp1")));
-        assertEquals(new Old(1, 512, 0, 0), Old.of(view("node-a", "dmp1").sinceReset()));
-        assertEquals(new Old(1, 512, 4, 16384), Old.of(view("node-a", "dmp1").lifetime()));
-        assertEquals(1, view("node-a", "dmp1").generation());
+        assertEquals(new Old(1, 512, 0, 0), Old.of(countsOf("node-a", "dmp1").sinceReset()));
+        assertEquals(
+                new Old(1, 512, 4, 16384), Old.of(countsOf("node-a", "dmp1").lifetime()));
+        assertEquals(1, countsOf("node-a", "dmp1").generation());
 
         // a second reset: beforeReset is now generation 1's counts only
-        ledger.apply("node-a", "run-1", delta(3, reads("dmp1", 1, 1, 1024), reads("dmp1", 2, 0, 0),
-                writes("dmp1", 2, 2, 1024)), T0);
+        ledger.apply(
+                "node-a",
+                "run-1",
+                delta(3, reads("dmp1", 1, 1, 1024), reads("dmp1", 2, 0, 0), writes("dmp1", 2, 2, 1024)),
+                T0);
         assertEquals(new Old(2, 1536, 0, 0), Old.of(ledger.beforeReset("node-a", "dmp1")));
-        assertEquals(new Old(0, 0, 2, 1024), Old.of(view("node-a", "dmp1").sinceReset()));
-        assertEquals(new Old(2, 1536, 6, 17408), Old.of(view("node-a", "dmp1").lifetime()));
-        assertEquals(2, view("node-a", "dmp1").generation());
+        assertEquals(new Old(0, 0, 2, 1024), Old.of(countsOf("node-a", "dmp1").sinceReset()));
+        assertEquals(
+                new Old(2, 1536, 6, 17408), Old.of(countsOf("node-a", "dmp1").lifetime()));
+        assertEquals(2, countsOf("node-a", "dmp1").generation());
         // sinceReset + every closed generation = lifetime, exactly
         CounterSet sum = counts(WRITE, 4, 16384);
         sum.add(ledger.beforeReset("node-a", "dmp1"));
-        sum.add(view("node-a", "dmp1").sinceReset());
-        assertEquals(view("node-a", "dmp1").lifetime(), sum);
+        sum.add(countsOf("node-a", "dmp1").sinceReset());
+        assertEquals(countsOf("node-a", "dmp1").lifetime(), sum);
     }
 
     @Test
@@ -253,7 +301,7 @@ public class FleetLedgerTest {
     @Test
     void deltasOfUnknownHostsAreRefused() {
         assertFalse(ledger.apply("node-x", "run-1", delta(1, writes("dmp1", 0, 1, 1)), T0));
-        assertEquals(List.of(), ledger.views());
+        assertEquals(List.of(), ledger.volumeCounts());
         assertEquals(List.of(), ledger.hosts());
     }
 
@@ -261,8 +309,13 @@ public class FleetLedgerTest {
     void createdAndDeletedVolumes() {
         ledger.hello(hello("node-a", "run-1"), T0);
         ledger.addVolume(Volume.newBuilder().setHost("node-a").setName("dmp1").build());
-        ledger.addVolume(Volume.newBuilder().setHost("node-x").setName("dmp1").build()); // unknown host: nothing happens
-        assertEquals(List.of("node-a/dmp1"), ledger.views().stream().map(v -> v.host() + "/" + v.volume()).toList());
+        ledger.addVolume(
+                Volume.newBuilder().setHost("node-x").setName("dmp1").build()); // unknown host: nothing happens
+        assertEquals(
+                List.of("node-a/dmp1"),
+                ledger.volumeCounts().stream()
+                        .map(v -> v.host() + "/" + v.volume())
+                        .toList());
         assertEquals(Map.of("dmp1", Old.ZERO), host("node-a"));
         ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 1)), T0);
         ledger.addVolume(Volume.newBuilder().setHost("node-a").setName("dmp1").build()); // already there: counts kept
@@ -275,9 +328,9 @@ public class FleetLedgerTest {
     void offlineHostsKeepTheirNumbersMarkedStale() {
         ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
         ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096)), T0.plusSeconds(1));
-        assertFalse(view("node-a", "dmp1").stale());
+        assertFalse(countsOf("node-a", "dmp1").stale());
         ledger.offline("node-a", T0.plusSeconds(2));
-        VolumeView v = view("node-a", "dmp1");
+        VolumeCounts v = countsOf("node-a", "dmp1");
         assertTrue(v.stale());
         assertEquals(T0.plusSeconds(2), v.lastSeen());
         assertEquals(new Old(0, 0, 1, 4096), Old.of(v.sinceReset()));

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.test.common.http.TestHTTPResource;
-import java.util.Map;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -14,6 +13,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The dashboard's wiring in a running controller without agents: page, assets, API answers and errors. */
@@ -25,10 +25,12 @@ class DashboardResourceTest {
     public static class FreshLedger implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("dmp.controller.data-dir",
+            return Map.of(
+                    "dmp.controller.data-dir",
                     System.getProperty("java.io.tmpdir") + "/dmp-dashboard-test-" + java.util.UUID.randomUUID());
         }
     }
+
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -40,7 +42,8 @@ class DashboardResourceTest {
         if (body != null) {
             r.header("content-type", "application/json");
         }
-        r.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        r.method(
+                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return HTTP.send(r.build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -55,9 +58,15 @@ class DashboardResourceTest {
     void pageAndItsAssetsAreServed() throws Exception {
         HttpResponse<String> page = send("GET", "/", null);
         assertEquals(200, page.statusCode());
-        assertTrue(page.body().contains("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js"), "page loads uPlot from the webjar");
-        for (String asset : new String[] {"/webjars/uplot/1.6.30/dist/uPlot.iife.min.js",
-                "/webjars/uplot/1.6.30/dist/uPlot.min.css", "/dashboard.js", "/dashboard.css"}) {
+        assertTrue(
+                page.body().contains("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js"),
+                "page loads uPlot from the webjar");
+        for (String asset : new String[] {
+            "/webjars/uplot/1.6.30/dist/uPlot.iife.min.js",
+            "/webjars/uplot/1.6.30/dist/uPlot.min.css",
+            "/dashboard.js",
+            "/dashboard.css"
+        }) {
             assertEquals(200, send("GET", asset, null).statusCode(), asset);
         }
     }
@@ -77,19 +86,41 @@ class DashboardResourceTest {
 
     @Test
     void badRequestsGetTheOperationsMessagesAndHttpCodes() throws Exception {
-        expectError(send("GET", "/api/history?volume=dmp1", null), 400, "INVALID_ARGUMENT",
+        expectError(
+                send("GET", "/api/history?volume=dmp1", null),
+                400,
+                "INVALID_ARGUMENT",
                 "scope VOLUME with a volume name needs the host too");
-        expectError(send("GET", "/api/overview?host=node-x", null), 404, "NOT_FOUND",
+        expectError(
+                send("GET", "/api/overview?host=node-x", null),
+                404,
+                "NOT_FOUND",
                 "no host 'node-x' has connected to this controller; ListHosts shows the known hosts");
-        expectError(send("POST", "/api/volumes", "{\"host\":\"node-x\",\"name\":\"dmp1\",\"zero\":{\"sizeBytes\":\"4096\"}}"),
-                404, "NOT_FOUND", "no host 'node-x' has connected to this controller; ListHosts shows the known hosts");
-        expectError(send("POST", "/api/volumes", "{\"host\":\"node-a\",\"name\":\"dmp1\"}"), 400, "INVALID_ARGUMENT",
+        expectError(
+                send(
+                        "POST",
+                        "/api/volumes",
+                        "{\"host\":\"node-x\",\"name\":\"dmp1\",\"zero\":{\"sizeBytes\":\"4096\"}}"),
+                404,
+                "NOT_FOUND",
+                "no host 'node-x' has connected to this controller; ListHosts shows the known hosts");
+        expectError(
+                send("POST", "/api/volumes", "{\"host\":\"node-a\",\"name\":\"dmp1\"}"),
+                400,
+                "INVALID_ARGUMENT",
                 "a backend is required: \"zero\":{\"sizeBytes\":\"...\"}, \"file\":{\"path\":\"...\"}, "
                         + "\"memory\":{\"sizeBytes\":\"...\"} or \"nbd\":{\"uri\":\"nbd+unix:///EXPORT?socket=...\"}");
-        expectError(send("POST", "/api/volumes", "{\"hst\":1}"), 400, "INVALID_ARGUMENT",
+        expectError(
+                send("POST", "/api/volumes", "{\"hst\":1}"),
+                400,
+                "INVALID_ARGUMENT",
                 "bad JSON: Cannot find field: hst in message dmp.v1.CreateVolumeRequest");
-        expectError(send("POST", "/api/reset", "{}"), 400, "INVALID_ARGUMENT", "scope is required: VOLUME, HOST or FLEET");
-        expectError(send("DELETE", "/api/volumes/node-x/dmp1", null), 404, "NOT_FOUND",
+        expectError(
+                send("POST", "/api/reset", "{}"), 400, "INVALID_ARGUMENT", "scope is required: VOLUME, HOST or FLEET");
+        expectError(
+                send("DELETE", "/api/volumes/node-x/dmp1", null),
+                404,
+                "NOT_FOUND",
                 "no host 'node-x' has connected to this controller; ListHosts shows the known hosts");
     }
 

@@ -8,6 +8,7 @@ import static dev.dmp.controller.fleet.FleetLedgerTest.writes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.dmp.controller.fleet.FleetLedger;
+import dev.dmp.proto.v1.AttachmentState;
 import dev.dmp.proto.v1.Volume;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.exporter.common.TextFormat;
@@ -49,7 +50,12 @@ class VolumeCollectorTest {
         // and its kernel device failed. Latency: 1000 ns per request.
         ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0);
         ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 1, 0, 0), reads("dmp1", 1, 1, 512)), T0);
-        ledger.updateVolume(Volume.newBuilder().setHost("node-a").setName("dmp2").setAttachment("failed: /dev/nbd3: gone").build());
+        ledger.updateVolume(Volume.newBuilder()
+                .setHost("node-a")
+                .setName("dmp2")
+                .setAttachment("failed: /dev/nbd3: gone")
+                .setAttachmentState(AttachmentState.ATTACHMENT_STATE_FAILED)
+                .build());
         // node-b: 2 writes of 8 KiB on v1 and 5 on v2, so its host histograms count 7 writes, 57344 bytes
         ledger.hello(hello("node-b", "run-2", "v1", "v2"), T0);
         ledger.apply("node-b", "run-2", delta(1, writes("v1", 0, 2, 16384), writes("v2", 0, 5, 40960)), T0);
@@ -66,10 +72,16 @@ class VolumeCollectorTest {
 
         // Per host (the default): the same without the volumes' histograms; with one volume counting,
         // node-a's histograms are dmp1's. Off: no histograms at all.
-        assertEquals(expected.lines().filter(l -> !l.contains("dmp_volume_request_duration_seconds")
-                && !l.contains("dmp_volume_request_size_bytes")).collect(Collectors.joining("\n", "", "\n")),
+        assertEquals(
+                expected.lines()
+                        .filter(l -> !l.contains("dmp_volume_request_duration_seconds")
+                                && !l.contains("dmp_volume_request_size_bytes"))
+                        .collect(Collectors.joining("\n", "", "\n")),
                 scrape(new VolumeCollector(ledger, HistogramScope.HOST)));
-        assertEquals(expected.lines().filter(l -> !l.contains("_request_duration_seconds") && !l.contains("_request_size_bytes"))
-                .collect(Collectors.joining("\n", "", "\n")), scrape(new VolumeCollector(ledger, HistogramScope.OFF)));
+        assertEquals(
+                expected.lines()
+                        .filter(l -> !l.contains("_request_duration_seconds") && !l.contains("_request_size_bytes"))
+                        .collect(Collectors.joining("\n", "", "\n")),
+                scrape(new VolumeCollector(ledger, HistogramScope.OFF)));
     }
 }

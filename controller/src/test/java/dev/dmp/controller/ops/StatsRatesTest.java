@@ -13,7 +13,8 @@ class StatsRatesTest {
 
     private static QueryStatsResponse rows(long readReqs, long readBytes, long writeReqs, long writeBytes) {
         return QueryStatsResponse.newBuilder()
-                .addRows(StatsRows.row("node-a", "dmp1", readReqs, readBytes, writeReqs, writeBytes)).build();
+                .addRows(StatsRows.row("node-a", "dmp1", readReqs, readBytes, writeReqs, writeBytes))
+                .build();
     }
 
     @Test
@@ -34,11 +35,20 @@ class StatsRatesTest {
     @Test
     void aNewerLastSeenAloneIsNoChangeForAWatcherButStaleIs() {
         QueryStatsResponse before = rows(2, 8192, 1, 4096);
-        QueryStatsResponse heartbeat = before.toBuilder().setRows(0, before.getRows(0).toBuilder()
-                .setLastSeen(com.google.protobuf.Timestamp.newBuilder().setSeconds(1_796_000_000))).build();
+        QueryStatsResponse heartbeat = before.toBuilder()
+                .setRows(
+                        0,
+                        before.getRows(0).toBuilder()
+                                .setLastSeen(com.google.protobuf.Timestamp.newBuilder()
+                                        .setSeconds(1_796_000_000)))
+                .build();
         assertTrue(StatsRates.sameCounts(before, heartbeat));
         assertFalse(StatsRates.sameCounts(before, rows(2, 8192, 2, 8192)), "one more write");
-        assertFalse(StatsRates.sameCounts(before, before.toBuilder().setRows(0, before.getRows(0).toBuilder().setStale(true)).build()));
+        assertFalse(StatsRates.sameCounts(
+                before,
+                before.toBuilder()
+                        .setRows(0, before.getRows(0).toBuilder().setStale(true))
+                        .build()));
         assertFalse(StatsRates.sameCounts(before, QueryStatsResponse.getDefaultInstance()), "a row went");
     }
 
@@ -47,7 +57,8 @@ class StatsRatesTest {
         QueryStatsResponse afterReset = StatsRates.between(rows(10, 40960, 0, 0), rows(1, 4096, 0, 0), 1.0);
         assertEquals(0.0, afterReset.getRates(0).getReadRequestsPerSecond());
         assertFalse(StatsRates.moving(afterReset));
-        QueryStatsResponse fresh = StatsRates.between(QueryStatsResponse.getDefaultInstance(), rows(1, 4096, 0, 0), 1.0);
+        QueryStatsResponse fresh =
+                StatsRates.between(QueryStatsResponse.getDefaultInstance(), rows(1, 4096, 0, 0), 1.0);
         assertEquals(1, fresh.getRatesCount());
         assertEquals(0.0, fresh.getRates(0).getReadBytesPerSecond());
     }

@@ -33,8 +33,11 @@ final class DeltaPool {
         byVolume = new VolumeDelta[volumeNames.size()][SIZE];
         for (int v = 0; v < volumeNames.size(); v++) {
             for (int i = 0; i < SIZE; i++) {
-                byVolume[v][i] = VolumeDelta.newBuilder().setVolume(volumeNames.get(v)).addAllOps(ops.get(i))
-                        .setInFlight(r.nextInt(8)).build();
+                byVolume[v][i] = VolumeDelta.newBuilder()
+                        .setVolume(volumeNames.get(v))
+                        .addAllOps(ops.get(i))
+                        .setInFlight(r.nextInt(8))
+                        .build();
             }
         }
     }
@@ -58,10 +61,15 @@ final class DeltaPool {
                 bytes += length;
             }
         }
-        OpCounters.Builder b = OpCounters.newBuilder().setOp(op).setRequests(n).setBytes(bytes).setLatencyNs(latencyNs)
+        OpCounters.Builder b = OpCounters.newBuilder()
+                .setOp(op)
+                .setRequests(n)
+                .setBytes(bytes)
+                .setLatencyNs(latencyNs)
                 .setRequestedBytes(requested);
         if (errors > 0) {
-            b.setErrors(errors).addErrorsByCode(ErrorCount.newBuilder().setError(5).setCount(errors));
+            b.setErrors(errors)
+                    .addErrorsByCode(ErrorCount.newBuilder().setError(5).setCount(errors));
         }
         for (long x : size) {
             b.addSizeHistogram(x);
@@ -73,8 +81,14 @@ final class DeltaPool {
     }
 
     /** The WatchStats probe's count: one FLUSH of 0 bytes in 1024 ns. */
-    static final OpCounters PROBE_FLUSH = OpCounters.newBuilder().setOp(Op.OP_FLUSH).setRequests(1).setLatencyNs(1024)
-            .addAllLatencyHistogram(java.util.Collections.nCopies(10, 0L)).addLatencyHistogram(1).addSizeHistogram(1).build();
+    static final OpCounters PROBE_FLUSH = OpCounters.newBuilder()
+            .setOp(Op.OP_FLUSH)
+            .setRequests(1)
+            .setLatencyNs(1024)
+            .addAllLatencyHistogram(java.util.Collections.nCopies(10, 0L))
+            .addLatencyHistogram(1)
+            .addSizeHistogram(1)
+            .build();
 
     int volumes() {
         return byVolume.length;

@@ -87,7 +87,8 @@ public final class FleetBench {
         for (int c = 0; c < (agents + perChannel - 1) / perChannel; c++) {
             channels.add(NettyChannelBuilder.forTarget(target).usePlaintext().build());
         }
-        ManagedChannel queries = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+        ManagedChannel queries =
+                NettyChannelBuilder.forTarget(target).usePlaintext().build();
         ScheduledExecutorService ticks = Executors.newScheduledThreadPool(2);
 
         log("ramp: %d agents x %d volumes over %d channels", agents, volumes, channels.size());
@@ -96,7 +97,8 @@ public final class FleetBench {
             SimAgent agent = fleet.get(a);
             agent.connect(channels.get(a / perChannel));
             // Spread the agents' ticks evenly over the second, like a real fleet.
-            ticks.scheduleAtFixedRate(agent::tick, ThreadLocalRandom.current().nextLong(1000), 1000, TimeUnit.MILLISECONDS);
+            ticks.scheduleAtFixedRate(
+                    agent::tick, ThreadLocalRandom.current().nextLong(1000), 1000, TimeUnit.MILLISECONDS);
             if (a % 200 == 199) {
                 Thread.sleep(100);
             }
@@ -109,8 +111,12 @@ public final class FleetBench {
             // Exercise the command path under load: one host's reset, answered by its simulated agent.
             // A failure is reported and makes the run not exact, but the measurements go on.
             try {
-                ResetStatsResponse reset = controller.withDeadlineAfter(60, TimeUnit.SECONDS).resetStats(ResetStatsRequest
-                        .newBuilder().setScope(Scope.HOST).setHost(fleet.get(1).hostId()).build());
+                ResetStatsResponse reset = controller
+                        .withDeadlineAfter(60, TimeUnit.SECONDS)
+                        .resetStats(ResetStatsRequest.newBuilder()
+                                .setScope(Scope.HOST)
+                                .setHost(fleet.get(1).hostId())
+                                .build());
                 log("ResetStats HOST %s: %d volumes reset", fleet.get(1).hostId(), reset.getVolumesReset());
             } catch (io.grpc.StatusRuntimeException e) {
                 log("ResetStats HOST %s failed: %s", fleet.get(1).hostId(), e.getStatus());
@@ -128,15 +134,29 @@ public final class FleetBench {
         stats.ackLatency.recording(true);
         long deltasBefore = stats.deltasSent.sum();
         String loadBefore = ProcCpu.loadAverage();
-        double ctlCpu0 = ProcCpu.seconds(pid), selfCpu0 = ProcCpu.seconds(ProcessHandle.current().pid());
+        double ctlCpu0 = ProcCpu.seconds(pid),
+                selfCpu0 = ProcCpu.seconds(ProcessHandle.current().pid());
         long t0 = System.nanoTime();
         double heapDuring = 0;
         long end = t0 + window * 1_000_000_000L;
-        Thread fleetQ = queryLoop(() -> controller.withDeadlineAfter(30, TimeUnit.SECONDS)
-                .queryStats(QueryStatsRequest.newBuilder().setScope(Scope.FLEET).build()), fleetLatency, end);
-        Thread hostQ = queryLoop(() -> controller.withDeadlineAfter(30, TimeUnit.SECONDS)
-                .queryStats(QueryStatsRequest.newBuilder().setScope(Scope.HOST)
-                        .setHost(fleet.get(ThreadLocalRandom.current().nextInt(agents)).hostId()).build()), hostLatency, end);
+        Thread fleetQ = queryLoop(
+                () -> controller
+                        .withDeadlineAfter(30, TimeUnit.SECONDS)
+                        .queryStats(QueryStatsRequest.newBuilder()
+                                .setScope(Scope.FLEET)
+                                .build()),
+                fleetLatency,
+                end);
+        Thread hostQ = queryLoop(
+                () -> controller
+                        .withDeadlineAfter(30, TimeUnit.SECONDS)
+                        .queryStats(QueryStatsRequest.newBuilder()
+                                .setScope(Scope.HOST)
+                                .setHost(fleet.get(ThreadLocalRandom.current().nextInt(agents))
+                                        .hostId())
+                                .build()),
+                hostLatency,
+                end);
         int probes = 0;
         while (System.nanoTime() < end - 2_000_000_000L) {
             Thread.sleep(1500 + ThreadLocalRandom.current().nextInt(500));
@@ -167,31 +187,60 @@ public final class FleetBench {
             probeFlushes += a.probeFlushes();
         }
         CounterSet expected = pool.total(uses, probeFlushes);
-        QueryStatsResponse fleetRow = controller.queryStats(QueryStatsRequest.newBuilder().setScope(Scope.FLEET).build());
+        QueryStatsResponse fleetRow = controller.queryStats(
+                QueryStatsRequest.newBuilder().setScope(Scope.FLEET).build());
         CounterSet got = CounterSet.fromProto(fleetRow.getRows(0).getOpsList());
         int broken = (int) fleet.stream().filter(SimAgent::broken).count();
         boolean exact = got.equals(expected) && broken == 0 && stats.resetsDone.get() == (agents > 1 ? 1 : 0);
         double heapAfterGc = heap.usedAfterGcMiB();
 
         log("steady window %.1f s, load average %s -> %s", seconds, loadBefore, loadAfter);
-        log("deltas/s %.0f; ack latency p50 %.1f ms p99 %.1f ms", deltasPerSecond, stats.ackLatency.quantileMs(0.5),
-                stats.ackLatency.quantileMs(0.99));
+        log(
+                "deltas/s %.0f; ack latency p50 %.1f ms p99 %.1f ms",
+                deltasPerSecond, stats.ackLatency.quantileMs(0.5), stats.ackLatency.quantileMs(0.99));
         log("controller CPU %.1f %% of one core; generator CPU %.1f %%", ctlCpu, selfCpu);
         log("heap used %.0f MiB at the end of the window, %.0f MiB after a full GC", heapDuring, heapAfterGc);
-        log("QueryStats FLEET p50 %.1f ms p99 %.1f ms (%d calls); HOST p50 %.1f ms p99 %.1f ms (%d calls)",
-                fleetLatency.quantileMs(0.5), fleetLatency.quantileMs(0.99), fleetLatency.count(),
-                hostLatency.quantileMs(0.5), hostLatency.quantileMs(0.99), hostLatency.count());
-        log("WatchStats FLEET delay p50 %.0f ms max %.0f ms (%d probes of %d)", watch.delay().quantileMs(0.5),
-                watch.delay().quantileMs(1.0), watch.delay().count(), probes);
-        log("exact: %s (fleet READ reqs %d expected %d, WRITE reqs %d expected %d; broken streams %d)", exact ? "yes" : "NO",
-                got.requests(CounterSet.READ), expected.requests(CounterSet.READ), got.requests(CounterSet.WRITE),
-                expected.requests(CounterSet.WRITE), broken);
+        log(
+                "QueryStats FLEET p50 %.1f ms p99 %.1f ms (%d calls); HOST p50 %.1f ms p99 %.1f ms (%d calls)",
+                fleetLatency.quantileMs(0.5),
+                fleetLatency.quantileMs(0.99),
+                fleetLatency.count(),
+                hostLatency.quantileMs(0.5),
+                hostLatency.quantileMs(0.99),
+                hostLatency.count());
+        log(
+                "WatchStats FLEET delay p50 %.0f ms max %.0f ms (%d probes of %d)",
+                watch.delay().quantileMs(0.5),
+                watch.delay().quantileMs(1.0),
+                watch.delay().count(),
+                probes);
+        log(
+                "exact: %s (fleet READ reqs %d expected %d, WRITE reqs %d expected %d; broken streams %d)",
+                exact ? "yes" : "NO",
+                got.requests(CounterSet.READ),
+                expected.requests(CounterSet.READ),
+                got.requests(CounterSet.WRITE),
+                expected.requests(CounterSet.WRITE),
+                broken);
 
-        String row = String.format(Locale.ROOT, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.1f\t%s\t%s%n",
-                agents, volumes, deltasPerSecond, ctlCpu, selfCpu, heapDuring, heapAfterGc,
-                fleetLatency.quantileMs(0.5), fleetLatency.quantileMs(0.99), hostLatency.quantileMs(0.99),
-                watch.delay().quantileMs(0.5), watch.delay().quantileMs(1.0), stats.ackLatency.quantileMs(0.99),
-                exact ? "yes" : "NO", loadBefore.split(" ")[0] + "/" + loadAfter.split(" ")[0]);
+        String row = String.format(
+                Locale.ROOT,
+                "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.1f\t%s\t%s%n",
+                agents,
+                volumes,
+                deltasPerSecond,
+                ctlCpu,
+                selfCpu,
+                heapDuring,
+                heapAfterGc,
+                fleetLatency.quantileMs(0.5),
+                fleetLatency.quantileMs(0.99),
+                hostLatency.quantileMs(0.99),
+                watch.delay().quantileMs(0.5),
+                watch.delay().quantileMs(1.0),
+                stats.ackLatency.quantileMs(0.99),
+                exact ? "yes" : "NO",
+                loadBefore.split(" ")[0] + "/" + loadAfter.split(" ")[0]);
         if (args.containsKey("out")) {
             Files.writeString(Path.of(args.get("out")), row, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         }
@@ -228,7 +277,8 @@ public final class FleetBench {
         });
     }
 
-    private static void waitFor(String what, int seconds, Supplier<Boolean> done) throws InterruptedException, IOException {
+    private static void waitFor(String what, int seconds, Supplier<Boolean> done)
+            throws InterruptedException, IOException {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (!done.get()) {
             if (System.nanoTime() > deadline) {

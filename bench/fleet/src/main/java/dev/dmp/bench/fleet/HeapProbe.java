@@ -53,7 +53,9 @@ final class HeapProbe {
     }
 
     private String run(String command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(jcmd, Long.toString(pid), command).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), command)
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
             throw new IOException(jcmd + " " + pid + " " + command + " failed:\n" + out);

@@ -8,8 +8,7 @@ import java.nio.file.Path;
 final class ProcCpu {
     private static final long TICKS_PER_SECOND = clockTicks();
 
-    private ProcCpu() {
-    }
+    private ProcCpu() {}
 
     /** utime + stime of the process (all its threads), in seconds. */
     static double seconds(long pid) throws IOException {

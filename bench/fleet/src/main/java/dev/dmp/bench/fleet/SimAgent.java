@@ -72,7 +72,7 @@ final class SimAgent {
                 switch (m.getBodyCase()) {
                     case ACK -> ack(m.getAck().getSeq());
                     case COMMAND -> command(m.getCommand());
-                    default -> { }
+                    default -> {}
                 }
             }
 
@@ -91,7 +91,8 @@ final class SimAgent {
                 broken = true;
             }
         });
-        Hello.Builder hello = Hello.newBuilder().setHostId(hostId).setRunId(runId).setAgentVersion("bench-fleet");
+        Hello.Builder hello =
+                Hello.newBuilder().setHostId(hostId).setRunId(runId).setAgentVersion("bench-fleet");
         for (Vol v : volumes) {
             hello.addVolumes(volume(v.name));
         }
@@ -99,7 +100,11 @@ final class SimAgent {
     }
 
     private Volume volume(String name) {
-        return Volume.newBuilder().setHost(hostId).setName(name).setSizeBytes(1L << 30).build();
+        return Volume.newBuilder()
+                .setHost(hostId)
+                .setName(name)
+                .setSizeBytes(1L << 30)
+                .build();
     }
 
     /** The once-a-second delta: every volume counted something. */
@@ -112,8 +117,13 @@ final class SimAgent {
         for (Vol v : volumes) {
             int entry = r.nextInt(DeltaPool.SIZE);
             VolumeDelta base = pool.delta(v.poolIndex % pool.volumes(), entry);
-            d.addVolumes(v.generation == 0 && base.getVolume().equals(v.name) ? base
-                    : base.toBuilder().setVolume(v.name).setGeneration(v.generation).build());
+            d.addVolumes(
+                    v.generation == 0 && base.getVolume().equals(v.name)
+                            ? base
+                            : base.toBuilder()
+                                    .setVolume(v.name)
+                                    .setGeneration(v.generation)
+                                    .build());
             v.uses[entry]++;
         }
         send(d);
@@ -123,8 +133,11 @@ final class SimAgent {
     synchronized void probe() {
         Vol v = volumes.get(0);
         probeFlushes++;
-        send(StatsDelta.newBuilder().addVolumes(VolumeDelta.newBuilder().setVolume(v.name)
-                .setGeneration(v.generation).addOps(DeltaPool.PROBE_FLUSH)));
+        send(StatsDelta.newBuilder()
+                .addVolumes(VolumeDelta.newBuilder()
+                        .setVolume(v.name)
+                        .setGeneration(v.generation)
+                        .addOps(DeltaPool.PROBE_FLUSH)));
     }
 
     private void send(StatsDelta.Builder d) {
@@ -173,7 +186,8 @@ final class SimAgent {
             }
             case DELETE -> {
                 if (!volumes.removeIf(v -> v.name.equals(c.getDelete().getName()))) {
-                    result.setCode(Status.Code.NOT_FOUND.value()).setMessage("no volume " + c.getDelete().getName());
+                    result.setCode(Status.Code.NOT_FOUND.value())
+                            .setMessage("no volume " + c.getDelete().getName());
                 }
             }
             default -> result.setCode(Status.Code.UNIMPLEMENTED.value()).setMessage("unknown command");

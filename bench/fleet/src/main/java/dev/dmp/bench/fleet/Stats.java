@@ -8,6 +8,7 @@ final class Stats {
     final LongAdder deltasSent = new LongAdder();
     /** From writing a delta to reading its Ack (the controller's apply + commit + fsync). */
     final Samples ackLatency = new Samples();
+
     final AtomicInteger streamErrors = new AtomicInteger();
     final AtomicInteger resetsDone = new AtomicInteger();
 }

@@ -29,20 +29,18 @@ final class WatchProbe {
     void start(Channel channel) {
         delay.recording(true);
         context = Context.current().withCancellation();
-        context.run(() -> ControllerGrpc.newStub(channel).watchStats(
-                QueryStatsRequest.newBuilder().setScope(Scope.FLEET).build(), new StreamObserver<>() {
+        context.run(() -> ControllerGrpc.newStub(channel)
+                .watchStats(QueryStatsRequest.newBuilder().setScope(Scope.FLEET).build(), new StreamObserver<>() {
                     @Override
                     public void onNext(QueryStatsResponse r) {
                         updated(CounterSet.fromProto(r.getRows(0).getOpsList()).requests(CounterSet.FLUSH));
                     }
 
                     @Override
-                    public void onError(Throwable t) {
-                    }
+                    public void onError(Throwable t) {}
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 }));
     }
 

@@ -1,0 +1,86 @@
+package dev.dmp.agent.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.util.List;
+import java.util.Optional;
+
+/** The agent's settings, under {@code dmp.agent}. {@link AgentSettings} checks them at start-up. */
+@ConfigMapping(prefix = "dmp.agent")
+public interface AgentConfig {
+
+    /** This host's id in the fleet; default: the machine's host name. */
+    Optional<String> hostId();
+
+    /** {@code host:port} of the controller's gRPC port; absent or empty: standalone, no controller. */
+    Optional<String> controller();
+
+    /** Dial the controller over TLS (its certificate verified) instead of plaintext. */
+    @WithDefault("false")
+    boolean controllerTls();
+
+    /**
+     * A Quarkus TLS registry configuration ({@code quarkus.tls.NAME.trust-store.pem.certs=...}) whose trust
+     * store verifies the controller; absent: the JVM's default trust. Setting it turns controller-tls on.
+     */
+    Optional<String> controllerTlsConfigurationName();
+
+    /** Where the agent keeps its state. */
+    @WithDefault("/var/lib/dmp")
+    String stateDir();
+
+    /** The unix socket NBD clients connect to. */
+    @WithDefault("/run/dmp/nbd.sock")
+    String nbdSocket();
+
+    /**
+     * Absolute paths, comma-separated, that file backends (and nbd backends' unix sockets) may use:
+     * anything inside a listed directory, or exactly a listed file or device, after resolving {@code ..}
+     * and symbolic links. Absent: the state dir only.
+     */
+    Optional<List<String>> allowedPaths();
+
+    /** TCP port for NBD clients; absent or 0: no TCP listener (the unix socket only). */
+    Optional<Integer> nbdPort();
+
+    /** The address the TCP listener binds to (an IP literal). Loopback unless deliberately opened up. */
+    @WithDefault("127.0.0.1")
+    String nbdBind();
+
+    /**
+     * A benchmark switch, never for use: a second unix socket serving the same volumes with counting
+     * off, so that bench/run.sh can measure counting on versus off in one agent. Absent (the default):
+     * no such socket, and every request is counted.
+     */
+    Optional<String> benchmarkUncountedSocket();
+
+    /**
+     * Seconds the kernel waits for the answer to a request on a kernel-attached device before it drops
+     * the connection (NBD_ATTR_TIMEOUT). Through netlink the request is then queued again and the agent
+     * gives the device a new socket; through the ioctls the device fails. See docs/kernel.md.
+     */
+    @WithDefault("30")
+    long kernelTimeout();
+
+    /**
+     * Seconds a netlink-attached device holds its I/O while no agent serves it (a restart), before the
+     * kernel fails it (NBD_ATTR_DEAD_CONN_TIMEOUT). It must cover the agent's restart. See docs/kernel.md.
+     */
+    @WithDefault("120")
+    long kernelDeadConnTimeout();
+
+    /**
+     * Which kernel interface attaches devices: {@code auto} (netlink where the kernel has it, else the
+     * ioctls) or {@code ioctl} (always the ioctls: no take-back after a restart; for testing the fallback).
+     */
+    @WithDefault("auto")
+    String kernelInterface();
+
+    /**
+     * Expose each volume's latency and request-size histograms on {@code /q/metrics}
+     * ({@code dmp_volume_request_duration_seconds}, {@code dmp_volume_request_size_bytes}: 50 series per
+     * volume and operation, 300 per volume). Off: the counters only. See docs/agent.md, "Metrics".
+     */
+    @WithDefault("true")
+    boolean metricsHistograms();
+}

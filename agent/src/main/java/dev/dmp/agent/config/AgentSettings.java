@@ -1,0 +1,131 @@
+package dev.dmp.agent.config;
+
+import dev.dmp.agent.kernel.KernelTimeouts;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's configuration, checked: every problem names the key and what it accepts, so that a bad
+ * value stops start-up with a message an operator can act on.
+ */
+public record AgentSettings(
+        String hostId,
+        String controller,
+        Path stateDir,
+        Path nbdSocket,
+        List<Path> allowedPaths,
+        int nbdPort,
+        InetAddress nbdBind,
+        Path benchmarkUncountedSocket,
+        KernelTimeouts kernelTimeouts,
+        boolean kernelIoctlOnly) {
+    private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
+    private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
+
+    /** True when no controller is configured. */
+    public boolean standalone() {
+        return controller == null;
+    }
+
+    public static AgentSettings from(AgentConfig config) {
+        String hostId = config.hostId().filter(s -> !s.isBlank()).orElseGet(AgentSettings::machineHostName);
+        if (!HOST_ID.matcher(hostId).matches()) {
+            throw new IllegalArgumentException(
+                    "dmp.agent.host-id: '" + hostId
+                            + "' is not a valid host id (1-63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+        }
+        String controller =
+                config.controller().map(String::trim).filter(s -> !s.isEmpty()).orElse(null);
+        if (controller != null) {
+            var m = HOST_PORT.matcher(controller);
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+                throw new IllegalArgumentException(
+                        "dmp.agent.controller: '" + controller
+                                + "' is not host:port (for example controller.dmp.svc:8080); leave it empty for a standalone agent");
+            }
+        }
+        Path stateDir = absolute("dmp.agent.state-dir", config.stateDir());
+        Path socket = absolute("dmp.agent.nbd-socket", config.nbdSocket());
+        List<Path> allowed = new ArrayList<>();
+        for (String entry : config.allowedPaths().orElse(List.of())) {
+            if (!entry.isBlank()) {
+                allowed.add(absolute("dmp.agent.allowed-paths", entry.trim()));
+            }
+        }
+        if (allowed.isEmpty()) {
+            allowed.add(stateDir);
+        }
+        int port = config.nbdPort().orElse(0);
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(
+                    "dmp.agent.nbd-port: " + port + " is not a TCP port (1-65535, or 0 for no TCP listener)");
+        }
+        Path uncounted = config.benchmarkUncountedSocket()
+                .filter(s -> !s.isBlank())
+                .map(s -> absolute("dmp.agent.benchmark-uncounted-socket", s.trim()))
+                .orElse(null);
+        if (uncounted != null && uncounted.equals(socket)) {
+            throw new IllegalArgumentException("dmp.agent.benchmark-uncounted-socket: '" + uncounted
+                    + "' is the counted socket (dmp.agent.nbd-socket); give another path, or leave it empty");
+        }
+        return new AgentSettings(
+                hostId,
+                controller,
+                stateDir,
+                socket,
+                List.copyOf(allowed),
+                port,
+                bindAddress(config.nbdBind()),
+                uncounted,
+                new KernelTimeouts(config.kernelTimeout(), config.kernelDeadConnTimeout()),
+                ioctlOnly(config.kernelInterface()));
+    }
+
+    private static boolean ioctlOnly(String value) {
+        return switch (value.trim()) {
+            case "auto" -> false;
+            case "ioctl" -> true;
+            default ->
+                throw new IllegalArgumentException("dmp.agent.kernel-interface: '" + value
+                        + "' is not auto (netlink where the kernel has it, else ioctl) or ioctl");
+        };
+    }
+
+    private static InetAddress bindAddress(String value) {
+        String v = value.trim();
+        // Only literals: a host name would be resolved now and could silently bind somewhere unexpected.
+        if (IP_LITERAL.matcher(v).matches()) {
+            try {
+                return InetAddress.getByName(v);
+            } catch (UnknownHostException e) {
+                // fall through to the message below
+            }
+        }
+        throw new IllegalArgumentException("dmp.agent.nbd-bind: '" + value
+                + "' is not an IP address (for example 127.0.0.1, ::1, or 0.0.0.0 to accept every network)");
+    }
+
+    private static Path absolute(String key, String value) {
+        Path p = Path.of(value);
+        if (!p.isAbsolute()) {
+            throw new IllegalArgumentException(key + ": '" + value + "' must be an absolute path");
+        }
+        return p.normalize();
+    }
+
+    private static String machineHostName() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+        } catch (IOException e) {
+            String env = System.getenv("HOSTNAME");
+            return env == null ? "localhost" : env;
+        }
+    }
+}

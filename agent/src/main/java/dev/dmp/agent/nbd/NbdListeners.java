@@ -1,0 +1,75 @@
+package dev.dmp.agent.nbd;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jboss.logging.Logger;
+
+/**
+ * The agent's NBD listeners: the unix socket always, TCP when configured, and the benchmark's
+ * uncounted socket when configured (the same exports with no observers). Started together, closed
+ * together; a failure to listen names the configuration key.
+ */
+public final class NbdListeners implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(NbdListeners.class);
+
+    private final List<NbdServer> servers = new ArrayList<>();
+    private volatile boolean listening;
+
+    /**
+     * Starts every listener.
+     *
+     * @param tcp       the TCP address, or null for none
+     * @param uncounted the benchmark's uncounted socket, or null for none
+     */
+    public void start(Path socket, InetSocketAddress tcp, Path uncounted, ExportCatalog exports) {
+        try {
+            servers.add(NbdServer.start(socket, exports));
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "dmp.agent.nbd-socket: cannot listen on " + socket + ": " + e.getMessage(), e);
+        }
+        if (tcp != null) {
+            try {
+                servers.add(NbdServer.startTcp(tcp, exports));
+            } catch (IOException e) {
+                throw new UncheckedIOException(
+                        "dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + tcp + ": " + e.getMessage(), e);
+            }
+        }
+        if (uncounted != null) {
+            try {
+                servers.add(NbdServer.start(uncounted, exports.unobserved()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(
+                        "dmp.agent.benchmark-uncounted-socket: cannot listen on " + uncounted + ": " + e.getMessage(),
+                        e);
+            }
+            LOG.warnf(
+                    "dmp.agent.benchmark-uncounted-socket: %s serves every volume WITHOUT counting (a benchmark switch)",
+                    uncounted);
+        }
+        listening = true;
+    }
+
+    /** True once the unix socket listens, until the listeners close. */
+    public boolean listening() {
+        return listening;
+    }
+
+    /** Closes every listener and its connections. Idempotent (a drain, then the shutdown). */
+    @Override
+    public synchronized void close() {
+        listening = false;
+        for (NbdServer server : servers) {
+            try {
+                server.close();
+            } catch (IOException e) {
+                LOG.warnf("closing the NBD server: %s", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.dmp.agent.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class AgentSettingsTest {
+
+    private record Config(
+            Optional<String> hostId,
+            Optional<String> controller,
+            String stateDir,
+            String nbdSocket,
+            Optional<String> benchmarkUncountedSocket)
+            implements AgentConfig {
+        Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket) {
+            this(hostId, controller, stateDir, nbdSocket, Optional.empty());
+        }
+
+        @Override
+        public Optional<List<String>> allowedPaths() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<Integer> nbdPort() {
+            return Optional.empty();
+        }
+
+        @Override
+        public String nbdBind() {
+            return "127.0.0.1";
+        }
+
+        @Override
+        public long kernelTimeout() {
+            return 30;
+        }
+
+        @Override
+        public long kernelDeadConnTimeout() {
+            return 120;
+        }
+
+        @Override
+        public String kernelInterface() {
+            return "auto";
+        }
+
+        @Override
+        public boolean controllerTls() {
+            return false;
+        }
+
+        @Override
+        public boolean metricsHistograms() {
+            return true;
+        }
+
+        @Override
+        public Optional<String> controllerTlsConfigurationName() {
+            return Optional.empty();
+        }
+    }
+
+    private static Config config(String hostId, String controller) {
+        return new Config(
+                Optional.ofNullable(hostId), Optional.ofNullable(controller), "/var/lib/dmp", "/run/dmp/nbd.sock");
+    }
+
+    private static String problem(AgentConfig config) {
+        return assertThrows(IllegalArgumentException.class, () -> AgentSettings.from(config))
+                .getMessage();
+    }
+
+    @Test
+    void goodValues() {
+        AgentSettings s = AgentSettings.from(new Config(
+                Optional.of("node-a"), Optional.of(" ctl.dmp.svc:8080 "), "/var/lib/dmp/", "/run/dmp/../dmp/nbd.sock"));
+        assertEquals("node-a", s.hostId());
+        assertEquals("ctl.dmp.svc:8080", s.controller());
+        assertEquals(Path.of("/var/lib/dmp"), s.stateDir());
+        assertEquals(Path.of("/run/dmp/nbd.sock"), s.nbdSocket());
+        assertEquals(0, s.nbdPort(), "no TCP listener unless dmp.agent.nbd-port is set");
+        assertEquals(
+                null, s.benchmarkUncountedSocket(), "counting is on everywhere unless the benchmark switch is set");
+        assertFalse(s.standalone());
+        assertEquals(
+                "[::1]:9000", AgentSettings.from(config("n1", "[::1]:9000")).controller());
+    }
+
+    @Test
+    void emptyControllerMeansStandalone() {
+        assertTrue(AgentSettings.from(config("node-a", "")).standalone());
+        assertNull(AgentSettings.from(config("node-a", null)).controller());
+    }
+
+    @Test
+    void missingHostIdFallsBackToTheMachineName() {
+        assertFalse(AgentSettings.from(config(null, null)).hostId().isEmpty());
+        assertFalse(AgentSettings.from(config("  ", null)).hostId().isBlank());
+    }
+
+    @Test
+    void badHostIdNamesTheKey() {
+        assertEquals(
+                "dmp.agent.host-id: 'node a' is not a valid host id"
+                        + " (1-63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
+                problem(config("node a", null)));
+        assertTrue(problem(config("-node", null)).startsWith("dmp.agent.host-id: '-node'"));
+        assertTrue(problem(config("n".repeat(64), null)).startsWith("dmp.agent.host-id: "));
+    }
+
+    @Test
+    void badControllerNamesTheKey() {
+        for (String bad : new String[] {"ctl", "ctl:", "ctl:0", "ctl:65536", "ctl:80:80", "http://ctl:8080"}) {
+            assertEquals(
+                    "dmp.agent.controller: '" + bad + "' is not host:port (for example controller.dmp.svc:8080);"
+                            + " leave it empty for a standalone agent",
+                    problem(config("node-a", bad)),
+                    bad);
+        }
+    }
+
+    @Test
+    void relativePathsNameTheKey() {
+        assertEquals(
+                "dmp.agent.state-dir: 'state' must be an absolute path",
+                problem(new Config(Optional.of("n"), Optional.empty(), "state", "/run/dmp/nbd.sock")));
+        assertEquals(
+                "dmp.agent.nbd-socket: 'run/nbd.sock' must be an absolute path",
+                problem(new Config(Optional.of("n"), Optional.empty(), "/var/lib/dmp", "run/nbd.sock")));
+    }
+
+    @Test
+    void uncountedSocketIsABenchmarkSwitchBesideTheCountedOne() {
+        AgentSettings s = AgentSettings.from(new Config(
+                Optional.of("n"),
+                Optional.empty(),
+                "/var/lib/dmp",
+                "/run/dmp/nbd.sock",
+                Optional.of("/run/dmp/uncounted.sock")));
+        assertEquals(Path.of("/run/dmp/uncounted.sock"), s.benchmarkUncountedSocket());
+        assertEquals(
+                "dmp.agent.benchmark-uncounted-socket: '/run/dmp/nbd.sock' is the counted socket (dmp.agent.nbd-socket);"
+                        + " give another path, or leave it empty",
+                problem(new Config(
+                        Optional.of("n"),
+                        Optional.empty(),
+                        "/var/lib/dmp",
+                        "/run/dmp/nbd.sock",
+                        Optional.of("/run/dmp/./nbd.sock"))));
+        assertEquals(
+                "dmp.agent.benchmark-uncounted-socket: 'u.sock' must be an absolute path",
+                problem(new Config(
+                        Optional.of("n"),
+                        Optional.empty(),
+                        "/var/lib/dmp",
+                        "/run/dmp/nbd.sock",
+                        Optional.of("u.sock"))));
+    }
+}
