@@ -2,7 +2,8 @@
 # The controller's dashboard at /, driven in headless chromium (Playwright) as a person would:
 # numbers equal the API's and the I/O sent, they move while I/O runs, host filter, reset, create,
 # delete, an offline host, desktop and phone screenshots (kept in tests/artifacts/test-dashboard/).
-# The controller requires a token: the page asks for it once, at the first change.
+# The controller requires a token: the page asks for it once, at the first change. A sparse file
+# volume's read and block status query show in the Block status card and the table's holes column.
 DMP_TOKEN=dash-$RANDOM$RANDOM # lib.sh's rpc sends it
 . "$(dirname "$0")/lib.sh"
 requires nbdsh jq curl buf node chromium
@@ -27,6 +28,23 @@ nbdsh -u "nbd+unix:///dmp1?socket=$SOCK_A" -c '
 for i in range(3): h.pwrite(b"a" * 4096, i * 4096)
 for i in range(2): h.pread(8192, i * 8192)'
 nbdsh -u "nbd+unix:///dmp2?socket=$SOCK_A" -c 'h.pwrite(b"b" * 1048576, 0)'
+
+# dmp4, a sparse 8 MiB file with data at [1 MiB, 2 MiB) only: one 2 MiB READ from 0 with structured
+# replies (nbdsh negotiates them) sends [0, 1 MiB) as a hole (2,097,152 bytes read, 1,048,576 of them
+# as holes), and one base:allocation query of the whole file is 1 BLOCK_STATUS request of 8,388,608 bytes.
+truncate -s 8M "$WORK/sparse.img"
+/usr/bin/python3 - "$WORK/sparse.img" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.pwrite(fd, b"x" * 1048576, 1048576)
+os.fsync(fd)
+os.close(fd)
+PY
+rpc CreateVolume "{\"host\":\"node-a\",\"name\":\"dmp4\",\"file\":{\"path\":\"$WORK/sparse.img\"}}" >/dev/null
+nbdsh -u "nbd+unix:///dmp4?socket=$SOCK_A" -c '
+assert h.get_structured_replies_negotiated()
+assert h.pread(2097152, 0) == bytes(1048576) + b"x" * 1048576'
+nbdsh --base-allocation -u "nbd+unix:///dmp4?socket=$SOCK_A" -c 'h.block_status(8388608, 0, lambda *a: 0)'
 
 # Paced I/O for the live part: ~8 s of 4 KiB writes and reads, about 100 of each a second.
 export IO_CMD="PATH=/usr/bin:\$PATH nbdsh -u 'nbd+unix:///dmp3?socket=$SOCK_B' -c '

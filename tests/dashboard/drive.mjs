@@ -91,7 +91,7 @@ try {
   });
   assert.equal(await cell('node-a', 'dmp2', 'write-avg').textContent(), '1,048,576 B');
   const fleet = await eventually('fleet cards equal the API', 10, cardsEqualApi);
-  assert.equal(fleet.total.requests, '6');
+  assert.equal(fleet.total.requests, '7'); // dmp1's 5, dmp2's write, dmp4's read
   assert.equal(await page.locator('#tot-total-avg').textContent(), `${new Intl.NumberFormat('en-US').format(Number(fleet.total.avgSize))} B`);
   step(`fleet cards = API: total ${fleet.total.requests} requests, avg ${fleet.total.avgSize} B`);
   // Errors and latency percentiles come from the row's per-operation counters (ops[]).
@@ -103,6 +103,31 @@ try {
     assert.match(shown, /^[0-9.,]+ (µs|ms|s)$/, `${col} shows a latency from the histograms`);
   }
   step(`dmp1 errors ${apiErrors}, latency p50 ${await cell('node-a', 'dmp1', 'p50').textContent()}, p99 ${await cell('node-a', 'dmp1', 'p99').textContent()}`);
+
+  // BLOCK_STATUS and holes, from ops[]: dmp4 (the sparse file) had one 2 MiB read, 1 MiB of it sent as
+  // a hole, and one block status query of its 8 MiB; dmp1's 8 KiB reads are too short to ask for holes
+  // (0.0%); dmp2 read nothing (—). The API first, then the row.
+  const opOf = (v, name) => v.stats.ops.find((o) => o.op === name) ?? {};
+  await eventually('dmp4 ops in the API and its row', 10, async () => {
+    const v = volumeOf(await overview(), 'node-a', 'dmp4');
+    const read = opOf(v, 'OP_READ');
+    const bs = opOf(v, 'OP_BLOCK_STATUS');
+    assert.deepEqual([read.requests, read.bytes, read.holeBytes], ['1', '2097152', '1048576'], 'dmp4 READ in the API');
+    assert.deepEqual([bs.requests, bs.bytes, bs.errors], ['1', '8388608', '0'], 'dmp4 BLOCK_STATUS in the API');
+    assert.equal(await cell('node-a', 'dmp4', 'read-reqs').textContent(), '1');
+    assert.equal(await cell('node-a', 'dmp4', 'read-avg').textContent(), '2,097,152 B');
+    assert.equal(await cell('node-a', 'dmp4', 'read-holes').textContent(), '50.0%');
+    assert.equal(await cell('node-a', 'dmp4', 'block-status').textContent(), '1');
+  });
+  for (const [name, holes, bs] of [['dmp1', '0.0%', '0'], ['dmp2', '—', '0']]) {
+    assert.equal(await cell('node-a', name, 'read-holes').textContent(), holes, `${name} holes`);
+    assert.equal(await cell('node-a', name, 'block-status').textContent(), bs, `${name} block status`);
+  }
+  // The fleet: 1 block status request of 8 MiB; 1 MiB of holes in 2 MiB + 16 KiB read (2,113,536 B): 49.6%.
+  assert.equal(await page.locator('#tot-bs-reqs').textContent(), '1');
+  assert.equal(await page.locator('#tot-bs-bytes').textContent(), '8.00 MiB');
+  assert.equal(await page.locator('#tot-holes').textContent(), '1.00 MiB of 2.02 MiB read (49.6%)');
+  step('block status and holes: dmp4 row 1 request, holes 50.0%; dmp1 0.0%, dmp2 —; fleet card 1 request, 8.00 MiB queried, 1.00 MiB of 2.02 MiB read (49.6%)');
 
   // 2. Live: while paced I/O runs on node-b/dmp3, the page's counts and rates move without a reload.
   const before = digits(await page.locator('#tot-total-reqs').textContent());
@@ -128,12 +153,15 @@ try {
   const settled = await eventually('fleet cards equal the API after the I/O', 15, async () => {
     const f = await cardsEqualApi();
     const dmp3 = volumeOf(await overview(), 'node-b', 'dmp3');
-    assert.equal(Number(f.total.requests), 6 + Number(dmp3.stats.total.requests));
+    assert.equal(Number(f.total.requests), 7 + Number(dmp3.stats.total.requests));
     await rowEqualsApi('node-b', 'dmp3');
     await new Promise((r) => setTimeout(r, 1500)); // and stays equal for a second more
     return cardsEqualApi();
   });
   step(`after I/O: page = API, fleet total ${settled.total.requests} requests`);
+  // dmp3 is a zero volume: each of its 64 KiB reads went out as one hole.
+  assert.equal(await cell('node-b', 'dmp3', 'read-holes').textContent(), '100.0%');
+  step('dmp3 (zero backend): holes 100.0% of its 64 KiB reads');
   const points = await page.evaluate(() => state.points.filter((p) => p.rate.writeRequests > 0).length);
   assert.ok(points >= 2, `the chart has ${points} points with writes`);
   const scrollTablesLeft = () => page.evaluate(() => document.querySelectorAll('.scroll').forEach((e) => { e.scrollLeft = 0; }));
@@ -159,8 +187,8 @@ try {
     assert.equal(await page.locator('#scope-name').textContent(), 'host node-b');
   });
   await page.locator('#hosts tr[data-host="node-b"]').click();
-  await eventually('all volumes again', 5, async () => assert.equal(await page.locator('#volumes tbody tr').count(), 3));
-  step('host filter: node-b shows only node-b/dmp3; a second click shows all 3');
+  await eventually('all volumes again', 5, async () => assert.equal(await page.locator('#volumes tbody tr').count(), 4));
+  step('host filter: node-b shows only node-b/dmp3; a second click shows all 4');
 
   // A click on a volume scopes the cards and the charts (history loaded for it) to that volume.
   await page.locator('#volumes tr[data-volume="node-a/dmp1"] td:nth-child(2)').click();
@@ -172,6 +200,14 @@ try {
     const withReads = await page.evaluate(() => state.points.filter((p) => p.rate.readRequests > 0).length);
     assert.ok(withReads >= 1 && withReads <= 2, `dmp1 chart has ${withReads} points with reads`);
   });
+  // dmp4's card: its own block status query and read, nothing of the fleet's.
+  await page.locator('#volumes tr[data-volume="node-a/dmp4"] td:nth-child(2)').click();
+  await eventually('Block status card of node-a/dmp4', 5, async () => {
+    assert.equal(await page.locator('#scope-name').textContent(), 'volume node-a/dmp4');
+    assert.equal(await page.locator('#tot-bs-reqs').textContent(), '1');
+    assert.equal(await page.locator('#tot-bs-bytes').textContent(), '8.00 MiB');
+    assert.equal(await page.locator('#tot-holes').textContent(), '1.00 MiB of 2.00 MiB read (50.0%)');
+  });
   await page.locator('#volumes tr[data-volume="node-b/dmp3"] td:nth-child(2)').click();
   await eventually('cards and chart of node-b/dmp3', 5, async () => {
     const v = volumeOf(await overview(), 'node-b', 'dmp3');
@@ -181,7 +217,8 @@ try {
   });
   await page.locator('#scope-clear').click();
   await eventually('back to the fleet', 5, async () => assert.equal(await page.locator('#scope-name').textContent(), 'the fleet'));
-  step('volume scope: dmp1 cards show 5 requests avg 5,734 B and its own chart; dmp3 cards = API with its reads charted');
+  step('volume scope: dmp1 cards show 5 requests avg 5,734 B and its own chart; dmp4 card 1 block status request, '
+    + '8.00 MiB queried, 1.00 MiB of 2.00 MiB read (50.0%); dmp3 cards = API with its reads charted');
 
   // 4. Reset one volume from the page, after a confirmation; the others keep their counts.
   await page.locator('#volumes tr[data-volume="node-a/dmp1"] button[data-action="reset"]').click();
@@ -219,6 +256,9 @@ try {
   assert.equal(web1.volume.sizeBytes, '2097152');
   await eventually('web1 row on the page', 5, async () =>
     assert.equal(await cell('node-a', 'web1', 'size').textContent(), '2.00 MiB'));
+  // A new volume has counted nothing: ops[] is empty, so 0 block status requests and no share of holes.
+  assert.equal(await cell('node-a', 'web1', 'block-status').textContent(), '0');
+  assert.equal(await cell('node-a', 'web1', 'read-holes').textContent(), '—');
   step('created node-a/web1 (2 MiB) from the page: in the API and in the table');
 
   // 6. Phone width: no sideways scrolling of the page (tables scroll in their own box).

@@ -34,9 +34,9 @@ function seconds(v) { // latency, given in seconds
 }
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-// Errors and latency percentiles come with the per-operation counters of issue 5: shown when the
-// API's stats rows carry total.errors and total.latency.{p50,p99} (seconds), '—' until then.
-// Errors and latency come from the detailed per-operation counters each stats row carries (ops[]).
+// Errors, latency, block status and holes come from the detailed per-operation counters each stats
+// row carries (ops[]); a row without them shows '—'. Errors and latency add up every operation
+// (BLOCK_STATUS, FLUSH, TRIM... too), not only the reads and writes of the old view.
 function errors(stats) {
   if (!Array.isArray(stats.ops)) return '—';
   return count(stats.ops.reduce((n, o) => n + num(o.errors), 0));
@@ -56,6 +56,27 @@ function latency(stats, p) {
     if (seen >= rank) return seconds(2 ** (i + 1) / 1e9);
   }
   return '—';
+}
+
+// One operation's counters, by its proto3 JSON enum name ('OP_READ', 'OP_BLOCK_STATUS'). ops[] lists
+// only operations that counted something, so one that is absent counted zero; null without ops[].
+function opCounters(stats, name) {
+  if (!Array.isArray(stats.ops)) return null;
+  return stats.ops.find((o) => o.op === name) ?? {};
+}
+// The share of read bytes that went out as holes (structured replies' OFFSET_HOLE), e.g. '50.0%';
+// null when nothing was read.
+function holeShare(read) {
+  const bytes = num(read.bytes);
+  return bytes === 0 ? null : `${oneDecimal.format((100 * num(read.holeBytes)) / bytes)}%`;
+}
+function holesCell(stats) {
+  const read = opCounters(stats, 'OP_READ');
+  return (read && holeShare(read)) ?? '—';
+}
+function blockStatusCell(stats) {
+  const bs = opCounters(stats, 'OP_BLOCK_STATUS');
+  return bs ? count(bs.requests) : '—';
 }
 
 // ---- API ----
@@ -143,6 +164,12 @@ function renderTotals(row) {
   setText('rate-total-reqs', perSecond(r.readRequests + r.writeRequests));
   setText('rate-read-mb', megabytes(r.readBytes));
   setText('rate-write-mb', megabytes(r.writeBytes));
+  const bs = opCounters(s, 'OP_BLOCK_STATUS');
+  setText('tot-bs-reqs', bs ? count(bs.requests) : '—');
+  setText('tot-bs-bytes', bs ? size(bs.bytes) : '—');
+  const read = opCounters(s, 'OP_READ');
+  const share = read && holeShare(read);
+  setText('tot-holes', read ? `${size(read.holeBytes)} of ${size(read.bytes)} read${share ? ` (${share})` : ''}` : '—');
 }
 
 function lastSeen(host) {
@@ -183,9 +210,11 @@ function renderVolumes(volumes) {
       <td>${esc(v.host)}</td><td><strong>${esc(v.name)}</strong></td><td>${backend(v)}</td>
       <td class="num" data-col="size">${size(v.sizeBytes)}</td><td>${v.device ? esc(v.device) : '—'}</td>
       <td class="num" data-col="read-reqs">${count(s.read.requests)}</td><td class="num" data-col="read-avg">${avgSize(s.read.avgSize)}</td>
+      <td class="num" data-col="read-holes">${holesCell(s)}</td>
       <td class="num" data-col="write-reqs">${count(s.write.requests)}</td><td class="num" data-col="write-avg">${avgSize(s.write.avgSize)}</td>
       <td class="num" data-col="total-reqs">${count(s.total.requests)}</td><td class="num" data-col="total-avg">${avgSize(s.total.avgSize)}</td>
       <td class="num">${perSecond(r.readRequests + r.writeRequests)}</td><td class="num">${megabytes(r.readBytes + r.writeBytes)}</td>
+      <td class="num" data-col="block-status">${blockStatusCell(s)}</td>
       <td class="num" data-col="errors">${errors(s)}</td>
       <td class="num" data-col="p50">${latency(s, 'p50')}</td><td class="num" data-col="p99">${latency(s, 'p99')}</td>
       <td class="actions"><button class="danger small" data-action="reset">Reset</button>

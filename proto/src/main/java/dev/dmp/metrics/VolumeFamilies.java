@@ -26,11 +26,12 @@ public final class VolumeFamilies {
     public static final String IN_FLIGHT = "dmp_volume_requests_in_flight";
     public static final String RESETS = "dmp_volume_resets";
     public static final String SIZE_BYTES = "dmp_volume_size_bytes";
+    public static final String READ_HOLE_BYTES = "dmp_volume_read_hole_bytes";
 
     /** Per operation row: requests, bytes, errors, latency ns. */
     private static final int REQ = 0, BYT = 1, ERR = 2, LAT_NS = 3, PER_OP_ROW = 4;
-    /** Per volume row: in flight, generation, size. */
-    private static final int PER_VOLUME_ROW = 3;
+    /** Per volume row: in flight, generation, size, bytes of READs sent as holes. */
+    private static final int PER_VOLUME_ROW = 4;
 
     private final List<String> labelNames;
     private final List<String> opLabelNames;
@@ -71,6 +72,7 @@ public final class VolumeFamilies {
         volumeNumbers[v] = inFlight;
         volumeNumbers[v + 1] = generation;
         volumeNumbers[v + 2] = sizeBytes;
+        volumeNumbers[v + 3] = lifetime.holeBytes(CounterSet.READ);
         volumeRows.add(labelValues);
         for (int op = 0; op < CounterSet.OPS; op++) {
             if (!everyOp && lifetime.requests(op) + lifetime.errors(op) == 0) {
@@ -100,6 +102,12 @@ public final class VolumeFamilies {
                 0));
         f.add(volumeGauge(
                 RESETS, Collector.Type.COUNTER, RESETS + "_total", "Resets of the volume's old-view counters.", 1));
+        f.add(volumeGauge(
+                READ_HOLE_BYTES,
+                Collector.Type.COUNTER,
+                READ_HOLE_BYTES + "_total",
+                "Of the bytes read, those sent as holes (structured replies: zeroes never sent as data).",
+                3));
         f.add(opCounter(REQUESTS, "Requests completed successfully.", REQ, 1));
         f.add(opCounter(BYTES, "Bytes read, written or covered by successful requests.", BYT, 1));
         f.add(opCounter(ERRORS, "Requests answered with an NBD error.", ERR, 1));

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * Every counter of a volume (or of a sum of volumes) in one flat {@code long[]}: per operation,
  * successful requests and their bytes, errors in total and per NBD error, total latency, the lengths of
- * all requests, and log2 histograms of latency and request length. One layout for the agent's shards and snapshots, the
+ * all requests, the bytes of READs sent as holes, and log2 histograms of latency and request length. One layout for the agent's shards and snapshots, the
  * deltas on the wire and the controller's ledger, so adding and subtracting is a loop over an array.
  * The layout is this class's alone: {@link OpCountersCodec} encodes and decodes a set through the
  * per-operation methods at the end.
@@ -18,9 +18,9 @@ import java.util.List;
  */
 public final class CounterSet {
     /** Operations, in {@link Op} order: index = Op number - 1. */
-    public static final int READ = 0, WRITE = 1, FLUSH = 2, TRIM = 3, WRITE_ZEROES = 4, CACHE = 5;
+    public static final int READ = 0, WRITE = 1, FLUSH = 2, TRIM = 3, WRITE_ZEROES = 4, CACHE = 5, BLOCK_STATUS = 6;
 
-    public static final int OPS = 6;
+    public static final int OPS = 7;
 
     /** NBD errors counted on their own; any other number is counted in the last slot (reported as 0). */
     private static final int[] ERROR_CODES = {1, 5, 12, 22, 28, 75, 95, 108};
@@ -29,7 +29,8 @@ public final class CounterSet {
     public static final int LATENCY_BUCKETS = 41;
     public static final int SIZE_BUCKETS = 33;
 
-    private static final int REQUESTS = 0, BYTES = 1, ERRORS = 2, LATENCY_NS = 3, REQUESTED_BYTES = 4, ERROR_BASE = 5;
+    private static final int REQUESTS = 0, BYTES = 1, ERRORS = 2, LATENCY_NS = 3, REQUESTED_BYTES = 4, HOLE_BYTES = 5;
+    private static final int ERROR_BASE = 6;
     private static final int LATENCY_BASE = ERROR_BASE + ERROR_SLOTS;
     private static final int SIZE_BASE = LATENCY_BASE + LATENCY_BUCKETS;
     private static final int PER_OP = SIZE_BASE + SIZE_BUCKETS;
@@ -70,6 +71,15 @@ public final class CounterSet {
             }
         }
         return ERROR_CODES.length;
+    }
+
+    /**
+     * Counts one answered READ: as {@link #record}, and {@code holeBytes} of its length were sent as holes
+     * (structured replies' OFFSET_HOLE chunks: read as zeroes, never sent as data).
+     */
+    public void recordRead(long length, long holeBytes, int nbdError, long latencyNs) {
+        record(READ, length, nbdError, latencyNs);
+        v[READ * PER_OP + HOLE_BYTES] += holeBytes;
     }
 
     /** floor(log2(x)) clamped to [0, buckets - 1]; 0 for x <= 1. */
@@ -132,6 +142,11 @@ public final class CounterSet {
     /** The lengths of all the operation's requests, failed ones included: the sum of its size histogram. */
     public long requestedBytes(int op) {
         return v[op * PER_OP + REQUESTED_BYTES];
+    }
+
+    /** Of the operation's bytes, those sent as holes (READ only; 0 for the others). */
+    public long holeBytes(int op) {
+        return v[op * PER_OP + HOLE_BYTES];
     }
 
     public long latencyBucket(int op, int i) {
@@ -220,8 +235,10 @@ public final class CounterSet {
     }
 
     /** Adds counts received from elsewhere to the operation's totals. */
-    void addTotals(int op, long requests, long bytes, long errors, long latencyNs, long requestedBytes) {
+    void addTotals(
+            int op, long requests, long bytes, long errors, long latencyNs, long requestedBytes, long holeBytes) {
         int base = op * PER_OP;
+        v[base + HOLE_BYTES] += holeBytes;
         v[base + REQUESTS] += requests;
         v[base + BYTES] += bytes;
         v[base + ERRORS] += errors;

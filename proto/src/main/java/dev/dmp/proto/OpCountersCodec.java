@@ -42,6 +42,7 @@ public final class OpCountersCodec {
     private static final int SIZE_PACKED_TAG = SIZE << TAG_TYPE_BITS | WIRETYPE_LENGTH_DELIMITED;
     private static final int REQUESTED_BYTES_TAG =
             OpCounters.REQUESTED_BYTES_FIELD_NUMBER << TAG_TYPE_BITS | WIRETYPE_VARINT;
+    private static final int HOLE_BYTES_TAG = OpCounters.HOLE_BYTES_FIELD_NUMBER << TAG_TYPE_BITS | WIRETYPE_VARINT;
     private static final int ERROR_TAG = ErrorCount.ERROR_FIELD_NUMBER << TAG_TYPE_BITS | WIRETYPE_VARINT;
     private static final int COUNT_TAG = ErrorCount.COUNT_FIELD_NUMBER << TAG_TYPE_BITS | WIRETYPE_VARINT;
 
@@ -60,7 +61,8 @@ public final class OpCountersCodec {
                     .setBytes(c.bytes(op))
                     .setErrors(c.errors(op))
                     .setLatencyNs(c.latencyNs(op))
-                    .setRequestedBytes(c.requestedBytes(op));
+                    .setRequestedBytes(c.requestedBytes(op))
+                    .setHoleBytes(c.holeBytes(op));
             for (int slot = 0; slot < CounterSet.ERROR_SLOTS; slot++) {
                 long n = c.errorCount(op, slot);
                 if (n != 0) {
@@ -90,7 +92,14 @@ public final class OpCountersCodec {
             if (op < 0 || op >= CounterSet.OPS) {
                 continue;
             }
-            into.addTotals(op, o.getRequests(), o.getBytes(), o.getErrors(), o.getLatencyNs(), o.getRequestedBytes());
+            into.addTotals(
+                    op,
+                    o.getRequests(),
+                    o.getBytes(),
+                    o.getErrors(),
+                    o.getLatencyNs(),
+                    o.getRequestedBytes(),
+                    o.getHoleBytes());
             for (ErrorCount e : o.getErrorsByCodeList()) {
                 into.addErrors(op, (int) e.getError(), e.getCount());
             }
@@ -149,6 +158,7 @@ public final class OpCountersCodec {
             writePacked(out, c, op, LATENCY);
             writePacked(out, c, op, SIZE);
             writeNonZero(out, OpCounters.REQUESTED_BYTES_FIELD_NUMBER, c.requestedBytes(op));
+            writeNonZero(out, OpCounters.HOLE_BYTES_FIELD_NUMBER, c.holeBytes(op));
         }
     }
 
@@ -159,7 +169,8 @@ public final class OpCountersCodec {
                 + nonZeroSize(OpCounters.BYTES_FIELD_NUMBER, c.bytes(op))
                 + nonZeroSize(OpCounters.ERRORS_FIELD_NUMBER, c.errors(op))
                 + nonZeroSize(OpCounters.LATENCY_NS_FIELD_NUMBER, c.latencyNs(op))
-                + nonZeroSize(OpCounters.REQUESTED_BYTES_FIELD_NUMBER, c.requestedBytes(op));
+                + nonZeroSize(OpCounters.REQUESTED_BYTES_FIELD_NUMBER, c.requestedBytes(op))
+                + nonZeroSize(OpCounters.HOLE_BYTES_FIELD_NUMBER, c.holeBytes(op));
         for (int slot = 0; slot < CounterSet.ERROR_SLOTS; slot++) {
             long count = c.errorCount(op, slot);
             if (count != 0) {
@@ -253,7 +264,7 @@ public final class OpCountersCodec {
      */
     private static int parse(ByteString bytes, CounterSet into, int intoOp) {
         CodedInputStream in = bytes.newCodedInput();
-        long op = 0, requests = 0, length = 0, errors = 0, latencyNs = 0, requested = 0;
+        long op = 0, requests = 0, length = 0, errors = 0, latencyNs = 0, requested = 0, holes = 0;
         int latencyAt = 0, sizeAt = 0;
         try {
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
@@ -264,6 +275,7 @@ public final class OpCountersCodec {
                     case ERRORS_TAG -> errors = in.readUInt64();
                     case LATENCY_NS_TAG -> latencyNs = in.readUInt64();
                     case REQUESTED_BYTES_TAG -> requested = in.readUInt64();
+                    case HOLE_BYTES_TAG -> holes = in.readUInt64();
                     case ERRORS_BY_CODE_TAG -> addErrorCount(in, into, intoOp);
                     case LATENCY_TAG -> latencyAt = addBucket(into, intoOp, LATENCY, latencyAt, in.readUInt64());
                     case SIZE_TAG -> sizeAt = addBucket(into, intoOp, SIZE, sizeAt, in.readUInt64());
@@ -280,7 +292,7 @@ public final class OpCountersCodec {
             throw new IllegalArgumentException("OpCounters does not parse: " + e.getMessage(), e);
         }
         if (into != null) {
-            into.addTotals(intoOp, requests, length, errors, latencyNs, requested);
+            into.addTotals(intoOp, requests, length, errors, latencyNs, requested, holes);
         }
         return (int) op - 1;
     }

@@ -2,7 +2,7 @@ package dev.dmp.proto;
 
 /** Lower-case operation names, as metrics labels and logs show them. */
 public final class OpNames {
-    private static final String[] NAMES = {"read", "write", "flush", "trim", "write_zeroes", "cache"};
+    private static final String[] NAMES = {"read", "write", "flush", "trim", "write_zeroes", "cache", "block_status"};
 
     private OpNames() {}
 

@@ -95,20 +95,22 @@ class VolumeFamiliesTest {
     void seriesPerVolumeAreAsDocumented() {
         CounterSet c = CounterSet.empty();
         c.record(CounterSet.READ, 4096, 0, 1_000);
-        // controller: only operations that counted something; agent: all six, with the size gauge
+        // per volume: in flight, resets, READ hole bytes (and the agent's size gauge); per operation: 4
+        // counters and the histograms. controller: only operations that counted something; agent: all seven
         VolumeFamilies controller = new VolumeFamilies(List.of("host", "volume"), false, true, false);
         controller.add(List.of("a", "v"), c, 0, 0, 0);
         assertEquals(
-                2 + 4 + HistogramFamilies.SERIES_PER_OP, samples(controller).size());
+                3 + 4 + HistogramFamilies.SERIES_PER_OP, samples(controller).size());
         VolumeFamilies agent = new VolumeFamilies(List.of("volume"), true, true, true);
         agent.add(List.of("v"), c, 0, 0, 1 << 20);
         assertEquals(
-                3 + CounterSet.OPS * (4 + HistogramFamilies.SERIES_PER_OP),
+                4 + CounterSet.OPS * (4 + HistogramFamilies.SERIES_PER_OP),
                 samples(agent).size());
         assertEquals(50, HistogramFamilies.SERIES_PER_OP);
         VolumeFamilies off = new VolumeFamilies(List.of("volume"), true, false, true);
         off.add(List.of("v"), c, 0, 0, 1 << 20);
-        assertEquals(3 + CounterSet.OPS * 4, samples(off).size());
+        assertEquals(4 + CounterSet.OPS * 4, samples(off).size());
+        assertEquals(382, 4 + CounterSet.OPS * (4 + HistogramFamilies.SERIES_PER_OP), "docs/agent.md's figure");
         assertTrue(off.families().stream().noneMatch(m -> m.name.equals("dmp_volume_request_duration_seconds")));
     }
 
