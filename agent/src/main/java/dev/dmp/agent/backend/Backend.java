@@ -34,7 +34,8 @@ public interface Backend extends AutoCloseable {
     /**
      * Sends {@code length} bytes at {@code offset} into {@code target}, a blocking socket, whole. Only
      * called when {@link #canTransferTo} is true. A failure part-way leaves the target with part of the
-     * data: the caller must then close it.
+     * data, and is a {@link TransferException} saying how much: the caller completes its framing or
+     * closes the target.
      */
     default void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
         throw new UnsupportedOperationException(describe() + " cannot transfer to a channel");
@@ -67,6 +68,26 @@ public interface Backend extends AutoCloseable {
             throw new BackendException(NbdProtocol.NBD_ENOTSUP, "no fast zeroing: " + describe());
         }
         Zeroes.write(this, offset, length, fua);
+    }
+
+    /**
+     * Describes the allocation of {@code extents}' range ({@code base:allocation}): adds consecutive
+     * extents from its start while it {@link Extents#wantsMore wants more}. NBD_STATE_ZERO on an extent
+     * is a promise that it reads as zeroes (a READ may then send it as a hole); NBD_STATE_HOLE that it
+     * takes no space. The default knows nothing: all data. Implementations take a few system calls per
+     * extent at most, never one per block.
+     */
+    default void extents(Extents extents) throws IOException {
+        extents.add(extents.remaining(), 0);
+    }
+
+    /**
+     * The smallest alignment and length requests to this backend must have (NBD_INFO_BLOCK_SIZE's
+     * minimum): 1 for a file or memory, a block device's logical block size, an upstream NBD server's
+     * own minimum. A power of 2 no larger than 65536.
+     */
+    default int minimumBlockSize() {
+        return 1;
     }
 
     /** A hint that the range will be read soon (NBD_CMD_CACHE). The default ignores it. */

@@ -25,13 +25,17 @@ public final class FileBackend implements Backend {
     private final NativeFile nativeFile;
     private final long size;
     private final boolean readOnly;
+    /** 0 for a regular file; a block device's logical block size. */
+    private final int deviceBlockSize;
 
-    private FileBackend(Path path, FileChannel channel, NativeFile nativeFile, long size, boolean readOnly) {
+    private FileBackend(
+            Path path, FileChannel channel, NativeFile nativeFile, long size, boolean readOnly, int deviceBlockSize) {
         this.path = path;
         this.channel = channel;
         this.nativeFile = nativeFile;
         this.size = size;
         this.readOnly = readOnly;
+        this.deviceBlockSize = deviceBlockSize;
     }
 
     /**
@@ -60,8 +64,8 @@ public final class FileBackend implements Backend {
                 throw new IllegalArgumentException(
                         "file backend: " + path + " is empty; a volume needs at least one byte");
             }
-            nativeFile = readOnly ? null : NativeFile.open(path);
-            return new FileBackend(path, channel, nativeFile, size, readOnly);
+            nativeFile = NativeFile.open(path, readOnly);
+            return new FileBackend(path, channel, nativeFile, size, readOnly, regular ? 0 : logicalBlockSize(path));
         } catch (IOException | RuntimeException e) {
             channel.close();
             if (nativeFile != null) {
@@ -80,19 +84,62 @@ public final class FileBackend implements Backend {
         }
     }
 
-    private static long deviceSize(Path path) throws IOException {
-        // fstat's st_size is 0 for a block device; the kernel publishes its size in 512-byte sectors
-        // under /sys/dev/block/MAJOR:MINOR/size (glibc's makedev encoding of st_rdev).
+    /**
+     * A block device's logical block size, from sysfs (a partition's is its disk's): the smallest I/O
+     * it takes, so the smallest request a volume on it can pass on. 512 when sysfs does not say.
+     */
+    private static int logicalBlockSize(Path path) throws IOException {
+        Path dev = sysfsDevice(path);
+        for (Path p :
+                new Path[] {dev.resolve("queue/logical_block_size"), dev.resolve("../queue/logical_block_size")}) {
+            try {
+                int n = Integer.parseInt(Files.readString(p).trim());
+                if (n > 0 && Integer.bitCount(n) == 1 && n <= 65536) {
+                    return n;
+                }
+            } catch (IOException | NumberFormatException e) {
+                // try the next place
+            }
+        }
+        return 512;
+    }
+
+    /** /sys/dev/block/MAJOR:MINOR of a block device (glibc's makedev encoding of st_rdev). */
+    private static Path sysfsDevice(Path path) throws IOException {
         long rdev = ((Number) Files.getAttribute(path, "unix:rdev")).longValue();
         long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
         long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
-        Path sectors = Path.of("/sys/dev/block/" + major + ":" + minor + "/size");
-        return Long.parseLong(Files.readString(sectors).trim()) * 512;
+        return Path.of("/sys/dev/block/" + major + ":" + minor);
+    }
+
+    private static long deviceSize(Path path) throws IOException {
+        // fstat's st_size is 0 for a block device; the kernel publishes its size in 512-byte sectors.
+        return Long.parseLong(
+                        Files.readString(sysfsDevice(path).resolve("size")).trim())
+                * 512;
     }
 
     @Override
     public long size() {
         return size;
+    }
+
+    /**
+     * A regular file's holes, by {@code lseek(SEEK_DATA / SEEK_HOLE)}; a block device is all data (it
+     * cannot tell, short of reading).
+     */
+    @Override
+    public void extents(Extents extents) throws IOException {
+        if (deviceBlockSize == 0 && nativeFile != null) {
+            nativeFile.extents(extents);
+        } else {
+            Backend.super.extents(extents);
+        }
+    }
+
+    @Override
+    public int minimumBlockSize() {
+        return deviceBlockSize == 0 ? 1 : deviceBlockSize;
     }
 
     @Override
@@ -122,13 +169,17 @@ public final class FileBackend implements Backend {
     public void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
         long position = offset;
         long end = offset + length;
-        while (position < end) {
-            long n = channel.transferTo(position, end - position, target);
-            if (n <= 0) {
-                // A blocking socket takes at least a byte; nothing moved means the file ended early.
-                throw new EOFException("file backend: " + path + " ended at " + position + " (was it truncated?)");
+        try {
+            while (position < end) {
+                long n = channel.transferTo(position, end - position, target);
+                if (n <= 0) {
+                    // A blocking socket takes at least a byte; nothing moved means the file ended early.
+                    throw new EOFException("file backend: " + path + " ended at " + position + " (was it truncated?)");
+                }
+                position += n;
             }
-            position += n;
+        } catch (IOException | RuntimeException e) {
+            throw new TransferException(position - offset, e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.dmp.agent.backend;
 
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
@@ -83,6 +84,19 @@ public final class MemoryBackend implements Backend {
                 }
             }
             position += n;
+        }
+    }
+
+    /** Its page map: a page never written (or trimmed, or zeroed whole) is a hole that reads as zeroes. */
+    @Override
+    public void extents(Extents extents) {
+        while (extents.wantsMore()) {
+            long position = extents.next();
+            long inPage = position % PAGE;
+            boolean present = pages.containsKey(position / PAGE);
+            if (!extents.add(PAGE - inPage, present ? 0 : NbdProtocol.NBD_STATE_HOLE | NbdProtocol.NBD_STATE_ZERO)) {
+                return;
+            }
         }
     }
 

@@ -29,6 +29,7 @@ final class NativeFile implements AutoCloseable {
     static final int FALLOC_FL_KEEP_SIZE = 0x01;
     static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
+    private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
     private static final int O_CLOEXEC = 0x80000;
     private static final int POSIX_FADV_WILLNEED = 3;
@@ -39,6 +40,8 @@ final class NativeFile implements AutoCloseable {
     private final int fd;
     /** Calls hold the read lock, {@link #close} the write lock. */
     private final ReadWriteLock use = new ReentrantReadWriteLock();
+    /** The last data run found, so that queries inside it need no system call. */
+    private final DataRun dataRun = new DataRun();
 
     private boolean closed;
 
@@ -56,12 +59,12 @@ final class NativeFile implements AutoCloseable {
         }
     }
 
-    /** A read-write descriptor on {@code path}, or null when native calls are unavailable. */
-    static NativeFile open(Path path) throws IOException {
+    /** A descriptor on {@code path} (read-only or read-write), or null when native calls are unavailable. */
+    static NativeFile open(Path path, boolean readOnly) throws IOException {
         if (LIBC == null) {
             return null;
         }
-        int fd = LIBC.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
+        int fd = LIBC.open(path.toString(), (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
         if (fd < 0) {
             throw new IOException("open " + path + ": " + Errno.name(LibC.errno()));
         }
@@ -131,10 +134,12 @@ final class NativeFile implements AutoCloseable {
         use.readLock().lock();
         try {
             ensureOpen();
-            if (LIBC.fallocate(fd, mode, offset, length) == 0) {
+            int result = LIBC.fallocate(fd, mode, offset, length);
+            int errno = LibC.errno();
+            dataRun.forget(); // punched or not, the file may have holes where it had data
+            if (result == 0) {
                 return true;
             }
-            int errno = LibC.errno();
             return switch (errno) {
                 case Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.ENODEV, Errno.EINVAL -> false;
                 default ->
@@ -144,6 +149,71 @@ final class NativeFile implements AutoCloseable {
                                     + length + ")",
                             errno);
             };
+        } finally {
+            use.readLock().unlock();
+        }
+    }
+
+    /**
+     * The file's allocation over {@code extents}' range, from {@code lseek(SEEK_DATA / SEEK_HOLE)}: two
+     * calls per data extent, one per hole, whatever their size. A hole reads as zeroes. A file system
+     * without the two whences (EINVAL) is all data.
+     */
+    void extents(Extents extents) throws IOException {
+        use.readLock().lock();
+        try {
+            ensureOpen();
+            long generation = dataRun.generation();
+            while (extents.wantsMore()) {
+                long position = extents.next();
+                long known = dataRun.endOf(position);
+                if (known > 0) {
+                    if (!extents.add(known - position, 0)) {
+                        return;
+                    }
+                    continue;
+                }
+                long data = LIBC.lseek(fd, position, LibC.SEEK_DATA);
+                if (data < 0) {
+                    int errno = LibC.errno();
+                    if (errno == Errno.ENXIO) {
+                        // No data from here to the end of the file: a hole up to it. Past it (a file that
+                        // shrank under its volume) nothing can be read, so it is not called zeroes: data,
+                        // and a READ there fails as it would without structured replies.
+                        long end = LIBC.lseek(fd, 0, LibC.SEEK_END);
+                        if (end > position
+                                && !extents.add(
+                                        end - position, NbdProtocol.NBD_STATE_HOLE | NbdProtocol.NBD_STATE_ZERO)) {
+                            return;
+                        }
+                        extents.add(extents.remaining(), 0);
+                        return;
+                    }
+                    if (errno == Errno.EINVAL) {
+                        extents.add(extents.remaining(), 0);
+                        return;
+                    }
+                    throw failure(path, "lseek(SEEK_DATA, " + position + ")", errno);
+                }
+                if (data > position) {
+                    if (!extents.add(data - position, NbdProtocol.NBD_STATE_HOLE | NbdProtocol.NBD_STATE_ZERO)) {
+                        return;
+                    }
+                    continue;
+                }
+                long hole = LIBC.lseek(fd, position, LibC.SEEK_HOLE);
+                if (hole < 0) {
+                    throw failure(path, "lseek(SEEK_HOLE, " + position + ")", LibC.errno());
+                }
+                if (hole > position) {
+                    dataRun.remember(position, hole, generation);
+                }
+                // Past the file's end (a file that shrank) there is an implicit hole: the rest is data
+                // only up to it.
+                if (!extents.add(Math.max(hole - position, 1), 0)) {
+                    return;
+                }
+            }
         } finally {
             use.readLock().unlock();
         }

@@ -114,13 +114,41 @@ public final class NbdBackend implements Backend {
         }
     }
 
-    private void check(int error, String command, long offset, long length) throws BackendException {
-        if (error != NBD_OK) {
+    private void check(NbdClient.Result result, String command, long offset, long length) throws BackendException {
+        if (result.error() != NBD_OK) {
             throw new BackendException(
-                    error,
+                    result.error(),
                     "upstream " + describe() + ": " + command + " at offset " + offset + ", length " + length
-                            + ": error " + error);
+                            + ": " + errorName(result.error())
+                            + (result.message().isEmpty() ? "" : ": " + result.message()));
         }
+    }
+
+    /**
+     * The upstream's own base:allocation extents, asked again until the range is covered (a server may
+     * answer a part), when it has block status; all data when it has none.
+     */
+    @Override
+    public void extents(Extents extents) throws IOException {
+        if (!upstream.hasBlockStatus()) {
+            Backend.super.extents(extents);
+            return;
+        }
+        while (extents.wantsMore()) {
+            long before = extents.covered();
+            long at = extents.next();
+            check(upstream.blockStatus(extents), "BLOCK_STATUS", at, extents.remaining());
+            if (extents.covered() == before) {
+                throw new BackendException(
+                        NBD_EIO, "upstream " + describe() + ": BLOCK_STATUS at offset " + at + " described nothing");
+            }
+        }
+    }
+
+    /** The upstream's minimum block size: dmp refuses what the upstream would, before asking it. */
+    @Override
+    public int minimumBlockSize() {
+        return upstream.minBlock();
     }
 
     @Override

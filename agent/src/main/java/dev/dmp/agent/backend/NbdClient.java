@@ -6,6 +6,7 @@ import dev.dmp.agent.protocol.Channels;
 import dev.dmp.agent.protocol.NbdProtocolException;
 import dev.dmp.agent.protocol.NbdRequest;
 import dev.dmp.agent.protocol.NbdUri;
+import dev.dmp.agent.protocol.ReplyChunk;
 import dev.dmp.agent.protocol.SimpleReply;
 import java.io.EOFException;
 import java.io.IOException;
@@ -25,9 +26,12 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
 
 /**
- * A small NBD client on one connection: fixed newstyle, NBD_OPT_GO, simple replies. Any number of
- * threads may send requests at once; requests are written whole under a lock and one reader thread
- * matches replies to requests by cookie, reading READ payloads straight into the caller's buffer.
+ * A small NBD client on one connection: fixed newstyle, structured replies and the
+ * {@code base:allocation} context when the server has them, NBD_OPT_GO. Any number of threads may send
+ * requests at once; requests are written whole under a lock and one reader thread matches replies to
+ * requests by cookie, reading READ payloads (simple, or structured data and holes) straight into the
+ * caller's buffer. Every reply is checked against the request it answers: a server that sends a chunk
+ * out of range, a length that does not add up or an unknown chunk type is dropped, as the spec allows.
  * When the connection breaks every request in flight, and every later one, fails with an IOException.
  */
 public final class NbdClient implements AutoCloseable {
@@ -43,19 +47,34 @@ public final class NbdClient implements AutoCloseable {
     private final long size;
     private final int flags;
     private final int maxBlock;
+    private final int minBlock;
+    private final boolean structured;
+    /** The id the server gave {@code base:allocation}, or -1 when it has none. */
+    private final int allocationContext;
+
     private final ReentrantLock sendLock = new ReentrantLock();
-    private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, PendingRequest> pending = new ConcurrentHashMap<>();
     private final AtomicLong cookies = new AtomicLong();
     private volatile IOException broken;
 
-    private record Pending(ByteBuffer dst, CompletableFuture<Integer> done) {}
+    /** The server's answer: 0 or an NBD error, and the message of a structured error chunk (else ""). */
+    public record Result(int error, String message) {
+        static final Result OK = new Result(NBD_OK, "");
+    }
 
-    private NbdClient(NbdUri uri, SocketChannel ch, long size, int flags, int maxBlock) {
+    /** What the handshake learnt. */
+    private record Negotiated(
+            long size, int flags, int minBlock, int maxBlock, boolean structured, int allocationContext) {}
+
+    private NbdClient(NbdUri uri, SocketChannel ch, Negotiated n) {
         this.uri = uri;
         this.ch = ch;
-        this.size = size;
-        this.flags = flags;
-        this.maxBlock = maxBlock;
+        this.size = n.size();
+        this.flags = n.flags();
+        this.minBlock = n.minBlock();
+        this.maxBlock = n.maxBlock();
+        this.structured = n.structured();
+        this.allocationContext = n.allocationContext();
     }
 
     /** Connects, negotiates the export with NBD_OPT_GO and starts reading replies. */
@@ -112,21 +131,98 @@ public final class NbdClient implements AutoCloseable {
             throw new IOException(uri + ": the server does not speak fixed newstyle");
         }
         int clientFlags = NBD_FLAG_C_FIXED_NEWSTYLE | (serverFlags & NBD_FLAG_NO_ZEROES);
+        Channels.writeFully(ch, ByteBuffer.allocate(4).putInt(clientFlags).flip());
         byte[] name = uri.export().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer go = ByteBuffer.allocate(4 + 16 + 4 + name.length + 2 + 2);
-        go.putInt(clientFlags)
-                .putLong(IHAVEOPT)
-                .putInt(NBD_OPT_GO)
-                .putInt(4 + name.length + 2 + 2)
-                .putInt(name.length)
-                .put(name)
-                .putShort((short) 1)
-                .putShort((short) NBD_INFO_BLOCK_SIZE);
-        Channels.writeFully(ch, go.flip());
 
-        long size = -1;
-        int flags = 0;
-        int maxBlock = DEFAULT_MAX_BLOCK;
+        // Structured replies, then base:allocation: what lets block status pass through. A server
+        // without them is served with simple replies and reports all data.
+        option(ch, NBD_OPT_STRUCTURED_REPLY, ByteBuffer.allocate(0));
+        boolean structured = optionReplies(uri, ch, NBD_OPT_STRUCTURED_REPLY, (type, data) -> {}) == NBD_REP_ACK;
+        int[] allocation = {-1};
+        if (structured) {
+            byte[] query = BASE_ALLOCATION.getBytes(StandardCharsets.UTF_8);
+            option(
+                    ch,
+                    NBD_OPT_SET_META_CONTEXT,
+                    ByteBuffer.allocate(4 + name.length + 4 + 4 + query.length)
+                            .putInt(name.length)
+                            .put(name)
+                            .putInt(1)
+                            .putInt(query.length)
+                            .put(query)
+                            .flip());
+            optionReplies(uri, ch, NBD_OPT_SET_META_CONTEXT, (type, data) -> {
+                if (type == NBD_REP_META_CONTEXT && data.remaining() >= 4) {
+                    int id = data.getInt();
+                    if (StandardCharsets.UTF_8.decode(data).toString().equals(BASE_ALLOCATION)) {
+                        allocation[0] = id;
+                    }
+                }
+            });
+        }
+
+        option(
+                ch,
+                NBD_OPT_GO,
+                ByteBuffer.allocate(4 + name.length + 2 + 2)
+                        .putInt(name.length)
+                        .put(name)
+                        .putShort((short) 1)
+                        .putShort((short) NBD_INFO_BLOCK_SIZE)
+                        .flip());
+        long[] size = {-1};
+        int[] info = {0, 1, DEFAULT_MAX_BLOCK}; // flags, minimum and maximum block size
+        int go = optionReplies(uri, ch, NBD_OPT_GO, (type, data) -> {
+            if (type == NBD_REP_INFO && data.remaining() >= 2) {
+                int what = Short.toUnsignedInt(data.getShort());
+                if (what == NBD_INFO_EXPORT && data.remaining() >= 10) {
+                    size[0] = data.getLong();
+                    info[0] = Short.toUnsignedInt(data.getShort());
+                } else if (what == NBD_INFO_BLOCK_SIZE && data.remaining() >= 12) {
+                    long min = Integer.toUnsignedLong(data.getInt());
+                    data.getInt();
+                    info[1] = min >= 1 && min <= 65536 && Long.bitCount(min) == 1 ? (int) min : 1;
+                    info[2] = (int) Math.min(Integer.toUnsignedLong(data.getInt()), DEFAULT_MAX_BLOCK);
+                }
+            }
+        });
+        if (go != NBD_REP_ACK) {
+            throw new IOException(uri + ": the server refused export '" + uri.export() + "'");
+        }
+        if (size[0] < 0) {
+            throw new IOException(uri + ": the server did not send NBD_INFO_EXPORT");
+        }
+        NbdClient client = new NbdClient(
+                uri,
+                ch,
+                new Negotiated(
+                        size[0],
+                        info[0],
+                        info[1],
+                        Math.max(info[2], Math.max(512, info[1])),
+                        structured,
+                        allocation[0]));
+        Thread.ofVirtual().name("nbd-client-" + uri).start(client::readReplies);
+        return client;
+    }
+
+    private static void option(SocketChannel ch, int option, ByteBuffer data) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(16);
+        header.putLong(IHAVEOPT).putInt(option).putInt(data.remaining());
+        Channels.writeFully(ch, header.flip());
+        Channels.writeFully(ch, data);
+    }
+
+    /** One reply of an option: its type and data. */
+    private interface OptionReply {
+        void take(int type, ByteBuffer data);
+    }
+
+    /**
+     * Reads an option's replies up to its last: NBD_REP_ACK, or an error (its type is returned; NBD_OPT_GO's
+     * error is raised with the server's message), passing each other reply to {@code each}.
+     */
+    private static int optionReplies(NbdUri uri, SocketChannel ch, int option, OptionReply each) throws IOException {
         ByteBuffer header = ByteBuffer.allocate(20);
         while (true) {
             header.clear();
@@ -135,9 +231,13 @@ public final class NbdClient implements AutoCloseable {
             if (header.getLong() != OPTION_REPLY_MAGIC) {
                 throw new IOException(uri + ": bad option reply magic");
             }
-            header.getInt();
+            int replyTo = header.getInt();
             int type = header.getInt();
             int length = header.getInt();
+            if (replyTo != option) {
+                throw new IOException(
+                        uri + ": a reply to option " + replyTo + " where " + optionName(option) + "'s was due");
+            }
             if (length < 0 || length > MAX_OPTION_LENGTH) {
                 throw new IOException(uri + ": option reply of " + Integer.toUnsignedString(length) + " bytes");
             }
@@ -145,30 +245,17 @@ public final class NbdClient implements AutoCloseable {
             Channels.readFully(ch, data);
             data.flip();
             if (type == NBD_REP_ACK) {
-                break;
+                return type;
             }
             if ((type & NBD_REP_FLAG_ERROR) != 0) {
-                throw new IOException(uri + ": the server refused export '" + uri.export() + "' (reply type 0x"
-                        + Integer.toHexString(type) + "): " + StandardCharsets.UTF_8.decode(data));
-            }
-            if (type == NBD_REP_INFO && length >= 2) {
-                int info = Short.toUnsignedInt(data.getShort());
-                if (info == NBD_INFO_EXPORT && length >= 12) {
-                    size = data.getLong();
-                    flags = Short.toUnsignedInt(data.getShort());
-                } else if (info == NBD_INFO_BLOCK_SIZE && length >= 14) {
-                    data.getInt();
-                    data.getInt();
-                    maxBlock = (int) Math.min(Integer.toUnsignedLong(data.getInt()), DEFAULT_MAX_BLOCK);
+                if (option == NBD_OPT_GO) {
+                    throw new IOException(uri + ": the server refused export '" + uri.export() + "' (reply type 0x"
+                            + Integer.toHexString(type) + "): " + StandardCharsets.UTF_8.decode(data));
                 }
+                return type;
             }
+            each.take(type, data);
         }
-        if (size < 0) {
-            throw new IOException(uri + ": the server did not send NBD_INFO_EXPORT");
-        }
-        NbdClient client = new NbdClient(uri, ch, size, flags, Math.max(maxBlock, 512));
-        Thread.ofVirtual().name("nbd-client-" + uri).start(client::readReplies);
-        return client;
     }
 
     public long size() {
@@ -189,26 +276,48 @@ public final class NbdClient implements AutoCloseable {
         return maxBlock;
     }
 
+    /** The server's minimum block size (1 unless it said otherwise): requests must be multiples of it. */
+    public int minBlock() {
+        return minBlock;
+    }
+
+    /** True when the server has structured replies and {@code base:allocation}: block status passes through. */
+    public boolean hasBlockStatus() {
+        return structured && allocationContext >= 0;
+    }
+
     /**
-     * Sends one request and waits for its reply; returns the server's error (0 for success). For a
-     * READ, {@code data} receives the payload; for a WRITE it is sent. Its length is the request's.
+     * Sends one request and waits for its reply. For a READ, {@code data} receives the payload; for a
+     * WRITE it is sent. Its length is the request's.
      */
-    public int request(int type, int cmdFlags, long offset, long length, ByteBuffer data) throws IOException {
+    public Result request(int type, int cmdFlags, long offset, long length, ByteBuffer data) throws IOException {
+        return send(
+                new PendingRequest(type, offset, length, type == NBD_CMD_READ ? data : null, null),
+                cmdFlags,
+                type == NBD_CMD_WRITE ? data : null);
+    }
+
+    /** NBD_CMD_BLOCK_STATUS of {@code extents}' range: the server's base:allocation extents go into it. */
+    public Result blockStatus(Extents extents) throws IOException {
+        long length = Math.min(extents.remaining(), 0xffffffffL & ~(minBlock - 1L));
+        return send(new PendingRequest(NBD_CMD_BLOCK_STATUS, extents.next(), length, null, extents), 0, null);
+    }
+
+    private Result send(PendingRequest p, int cmdFlags, ByteBuffer payload) throws IOException {
         long cookie = cookies.incrementAndGet();
-        Pending p = new Pending(type == NBD_CMD_READ ? data : null, new CompletableFuture<>());
         pending.put(cookie, p);
         if (broken != null) {
             pending.remove(cookie);
             throw new IOException(uri + ": connection lost: " + broken.getMessage(), broken);
         }
         ByteBuffer header = ByteBuffer.allocate(NbdRequest.SIZE);
-        new NbdRequest(cmdFlags, type, cookie, offset, length).encode(header);
+        new NbdRequest(cmdFlags, p.type, cookie, p.offset, p.length).encode(header);
         header.flip();
         sendLock.lock();
         try {
-            if (type == NBD_CMD_WRITE) {
-                ByteBuffer[] both = {header, data};
-                while (data.hasRemaining()) {
+            if (payload != null) {
+                ByteBuffer[] both = {header, payload};
+                while (payload.hasRemaining()) {
                     ch.write(both);
                 }
             } else {
@@ -220,7 +329,7 @@ public final class NbdClient implements AutoCloseable {
             sendLock.unlock();
         }
         try {
-            return p.done().get();
+            return p.done.get();
         } catch (ExecutionException e) {
             throw new IOException(uri + ": " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
@@ -230,28 +339,68 @@ public final class NbdClient implements AutoCloseable {
     }
 
     private void readReplies() {
-        ByteBuffer header = ByteBuffer.allocate(SimpleReply.SIZE);
+        ByteBuffer magic = ByteBuffer.allocate(4);
+        ByteBuffer simple = ByteBuffer.allocate(SimpleReply.SIZE - 4);
+        ByteBuffer chunk = ByteBuffer.allocate(ReplyChunk.SIZE - 4);
         try {
             while (true) {
-                header.clear();
-                if (!Channels.readFullyOrEof(ch, header)) {
+                magic.clear();
+                if (!Channels.readFullyOrEof(ch, magic)) {
                     throw new EOFException("the server closed the connection");
                 }
-                SimpleReply reply = SimpleReply.decode(header.flip());
-                Pending p = pending.remove(reply.cookie());
-                if (p == null) {
-                    throw new IOException("reply for unknown cookie " + reply.cookie());
+                int m = magic.flip().getInt();
+                if (m == NBD_SIMPLE_REPLY_MAGIC) {
+                    simple.clear();
+                    Channels.readFully(ch, simple);
+                    SimpleReply reply = SimpleReply.decode(ByteBuffer.allocate(SimpleReply.SIZE)
+                            .putInt(m)
+                            .put(simple.flip())
+                            .flip());
+                    PendingRequest p = take(reply.cookie());
+                    if (p.type == NBD_CMD_BLOCK_STATUS && reply.error() == NBD_OK) {
+                        throw new IOException("a simple reply to BLOCK_STATUS");
+                    }
+                    if (p.dst != null && reply.error() == NBD_OK) {
+                        Channels.readFully(ch, p.dst.duplicate());
+                    }
+                    pending.remove(reply.cookie());
+                    p.done.complete(reply.error() == NBD_OK ? Result.OK : new Result(reply.error(), ""));
+                } else if (m == NBD_STRUCTURED_REPLY_MAGIC && structured) {
+                    chunk.clear();
+                    Channels.readFully(ch, chunk);
+                    ReplyChunk c = ReplyChunk.decodeAfterMagic(chunk.flip());
+                    PendingRequest p = take(c.cookie());
+                    p.chunk(c, ch, allocationContext);
+                    if (c.done()) {
+                        // Judged while still pending: a reply that does not add up fails the connection,
+                        // and with it this request (fail() completes what is pending).
+                        Result result = p.result();
+                        pending.remove(c.cookie());
+                        p.done.complete(result);
+                    }
+                } else {
+                    throw new IOException(String.format("bad reply magic 0x%08x", m));
                 }
-                if (p.dst() != null && reply.error() == NBD_OK) {
-                    Channels.readFully(ch, p.dst());
-                }
-                p.done().complete(reply.error());
             }
         } catch (IOException e) {
             fail(e);
         } catch (NbdProtocolException e) {
             fail(new IOException(e.getMessage(), e));
+        } catch (RuntimeException e) {
+            // A reply this reader could not take in (a check it lacks): the connection is dropped as for
+            // any broken reply; were the thread to die, every request in flight would wait for ever.
+            LOG.errorf(e, "upstream %s: reply not understood", uri);
+            fail(new IOException("the server's reply could not be read: " + e, e));
         }
+    }
+
+    /** The request a reply answers; an unknown cookie ends the connection. */
+    private PendingRequest take(long cookie) throws IOException {
+        PendingRequest p = pending.get(cookie);
+        if (p == null) {
+            throw new IOException("reply for unknown cookie " + cookie);
+        }
+        return p;
     }
 
     private void fail(IOException e) {
@@ -267,9 +416,9 @@ public final class NbdClient implements AutoCloseable {
             // Closing is all that is left to do.
         }
         for (Long cookie : pending.keySet()) {
-            Pending p = pending.remove(cookie);
+            PendingRequest p = pending.remove(cookie);
             if (p != null) {
-                p.done().completeExceptionally(e);
+                p.done.completeExceptionally(e);
             }
         }
     }

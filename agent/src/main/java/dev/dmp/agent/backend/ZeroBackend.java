@@ -1,5 +1,6 @@
 package dev.dmp.agent.backend;
 
+import dev.dmp.agent.protocol.NbdProtocol;
 import java.nio.ByteBuffer;
 
 /** dm-zero semantics: reads return zeroes, writes, trims and zeroing are accepted and dropped. */
@@ -33,6 +34,12 @@ public final class ZeroBackend implements Backend {
 
     @Override
     public void trim(long offset, long length, boolean fua) {}
+
+    /** All of it is a hole that reads as zeroes. */
+    @Override
+    public void extents(Extents extents) {
+        extents.add(extents.remaining(), NbdProtocol.NBD_STATE_HOLE | NbdProtocol.NBD_STATE_ZERO);
+    }
 
     /** Always fast: there is nothing to do. */
     @Override

@@ -76,6 +76,17 @@ public interface LibC {
     @SaveError
     int fallocate(int fd, int mode, long offset, long length);
 
+    /**
+     * whence: {@link #SEEK_DATA} or {@link #SEEK_HOLE} (the file's allocation, one extent per call), or
+     * {@link #SEEK_END} (the file's size).
+     */
+    @SaveError
+    long lseek(int fd, long offset, int whence);
+
+    int SEEK_END = 2;
+    int SEEK_DATA = 3;
+    int SEEK_HOLE = 4;
+
     /** Returns the error number itself rather than setting errno. */
     int posix_fadvise(int fd, long offset, long length, int advice);
 

@@ -59,7 +59,7 @@ class FileBackendTest {
     private void assumeNative() throws IOException {
         assumeTrue(Files.isDirectory(Path.of("/proc/self")), "skipped: Linux only (its errno values, /dev/full)");
         Path probe = Files.createFile(dir.resolve("probe"));
-        try (NativeFile f = NativeFile.open(probe)) {
+        try (NativeFile f = NativeFile.open(probe, false)) {
             assumeTrue(f != null, "skipped: libc cannot be bound here, so writes go through the channel");
         }
     }
@@ -105,7 +105,7 @@ class FileBackendTest {
     void aWriteTheKernelRefusesWithEnospcIsNbdEnospc() throws Exception {
         assumeNative();
         assumeTrue(Files.isWritable(Path.of("/dev/full")), "skipped: no writable /dev/full");
-        try (NativeFile full = NativeFile.open(Path.of("/dev/full"))) {
+        try (NativeFile full = NativeFile.open(Path.of("/dev/full"), false)) {
             BackendException e = assertThrows(BackendException.class, () -> full.write(bytes(4096), 0));
             assertEquals(NbdProtocol.NBD_ENOSPC, e.nbdError());
             assertEquals("file backend: /dev/full: pwrite(offset=0, length=4096) failed: ENOSPC (28)", e.getMessage());
@@ -118,7 +118,7 @@ class FileBackendTest {
         assumeNative();
         Path file = Files.createFile(dir.resolve("small.img"));
         IOException refused = null;
-        try (NativeFile f = NativeFile.open(file)) {
+        try (NativeFile f = NativeFile.open(file, false)) {
             f.write(bytes(4096), 1L << 50);
         } catch (IOException e) {
             refused = e;
