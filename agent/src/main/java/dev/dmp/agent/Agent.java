@@ -74,7 +74,8 @@ public class Agent {
         settings = AgentSettings.from(config);
         journal = new StatsJournal(!settings.standalone());
         registry = new VolumeRegistry(
-                journal, new VolumeFactory(new BackendFactory(new AllowedPaths(settings.allowedPaths()))));
+                journal,
+                new VolumeFactory(settings.hostId(), new BackendFactory(new AllowedPaths(settings.allowedPaths()))));
         prometheus.getPrometheusRegistry().register(new VolumeMetrics(registry, config.metricsHistograms()));
         kernel = new KernelAttacher(
                 new NbdSysfs(Path.of("/sys")),
@@ -115,7 +116,8 @@ public class Agent {
                 settings.nbdSocket(),
                 settings.nbdPort() == 0 ? null : new InetSocketAddress(settings.nbdBind(), settings.nbdPort()),
                 settings.benchmarkUncountedSocket(),
-                new VolumeExports(registry));
+                new VolumeExports(registry),
+                settings.nbdStructuredReplies());
         // The reporter first: a volume's checkpoint is saved before the controller is told of it.
         registry.addListener(reporter);
         if (link == null) {

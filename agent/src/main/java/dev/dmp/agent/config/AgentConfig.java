@@ -48,6 +48,15 @@ public interface AgentConfig {
     String nbdBind();
 
     /**
+     * Offer structured replies (NBD_OPT_STRUCTURED_REPLY), and with them sparse READs and block status.
+     * Off: the option is refused (NBD_REP_ERR_UNSUP), as {@code nbdkit --no-sr} does, and every client
+     * gets simple replies: for a client that mishandles them, and to measure one mode against the other
+     * (bench/ab.sh). See docs/nbd.md.
+     */
+    @WithDefault("true")
+    boolean nbdStructuredReplies();
+
+    /**
      * A benchmark switch, never for use: a second unix socket serving the same volumes with counting
      * off, so that bench/run.sh can measure counting on versus off in one agent. Absent (the default):
      * no such socket, and every request is counted.

@@ -24,7 +24,8 @@ public record AgentSettings(
         InetAddress nbdBind,
         Path benchmarkUncountedSocket,
         KernelTimeouts kernelTimeouts,
-        boolean kernelIoctlOnly) {
+        boolean kernelIoctlOnly,
+        boolean nbdStructuredReplies) {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
@@ -85,7 +86,8 @@ public record AgentSettings(
                 bindAddress(config.nbdBind()),
                 uncounted,
                 new KernelTimeouts(config.kernelTimeout(), config.kernelDeadConnTimeout()),
-                ioctlOnly(config.kernelInterface()));
+                ioctlOnly(config.kernelInterface()),
+                config.nbdStructuredReplies());
     }
 
     private static boolean ioctlOnly(String value) {

@@ -12,11 +12,22 @@ import java.util.function.Supplier;
  * ({@code dev.dmp.agent.volume.VolumeFactory}); {@code readOnly} is the volume's flag, and a backend
  * that cannot write makes the export refuse writes too.
  */
-public record Export(String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers) {
+public record Export(
+        String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers, String description) {
+
+    /** An export described by its backend alone. */
+    public Export(String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers) {
+        this(name, backend, readOnly, observers, backend.describe());
+    }
 
     /** The same export with no observer: what the benchmark's uncounted socket serves. */
     public Export unobserved() {
-        return new Export(name, backend, readOnly, () -> RequestObserver.NONE);
+        return new Export(name, backend, readOnly, () -> RequestObserver.NONE, description);
+    }
+
+    /** NBD_INFO_BLOCK_SIZE's minimum: the backend's (an upstream's, a block device's logical block size). */
+    public int minimumBlockSize() {
+        return backend.minimumBlockSize();
     }
 
     /** True when writes, trims and zeroing get NBD_EPERM. */

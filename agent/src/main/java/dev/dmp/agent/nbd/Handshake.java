@@ -8,32 +8,49 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
  * The server side of the fixed newstyle handshake: greeting, client flags, then option haggling until
  * the client picks an export (NBD_OPT_GO or NBD_OPT_EXPORT_NAME) or leaves (NBD_OPT_ABORT, or EOF).
+ * Besides choosing the export, a client may ask for structured replies (NBD_OPT_STRUCTURED_REPLY) and
+ * then select the {@code base:allocation} metadata context (NBD_OPT_SET_META_CONTEXT) for
+ * NBD_CMD_BLOCK_STATUS; the {@link Session} says what was settled.
  */
 public final class Handshake {
     private static final Logger LOG = Logger.getLogger(Handshake.class);
 
-    /** Block sizes advertised in NBD_INFO_BLOCK_SIZE; {@link #MAX_BLOCK} is also the largest request accepted. */
-    public static final int MIN_BLOCK = 1;
-
-    public static final int PREFERRED_BLOCK = 4096;
+    /** The largest request accepted, advertised as NBD_INFO_BLOCK_SIZE's maximum. */
     public static final int MAX_BLOCK = 32 * 1024 * 1024;
+    /** NBD_INFO_BLOCK_SIZE's preferred size, unless the export's minimum is larger. */
+    public static final int PREFERRED_BLOCK = 4096;
+    /** The id {@code base:allocation} gets when selected (the only context: any nonzero id would do). */
+    static final int ALLOCATION_CONTEXT_ID = 1;
 
     private final ByteChannel ch;
     private final ExportCatalog catalog;
+    /** False: NBD_OPT_STRUCTURED_REPLY is refused, so every client gets simple replies. */
+    private final boolean offerStructuredReplies;
+
     private boolean noZeroes;
+    private boolean structured;
+    /** The export NBD_OPT_SET_META_CONTEXT selected base:allocation for, or null. */
+    private String allocationExport;
 
     public Handshake(ByteChannel ch, ExportCatalog catalog) {
-        this.ch = ch;
-        this.catalog = catalog;
+        this(ch, catalog, true);
     }
 
-    /** Runs the handshake; returns the chosen export, or null when the client left without choosing. */
-    public Export negotiate() throws IOException, NbdProtocolException {
+    public Handshake(ByteChannel ch, ExportCatalog catalog, boolean offerStructuredReplies) {
+        this.ch = ch;
+        this.catalog = catalog;
+        this.offerStructuredReplies = offerStructuredReplies;
+    }
+
+    /** Runs the handshake; returns what was settled, or null when the client left without choosing. */
+    public Session negotiate() throws IOException, NbdProtocolException {
         ByteBuffer greeting = ByteBuffer.allocate(18);
         greeting.putLong(NBDMAGIC).putLong(IHAVEOPT).putShort((short) (NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
         Channels.writeFully(ch, greeting.flip());
@@ -68,7 +85,7 @@ public final class Handshake {
             ByteBuffer data = ByteBuffer.allocate((int) length);
             Channels.readFully(ch, data);
             data.flip();
-            Export chosen = handleOption(option, data);
+            Session chosen = handleOption(option, data);
             if (chosen != null) {
                 return chosen;
             }
@@ -78,7 +95,7 @@ public final class Handshake {
         }
     }
 
-    private Export handleOption(int option, ByteBuffer data) throws IOException, NbdProtocolException {
+    private Session handleOption(int option, ByteBuffer data) throws IOException, NbdProtocolException {
         switch (option) {
             case NBD_OPT_EXPORT_NAME -> {
                 String name = StandardCharsets.UTF_8.decode(data).toString();
@@ -87,44 +104,135 @@ public final class Handshake {
                     // This option has no error reply: the spec's only answer is to close.
                     throw new NbdProtocolException("NBD_OPT_EXPORT_NAME: no export named '" + name + "'");
                 }
+                Session session = session(name, export);
                 ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
-                reply.putLong(export.backend().size()).putShort((short) export.transmissionFlags());
+                reply.putLong(export.backend().size()).putShort((short) session.transmissionFlags());
                 Channels.writeFully(ch, reply.position(reply.limit()).flip());
-                return export;
+                return session;
             }
-            case NBD_OPT_ABORT -> {
-                reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
-                return null;
-            }
-            case NBD_OPT_LIST -> {
-                if (data.hasRemaining()) {
-                    error(option, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
-                    return null;
-                }
-                for (String name : catalog.names()) {
-                    byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-                    reply(
-                            option,
-                            NBD_REP_SERVER,
-                            ByteBuffer.allocate(4 + bytes.length)
-                                    .putInt(bytes.length)
-                                    .put(bytes)
-                                    .flip());
-                }
-                reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
-                return null;
-            }
+            case NBD_OPT_ABORT -> reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
+            case NBD_OPT_LIST -> list(option, data);
+            case NBD_OPT_STRUCTURED_REPLY -> structuredReply(option, data);
+            case NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT -> metaContext(option, data);
             case NBD_OPT_INFO, NBD_OPT_GO -> {
                 return infoOrGo(option, data);
             }
-            default -> {
-                error(option, NBD_REP_ERR_UNSUP, optionName(option) + " is not supported");
-                return null;
-            }
+            default -> error(option, NBD_REP_ERR_UNSUP, optionName(option) + " is not supported");
+        }
+        return null;
+    }
+
+    private Session session(String name, Export export) {
+        return new Session(export, structured, name.equals(allocationExport) ? ALLOCATION_CONTEXT_ID : 0);
+    }
+
+    private void list(int option, ByteBuffer data) throws IOException {
+        if (data.hasRemaining()) {
+            error(option, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
+            return;
+        }
+        for (String name : catalog.names()) {
+            byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+            reply(
+                    option,
+                    NBD_REP_SERVER,
+                    ByteBuffer.allocate(4 + bytes.length)
+                            .putInt(bytes.length)
+                            .put(bytes)
+                            .flip());
+        }
+        reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
+    }
+
+    private void structuredReply(int option, ByteBuffer data) throws IOException {
+        if (!offerStructuredReplies) {
+            error(
+                    option,
+                    NBD_REP_ERR_UNSUP,
+                    "structured replies are turned off on this agent (dmp.agent.nbd-structured-replies)");
+        } else if (data.hasRemaining()) {
+            error(option, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
+        } else if (structured) {
+            error(option, NBD_REP_ERR_INVALID, "structured replies are already negotiated");
+        } else {
+            structured = true;
+            reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
         }
     }
 
-    private Export infoOrGo(int option, ByteBuffer data) throws IOException {
+    /**
+     * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: the one context is {@code base:allocation}.
+     * LIST answers it for no query, {@code base:} or itself; SET selects it when asked for by name (a SET
+     * replaces the selection even when it fails, so it is cleared first).
+     */
+    private void metaContext(int option, ByteBuffer data) throws IOException {
+        boolean set = option == NBD_OPT_SET_META_CONTEXT;
+        if (set) {
+            allocationExport = null;
+        }
+        String exportName = string(data);
+        List<String> queries = new ArrayList<>();
+        if (exportName != null && data.remaining() >= 4) {
+            long count = Integer.toUnsignedLong(data.getInt());
+            for (long i = 0; i < count && queries != null; i++) {
+                String q = string(data);
+                if (q == null) {
+                    queries = null;
+                } else {
+                    queries.add(q);
+                }
+            }
+        } else {
+            queries = null;
+        }
+        if (queries == null || data.hasRemaining()) {
+            error(
+                    option,
+                    NBD_REP_ERR_INVALID,
+                    optionName(option) + ": the export name or a query does not fit the option's length");
+            return;
+        }
+        if (set && !structured) {
+            error(option, NBD_REP_ERR_INVALID, "NBD_OPT_SET_META_CONTEXT needs NBD_OPT_STRUCTURED_REPLY first");
+            return;
+        }
+        if (catalog.find(exportName) == null) {
+            error(option, NBD_REP_ERR_UNKNOWN, "no export named '" + exportName + "'");
+            return;
+        }
+        boolean allocation = set
+                ? queries.contains(BASE_ALLOCATION)
+                : queries.isEmpty() || queries.contains("base:") || queries.contains(BASE_ALLOCATION);
+        if (allocation) {
+            byte[] name = BASE_ALLOCATION.getBytes(StandardCharsets.UTF_8);
+            // LIST's ids are reserved (0); SET's is the one the client must use.
+            int id = set ? ALLOCATION_CONTEXT_ID : 0;
+            reply(
+                    option,
+                    NBD_REP_META_CONTEXT,
+                    ByteBuffer.allocate(4 + name.length).putInt(id).put(name).flip());
+            if (set) {
+                allocationExport = exportName;
+            }
+        }
+        reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
+    }
+
+    /** A 32-bit length and that many bytes of UTF-8, or null when they do not fit in what is left. */
+    private static String string(ByteBuffer data) {
+        if (data.remaining() < 4) {
+            return null;
+        }
+        long n = Integer.toUnsignedLong(data.getInt());
+        if (n > data.remaining() || n > MAX_NAME_LENGTH) {
+            return null;
+        }
+        byte[] bytes = new byte[(int) n];
+        data.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private Session infoOrGo(int option, ByteBuffer data) throws IOException {
         if (data.remaining() < 6) {
             error(option, NBD_REP_ERR_INVALID, optionName(option) + ": data too short");
             return null;
@@ -148,26 +256,64 @@ public final class Handshake {
                             + " bytes sent");
             return null;
         }
+        boolean wantsName = false, wantsDescription = false;
+        while (data.hasRemaining()) {
+            int info = Short.toUnsignedInt(data.getShort());
+            wantsName |= info == NBD_INFO_NAME;
+            wantsDescription |= info == NBD_INFO_DESCRIPTION;
+        }
         String name = new String(nameBytes, StandardCharsets.UTF_8);
         Export export = catalog.find(name);
         if (export == null) {
             error(option, NBD_REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return null;
         }
-        ByteBuffer info = ByteBuffer.allocate(12);
-        info.putShort((short) NBD_INFO_EXPORT).putLong(export.backend().size()).putShort((short)
-                export.transmissionFlags());
-        reply(option, NBD_REP_INFO, info.flip());
+        Session session = session(name, export);
+        reply(
+                option,
+                NBD_REP_INFO,
+                ByteBuffer.allocate(12)
+                        .putShort((short) NBD_INFO_EXPORT)
+                        .putLong(export.backend().size())
+                        .putShort((short) session.transmissionFlags())
+                        .flip());
+        if (wantsName) {
+            info(option, NBD_INFO_NAME, export.name());
+        }
+        if (wantsDescription) {
+            info(option, NBD_INFO_DESCRIPTION, export.description());
+        }
         // Block sizes are always sent: a client that did not ask may still use them, and one that did
-        // not ask is told nothing it must obey (spec: NBD_INFO_BLOCK_SIZE).
-        ByteBuffer sizes = ByteBuffer.allocate(14);
-        sizes.putShort((short) NBD_INFO_BLOCK_SIZE)
-                .putInt(MIN_BLOCK)
-                .putInt(PREFERRED_BLOCK)
-                .putInt(MAX_BLOCK);
-        reply(option, NBD_REP_INFO, sizes.flip());
+        // not ask is told nothing it must obey (spec: NBD_INFO_BLOCK_SIZE). The minimum is the export's
+        // own: an upstream's or a block device's, which dmp enforces (NBD_EINVAL) for the backend.
+        int minimum = export.minimumBlockSize();
+        reply(
+                option,
+                NBD_REP_INFO,
+                ByteBuffer.allocate(14)
+                        .putShort((short) NBD_INFO_BLOCK_SIZE)
+                        .putInt(minimum)
+                        .putInt(Math.max(PREFERRED_BLOCK, minimum))
+                        .putInt(MAX_BLOCK)
+                        .flip());
         reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
-        return option == NBD_OPT_GO ? export : null;
+        return option == NBD_OPT_GO ? session : null;
+    }
+
+    /** An NBD_REP_INFO carrying a string (NBD_INFO_NAME, NBD_INFO_DESCRIPTION), cut at the spec's limit (UTF-8 kept whole). */
+    private void info(int option, int type, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        int n = Math.min(bytes.length, MAX_NAME_LENGTH);
+        while (n < bytes.length && (bytes[n] & 0xC0) == 0x80) {
+            n--; // never in the middle of a character: the cut is where one begins
+        }
+        reply(
+                option,
+                NBD_REP_INFO,
+                ByteBuffer.allocate(2 + n)
+                        .putShort((short) type)
+                        .put(bytes, 0, n)
+                        .flip());
     }
 
     private void error(int option, int type, String message) throws IOException {

@@ -41,6 +41,9 @@ public final class NbdServer implements AutoCloseable {
 
     private final String where;
     private final ExportCatalog catalog;
+    /** False: NBD_OPT_STRUCTURED_REPLY is refused on this listener (dmp.agent.nbd-structured-replies). */
+    private final boolean structuredReplies;
+
     private final ServerSocketChannel listener;
     /**
      * Requests run on platform threads, pooled: a virtual thread that writes a reply would switch the
@@ -64,16 +67,28 @@ public final class NbdServer implements AutoCloseable {
     private final Thread acceptor;
     private boolean closed;
 
-    private NbdServer(Path socketPath, String where, ExportCatalog catalog, ServerSocketChannel listener) {
+    private NbdServer(
+            Path socketPath,
+            String where,
+            ExportCatalog catalog,
+            boolean structuredReplies,
+            ServerSocketChannel listener) {
         this.socketPath = socketPath;
         this.where = where;
         this.catalog = catalog;
+        this.structuredReplies = structuredReplies;
         this.listener = listener;
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
     }
 
     /** Binds the socket (replacing a stale one left by a previous run) and starts accepting. */
     public static NbdServer start(Path socketPath, ExportCatalog catalog) throws IOException {
+        return start(socketPath, catalog, true);
+    }
+
+    /** As {@link #start(Path, ExportCatalog)}; {@code structuredReplies} false refuses them to every client. */
+    public static NbdServer start(Path socketPath, ExportCatalog catalog, boolean structuredReplies)
+            throws IOException {
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
             Files.createDirectories(dir);
@@ -88,14 +103,15 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, listener);
+        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, structuredReplies, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
     }
 
     /** Listens on a TCP address (off unless configured: NBD has no authentication without TLS). */
-    public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog) throws IOException {
+    public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog, boolean structuredReplies)
+            throws IOException {
         ServerSocketChannel listener = ServerSocketChannel.open(family(address));
         try {
             listener.bind(address, BACKLOG);
@@ -103,7 +119,8 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, listener);
+        NbdServer server =
+                new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, structuredReplies, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -144,14 +161,18 @@ public final class NbdServer implements AutoCloseable {
     private void serve(long id, SocketChannel ch) {
         String who = "connection " + id;
         try (ch) {
-            Export export = new Handshake(ch, catalog).negotiate();
-            if (export == null) {
+            Session session = new Handshake(ch, catalog, structuredReplies).negotiate();
+            if (session == null) {
                 LOG.debugf("%s: left during the handshake", who);
                 return;
             }
-            who += " to " + export.name();
-            LOG.debugf("%s: transmission begins", who);
-            new TransmissionLoop(ch, export, workers, buffers, true).run();
+            who += " to " + session.export().name();
+            LOG.debugf(
+                    "%s: transmission begins (%s replies%s)",
+                    who,
+                    session.structuredReplies() ? "structured" : "simple",
+                    session.blockStatus() ? ", base:allocation" : "");
+            new TransmissionLoop(ch, session, workers, buffers, true).run();
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());

@@ -19,10 +19,11 @@ public interface RequestObserver extends AutoCloseable {
     void received(int command);
 
     /**
-     * The request's reply went out: {@code nbdError} 0 on success; {@code latencyNanos} from receipt
+     * The request's reply went out: {@code nbdError} 0 on success; {@code holeBytes} of a READ's
+     * {@code length} were sent as holes (structured replies), else 0; {@code latencyNanos} from receipt
      * (the read that brought it in) to the reply.
      */
-    void answered(int command, long length, int nbdError, long latencyNanos);
+    void answered(int command, long length, long holeBytes, int nbdError, long latencyNanos);
 
     /**
      * The clock the loop stamps receipts with. An observer that needs no times (only {@link #NONE})
@@ -42,7 +43,7 @@ public interface RequestObserver extends AutoCloseable {
         public void received(int command) {}
 
         @Override
-        public void answered(int command, long length, int nbdError, long latencyNanos) {}
+        public void answered(int command, long length, long holeBytes, int nbdError, long latencyNanos) {}
 
         @Override
         public LongSupplier clock() {
@@ -63,9 +64,9 @@ public interface RequestObserver extends AutoCloseable {
             }
 
             @Override
-            public void answered(int command, long length, int nbdError, long latencyNanos) {
-                first.answered(command, length, nbdError, latencyNanos);
-                second.answered(command, length, nbdError, latencyNanos);
+            public void answered(int command, long length, long holeBytes, int nbdError, long latencyNanos) {
+                first.answered(command, length, holeBytes, nbdError, latencyNanos);
+                second.answered(command, length, holeBytes, nbdError, latencyNanos);
             }
 
             @Override

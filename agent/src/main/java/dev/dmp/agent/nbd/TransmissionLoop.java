@@ -3,17 +3,16 @@ package dev.dmp.agent.nbd;
 import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
-import dev.dmp.agent.backend.BackendException;
+import dev.dmp.agent.backend.Extents;
 import dev.dmp.agent.protocol.Channels;
 import dev.dmp.agent.protocol.NbdProtocolException;
 import dev.dmp.agent.protocol.NbdRequest;
-import dev.dmp.agent.protocol.SimpleReply;
+import dev.dmp.agent.protocol.ReplyChunks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -21,9 +20,9 @@ import org.jboss.logging.Logger;
  * The transmission phase of one connection. One thread reads requests in order (ahead of need: one
  * read takes in up to {@link #READ_AHEAD} bytes, several small requests at a time); each request then
  * runs on its own worker and is answered when it completes, so replies may come out of order and a
- * slow request does not hold up the others. Replies are written whole under a lock; where the loop
- * may, a large READ from a backend that can goes out with sendfile (the header, then the bytes
- * straight from the page cache, under the same lock).
+ * slow request does not hold up the others. Replies are written whole by the connection's
+ * {@link Replies}, simple or structured as the {@link Session} negotiated; READs are answered by
+ * {@link Reads} (holes as holes with structured replies; sendfile where the loop may).
  *
  * <p>The chain a request runs through is the export's: this loop, then the connection's
  * {@link RequestObserver} (the volume's counters), then the {@link Backend}. The observer hears of each
@@ -35,47 +34,40 @@ public final class TransmissionLoop {
 
     /** Requests in flight per connection; the reader waits for a slot before reading a payload. */
     static final int MAX_IN_FLIGHT = 64;
-
-    private static final int HEADER = SimpleReply.SIZE;
     /**
      * The largest request the reader serves itself when nothing else is in flight. Above it, copying
      * the data costs more than a hand-off to a worker, and serving inline would stop the reader from
      * taking in the next request (of a sequential writer at depth 8, say) while it copies.
      */
     static final int INLINE_MAX = 64 << 10;
-
     /** Read-ahead per connection: about 16 small WRITEs (4 KiB and their headers) per read(2). */
     static final int READ_AHEAD = 64 << 10;
     /** The smallest READ sent with sendfile where the loop may (a copy is cheaper below). */
     static final int TRANSFER_MIN = 64 << 10;
+    /** The most extents one BLOCK_STATUS reply carries (the spec: not more than 2^20). */
+    static final int MAX_EXTENTS = 1 << 16;
 
-    private final ByteChannel ch;
     private final InputBuffer in;
-    /** READs of at least {@link #TRANSFER_MIN} go from the backend straight into the socket. */
-    private final boolean zeroCopy;
-
-    private final Export export;
+    private final Session session;
     private final Backend backend;
-    private final boolean readOnly;
+    private final RequestCheck checks;
+    private final Replies replies;
+    private final Reads reads;
     private final ExecutorService workers;
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
-    private final ReentrantLock replyLock = new ReentrantLock();
-    /** The header of a sendfile READ's reply: one per connection, used only under {@link #replyLock}. */
-    private final ByteBuffer transferHeader = ByteBuffer.allocate(HEADER);
-
     private final BufferPool buffers;
     /** Told of each request as it is received and answered: the volume's counters. */
     private final RequestObserver observer;
 
     private final LongSupplier clock;
 
-    /** A loop with buffers of its own (a kernel attachment: one connection, not one of a listener's). */
+    /** A loop with buffers of its own and simple replies (a kernel attachment: the driver negotiates nothing). */
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
-        this(ch, export, workers, new BufferPool(8L << 20));
+        this(ch, Session.simple(export), workers, new BufferPool(8L << 20), false);
     }
 
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
-        this(ch, export, workers, buffers, false);
+        this(ch, Session.simple(export), workers, buffers, false);
     }
 
     /**
@@ -83,16 +75,17 @@ public final class TransmissionLoop {
      * (a virtual thread would switch its descriptor to non-blocking, where sendfile returns early), so
      * large READs may be sent with {@link Backend#transferTo}.
      */
-    TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers, boolean zeroCopy) {
+    TransmissionLoop(ByteChannel ch, Session session, ExecutorService workers, BufferPool buffers, boolean zeroCopy) {
+        Export export = session.export();
+        this.session = session;
         this.observer = export.observers().get();
         this.clock = observer.clock();
         this.in = new InputBuffer(ch, READ_AHEAD, clock);
-        this.zeroCopy = zeroCopy && export.backend().canTransferTo();
         this.buffers = buffers;
-        this.ch = ch;
-        this.export = export;
         this.backend = export.backend();
-        this.readOnly = export.refusesWrites();
+        this.checks = new RequestCheck(session);
+        this.replies = new Replies(ch, session.structuredReplies());
+        this.reads = new Reads(backend, replies, buffers, zeroCopy && backend.canTransferTo(), TRANSFER_MIN);
         this.workers = workers;
     }
 
@@ -139,19 +132,21 @@ public final class TransmissionLoop {
             }
             payload.flip();
         }
-        int error = check(r);
-        if (error != NBD_OK) {
+        Refusal refusal = checks.check(r);
+        if (refusal != null) {
             if (payload != null) {
                 buffers.give(payload);
                 slots.release();
             }
-            replyError(r, error);
+            replies.error(r, refusal.error(), refusal.message());
+            answered(r, refusal.error(), 0);
             return;
         }
         if (payload == null) {
             slots.acquireUninterruptibly();
         }
-        if (slots.availablePermits() == MAX_IN_FLIGHT - 1 && r.length() <= INLINE_MAX) {
+        boolean small = r.type() == NBD_CMD_BLOCK_STATUS || r.length() <= INLINE_MAX;
+        if (slots.availablePermits() == MAX_IN_FLIGHT - 1 && small) {
             // Nothing else in flight (queue depth 1) and a small request: serving here saves a thread
             // hand-off per request; a request that arrives meanwhile waits for this one only.
             serve(r, payload);
@@ -161,91 +156,44 @@ public final class TransmissionLoop {
         }
     }
 
-    /** NBD_OK when the request may go to the backend, else the error the spec gives for it. */
-    private int check(Received r) {
-        int allowedFlags = switch (r.type()) {
-            // FUA is valid on every command once NBD_FLAG_SEND_FUA is advertised (spec, command flags).
-            case NBD_CMD_READ, NBD_CMD_WRITE, NBD_CMD_FLUSH, NBD_CMD_TRIM, NBD_CMD_CACHE -> NBD_CMD_FLAG_FUA;
-            case NBD_CMD_WRITE_ZEROES -> NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO;
-            default -> -1;
-        };
-        if (allowedFlags < 0) {
-            return invalid(r, NBD_EINVAL, "unknown command");
-        }
-        if ((r.flags() & ~allowedFlags) != 0) {
-            return invalid(
-                    r,
-                    NBD_EINVAL,
-                    String.format("flags 0x%x are not valid for this command", r.flags() & ~allowedFlags));
-        }
-        boolean writes = r.type() == NBD_CMD_WRITE || r.type() == NBD_CMD_TRIM || r.type() == NBD_CMD_WRITE_ZEROES;
-        if (writes && readOnly) {
-            return invalid(r, NBD_EPERM, "the export is read-only");
-        }
-        return switch (r.type()) {
-            case NBD_CMD_FLUSH ->
-                r.offset() != 0 || r.length() != 0 ? invalid(r, NBD_EINVAL, "offset and length must be 0") : NBD_OK;
-            case NBD_CMD_READ ->
-                r.length() > Handshake.MAX_BLOCK
-                        ? invalid(
-                                r,
-                                NBD_EINVAL,
-                                "length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK)
-                        : checkRange(r, NBD_EINVAL);
-            // Writing past the end is "no space"; reading, trimming or caching there is invalid (spec, errors).
-            case NBD_CMD_WRITE, NBD_CMD_WRITE_ZEROES -> checkRange(r, NBD_ENOSPC);
-            default -> checkRange(r, NBD_EINVAL);
-        };
-    }
-
-    /** NBD_OK when offset and length lie within the export, else {@code error}. */
-    private int checkRange(Received r, int error) {
-        long size = backend.size();
-        boolean ok = r.offset() >= 0 && r.offset() <= size && r.length() <= size - r.offset();
-        return ok
-                ? NBD_OK
-                : invalid(
-                        r,
-                        error,
-                        "offset and count are out of range: offset=" + Long.toUnsignedString(r.offset()) + " count="
-                                + r.length() + " size=" + size);
-    }
-
-    private int invalid(Received r, int error, String why) {
-        LOG.debugf("%s: invalid request: %s: %s", export.name(), r.commandName(), why);
-        return error;
-    }
-
     /** Runs one checked request on the backend and replies; always gives back its slot and buffer. */
     private void serve(Received r, ByteBuffer payload) {
         boolean fua = (r.flags() & NBD_CMD_FLAG_FUA) != 0;
         try {
-            if (r.type() == NBD_CMD_READ) {
-                read(r);
-                return;
-            }
-            int error = NBD_OK;
-            try {
-                switch (r.type()) {
-                    case NBD_CMD_WRITE -> backend.write(r.offset(), payload, fua);
-                    case NBD_CMD_FLUSH -> backend.flush();
-                    case NBD_CMD_TRIM -> backend.trim(r.offset(), r.length(), fua);
-                    case NBD_CMD_WRITE_ZEROES ->
-                        backend.zero(
-                                r.offset(),
-                                r.length(),
-                                (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0,
-                                (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0,
-                                fua);
-                    case NBD_CMD_CACHE -> backend.cache(r.offset(), r.length());
-                    default -> throw new IllegalStateException("unchecked command " + r.type());
+            switch (r.type()) {
+                case NBD_CMD_READ -> {
+                    Reads.Sent sent = reads.serve(r);
+                    answered(r, sent.error(), sent.holeBytes());
                 }
-            } catch (IOException | RuntimeException e) {
-                error = failed(r, e);
+                case NBD_CMD_BLOCK_STATUS -> blockStatus(r);
+                default -> {
+                    try {
+                        switch (r.type()) {
+                            case NBD_CMD_WRITE -> backend.write(r.offset(), payload, fua);
+                            case NBD_CMD_FLUSH -> backend.flush();
+                            case NBD_CMD_TRIM -> backend.trim(r.offset(), r.length(), fua);
+                            case NBD_CMD_WRITE_ZEROES ->
+                                backend.zero(
+                                        r.offset(),
+                                        r.length(),
+                                        (r.flags() & NBD_CMD_FLAG_NO_HOLE) == 0,
+                                        (r.flags() & NBD_CMD_FLAG_FAST_ZERO) != 0,
+                                        fua);
+                            case NBD_CMD_CACHE -> backend.cache(r.offset(), r.length());
+                            default -> throw new IllegalStateException("unchecked command " + r.type());
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        int error = Failures.error(e);
+                        replies.errorAt(r, error, Failures.message(r, r.offset(), r.length(), e), r.offset());
+                        answered(r, error, 0);
+                        return;
+                    }
+                    replies.done(r);
+                    answered(r, NBD_OK, 0);
+                }
             }
-            replyError(r, error);
         } catch (IOException e) {
-            LOG.debugf("%s: reply to %s lost: %s", export.name(), r.commandName(), e);
+            LOG.debugf("%s: reply to %s lost: %s", session.export().name(), r.commandName(), e);
         } finally {
             if (payload != null) {
                 buffers.give(payload);
@@ -254,87 +202,36 @@ public final class TransmissionLoop {
         }
     }
 
-    private void read(Received r) throws IOException {
-        if (zeroCopy && r.length() >= TRANSFER_MIN) {
-            transfer(r);
+    /**
+     * NBD_CMD_BLOCK_STATUS of base:allocation: the backend's extents from the request's offset, one with
+     * NBD_CMD_FLAG_REQ_ONE, each at most the request's length; counted as the range queried.
+     */
+    private void blockStatus(Received r) throws IOException {
+        boolean one = (r.flags() & NBD_CMD_FLAG_REQ_ONE) != 0;
+        Extents extents = new Extents(r.offset(), r.length(), one ? 1 : MAX_EXTENTS);
+        try {
+            backend.extents(extents);
+            if (extents.count() == 0) {
+                throw new IOException("the backend described no extent");
+            }
+        } catch (IOException | RuntimeException e) {
+            int error = Failures.error(e);
+            replies.errorAt(r, error, Failures.message(r, r.offset(), r.length(), e), r.offset());
+            answered(r, error, 0);
             return;
         }
-        ByteBuffer reply = buffers.take(HEADER + (int) r.length());
-        try {
-            int error = NBD_OK;
-            try {
-                backend.read(r.offset(), reply.position(HEADER).slice());
-            } catch (IOException | RuntimeException e) {
-                error = failed(r, e);
-            }
-            if (error == NBD_OK) {
-                new SimpleReply(NBD_OK, r.cookie()).encode(reply.position(0));
-                send(reply.position(0));
-                answered(r, NBD_OK);
-            } else {
-                replyError(r, error);
-            }
-        } finally {
-            buffers.give(reply);
+        int[] descriptors = new int[2 * extents.count()];
+        for (int i = 0; i < extents.count(); i++) {
+            // Within the request's length, so within 32 bits.
+            descriptors[2 * i] = (int) extents.length(i);
+            descriptors[2 * i + 1] = extents.flags(i);
         }
-    }
-
-    /** A READ answered with sendfile: the header, then the file's bytes straight into the socket. */
-    private void transfer(Received r) throws IOException {
-        replyLock.lock();
-        try {
-            ByteBuffer header = transferHeader.clear();
-            new SimpleReply(NBD_OK, r.cookie()).encode(header);
-            Channels.writeFully(ch, header.flip());
-            backend.transferTo(r.offset(), r.length(), ch);
-        } catch (IOException | RuntimeException e) {
-            // The header is out and part of the data may be: the stream can no longer be framed.
-            LOG.infof(
-                    "%s: %s at offset %d, length %d failed after its reply began, closing the connection: %s",
-                    export.name(), r.commandName(), r.offset(), r.length(), e);
-            ch.close();
-            throw e instanceof IOException io ? io : new IOException(e);
-        } finally {
-            replyLock.unlock();
-        }
-        answered(r, NBD_OK);
-    }
-
-    /**
-     * The NBD error for a failed request: the backend's own (a full disk is NBD_ENOSPC, told by the
-     * file backend from its errno), else NBD_EIO.
-     */
-    private int failed(Received r, Exception e) {
-        if (e instanceof BackendException be) {
-            LOG.debugf(
-                    "%s: %s at offset %d, length %d: error %d: %s",
-                    export.name(), r.commandName(), r.offset(), r.length(), be.nbdError(), be.getMessage());
-            return be.nbdError();
-        }
-        LOG.warnf(
-                "%s: %s at offset %d, length %d failed: %s", export.name(), r.commandName(), r.offset(), r.length(), e);
-        return NBD_EIO;
-    }
-
-    /** A reply with no payload: success for writes and flushes, or an error for anything. */
-    private void replyError(Received r, int error) throws IOException {
-        ByteBuffer reply = ByteBuffer.allocate(HEADER);
-        new SimpleReply(error, r.cookie()).encode(reply);
-        send(reply.flip());
-        answered(r, error);
+        replies.chunks(ReplyChunks.blockStatus(r.cookie(), session.allocationContext(), descriptors, extents.count()));
+        answered(r, NBD_OK, 0);
     }
 
     /** Tells the observer that the request was answered, with its error and its time since receipt. */
-    private void answered(Received r, int error) {
-        observer.answered(r.type(), r.length(), error, clock.getAsLong() - r.receivedNanos());
-    }
-
-    private void send(ByteBuffer reply) throws IOException {
-        replyLock.lock();
-        try {
-            Channels.writeFully(ch, reply);
-        } finally {
-            replyLock.unlock();
-        }
+    private void answered(Received r, int error, long holeBytes) {
+        observer.answered(r.type(), r.length(), holeBytes, error, clock.getAsLong() - r.receivedNanos());
     }
 }

@@ -26,11 +26,14 @@ public final class NbdProtocol {
     public static final int NBD_OPT_INFO = 6;
     public static final int NBD_OPT_GO = 7;
     public static final int NBD_OPT_STRUCTURED_REPLY = 8;
+    public static final int NBD_OPT_LIST_META_CONTEXT = 9;
+    public static final int NBD_OPT_SET_META_CONTEXT = 10;
 
     // Option reply types.
     public static final int NBD_REP_ACK = 1;
     public static final int NBD_REP_SERVER = 2;
     public static final int NBD_REP_INFO = 3;
+    public static final int NBD_REP_META_CONTEXT = 4;
     public static final int NBD_REP_FLAG_ERROR = 1 << 31;
     public static final int NBD_REP_ERR_UNSUP = NBD_REP_FLAG_ERROR | 1;
     public static final int NBD_REP_ERR_POLICY = NBD_REP_FLAG_ERROR | 2;
@@ -50,6 +53,7 @@ public final class NbdProtocol {
     public static final int NBD_FLAG_SEND_FUA = 1 << 3;
     public static final int NBD_FLAG_SEND_TRIM = 1 << 5;
     public static final int NBD_FLAG_SEND_WRITE_ZEROES = 1 << 6;
+    public static final int NBD_FLAG_SEND_DF = 1 << 7;
     public static final int NBD_FLAG_CAN_MULTI_CONN = 1 << 8;
     public static final int NBD_FLAG_SEND_CACHE = 1 << 10;
     public static final int NBD_FLAG_SEND_FAST_ZERO = 1 << 11;
@@ -57,6 +61,21 @@ public final class NbdProtocol {
     // Transmission phase magics.
     public static final int NBD_REQUEST_MAGIC = 0x25609513;
     public static final int NBD_SIMPLE_REPLY_MAGIC = 0x67446698;
+    public static final int NBD_STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+
+    // Structured reply flags and chunk types.
+    public static final int NBD_REPLY_FLAG_DONE = 1;
+    public static final int NBD_REPLY_TYPE_NONE = 0;
+    public static final int NBD_REPLY_TYPE_OFFSET_DATA = 1;
+    public static final int NBD_REPLY_TYPE_OFFSET_HOLE = 2;
+    public static final int NBD_REPLY_TYPE_BLOCK_STATUS = 5;
+    public static final int NBD_REPLY_TYPE_ERROR = (1 << 15) + 1;
+    public static final int NBD_REPLY_TYPE_ERROR_OFFSET = (1 << 15) + 2;
+
+    // The base:allocation metadata context and its status flags.
+    public static final String BASE_ALLOCATION = "base:allocation";
+    public static final int NBD_STATE_HOLE = 1;
+    public static final int NBD_STATE_ZERO = 1 << 1;
 
     // Commands.
     public static final int NBD_CMD_READ = 0;
@@ -66,6 +85,7 @@ public final class NbdProtocol {
     public static final int NBD_CMD_TRIM = 4;
     public static final int NBD_CMD_CACHE = 5;
     public static final int NBD_CMD_WRITE_ZEROES = 6;
+    public static final int NBD_CMD_BLOCK_STATUS = 7;
 
     // Command flags.
     public static final int NBD_CMD_FLAG_FUA = 1;
@@ -100,7 +120,23 @@ public final class NbdProtocol {
             case NBD_CMD_TRIM -> "TRIM";
             case NBD_CMD_CACHE -> "CACHE";
             case NBD_CMD_WRITE_ZEROES -> "WRITE_ZEROES";
+            case NBD_CMD_BLOCK_STATUS -> "BLOCK_STATUS";
             default -> "CMD(" + type + ")";
+        };
+    }
+
+    /** Names of NBD errors, for messages: "NBD_EIO", or "NBD error 42" for one the spec does not name. */
+    public static String errorName(int error) {
+        return switch (error) {
+            case NBD_EPERM -> "NBD_EPERM";
+            case NBD_EIO -> "NBD_EIO";
+            case NBD_ENOMEM -> "NBD_ENOMEM";
+            case NBD_EINVAL -> "NBD_EINVAL";
+            case NBD_ENOSPC -> "NBD_ENOSPC";
+            case NBD_EOVERFLOW -> "NBD_EOVERFLOW";
+            case NBD_ENOTSUP -> "NBD_ENOTSUP";
+            case NBD_ESHUTDOWN -> "NBD_ESHUTDOWN";
+            default -> "NBD error " + error;
         };
     }
 
@@ -114,6 +150,8 @@ public final class NbdProtocol {
             case NBD_OPT_INFO -> "NBD_OPT_INFO";
             case NBD_OPT_GO -> "NBD_OPT_GO";
             case NBD_OPT_STRUCTURED_REPLY -> "NBD_OPT_STRUCTURED_REPLY";
+            case NBD_OPT_LIST_META_CONTEXT -> "NBD_OPT_LIST_META_CONTEXT";
+            case NBD_OPT_SET_META_CONTEXT -> "NBD_OPT_SET_META_CONTEXT";
             default -> "OPT(" + option + ")";
         };
     }

@@ -27,6 +27,7 @@ final class CountingObserver implements RequestObserver {
             case NBD_CMD_TRIM -> CounterSet.TRIM;
             case NBD_CMD_WRITE_ZEROES -> CounterSet.WRITE_ZEROES;
             case NBD_CMD_CACHE -> CounterSet.CACHE;
+            case NBD_CMD_BLOCK_STATUS -> CounterSet.BLOCK_STATUS;
             default -> -1;
         };
     }
@@ -39,10 +40,10 @@ final class CountingObserver implements RequestObserver {
     }
 
     @Override
-    public void answered(int command, long length, int nbdError, long latencyNanos) {
+    public void answered(int command, long length, long holeBytes, int nbdError, long latencyNanos) {
         int op = op(command);
         if (op >= 0) {
-            shard.completed(op, length, nbdError, latencyNanos);
+            shard.completed(op, length, holeBytes, nbdError, latencyNanos);
         }
     }
 

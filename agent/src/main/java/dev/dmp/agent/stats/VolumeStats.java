@@ -50,8 +50,17 @@ public final class VolumeStats {
 
         /** A request was answered: {@code nbdError} 0 on success; latency from receipt to reply. */
         public synchronized void completed(int op, long length, int nbdError, long latencyNs) {
+            completed(op, length, 0, nbdError, latencyNs);
+        }
+
+        /** The same, {@code holeBytes} of a READ's length sent as holes. */
+        public synchronized void completed(int op, long length, long holeBytes, int nbdError, long latencyNs) {
             answered++;
-            counts.record(op, length, nbdError, latencyNs);
+            if (op == CounterSet.READ) {
+                counts.recordRead(length, holeBytes, nbdError, latencyNs);
+            } else {
+                counts.record(op, length, nbdError, latencyNs);
+            }
         }
 
         synchronized void addTo(CounterSet sum) {

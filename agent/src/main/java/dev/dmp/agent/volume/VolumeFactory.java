@@ -17,9 +17,12 @@ import dev.dmp.agent.stats.VolumeStats;
  * {@link dev.dmp.agent.nbd.RequestObserver#both}, and the loop does not change.
  */
 public final class VolumeFactory {
+    private final String hostId;
     private final BackendFactory backends;
 
-    public VolumeFactory(BackendFactory backends) {
+    /** {@code hostId}: named in each export's description (NBD_INFO_DESCRIPTION). */
+    public VolumeFactory(String hostId, BackendFactory backends) {
+        this.hostId = hostId;
         this.backends = backends;
     }
 
@@ -27,7 +30,9 @@ public final class VolumeFactory {
     Volume make(String name, dev.dmp.proto.v1.Backend spec, boolean readOnly) throws VolumeException {
         Backend backend = backends.open(spec, readOnly);
         VolumeStats stats = new VolumeStats();
-        Export export = new Export(name, backend, readOnly, stats::observer);
+        String description = "dmp volume " + name + " on host " + hostId + ": " + backend.describe()
+                + (readOnly || backend.isReadOnly() ? ", read-only" : "");
+        Export export = new Export(name, backend, readOnly, stats::observer, description);
         return new Volume(spec, export, stats);
     }
 }

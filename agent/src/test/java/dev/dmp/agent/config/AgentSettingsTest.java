@@ -65,6 +65,11 @@ class AgentSettingsTest {
         }
 
         @Override
+        public boolean nbdStructuredReplies() {
+            return true;
+        }
+
+        @Override
         public Optional<String> controllerTlsConfigurationName() {
             return Optional.empty();
         }

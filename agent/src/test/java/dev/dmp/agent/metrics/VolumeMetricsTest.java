@@ -52,8 +52,8 @@ class VolumeMetricsTest {
     void exposition() throws Exception {
         StatsJournal journal = new StatsJournal(false);
         CollectorRegistry prometheus = new CollectorRegistry();
-        try (VolumeRegistry registry =
-                new VolumeRegistry(journal, new VolumeFactory(new BackendFactory(new AllowedPaths(List.of()))))) {
+        try (VolumeRegistry registry = new VolumeRegistry(
+                journal, new VolumeFactory("node-a", new BackendFactory(new AllowedPaths(List.of()))))) {
             Volume volume = registry.create(
                     "dmp1",
                     Backend.newBuilder()

@@ -4,7 +4,6 @@ import static dev.dmp.agent.protocol.Wire.concat;
 import static dev.dmp.agent.protocol.Wire.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.dmp.agent.protocol.NbdProtocolException;
@@ -91,7 +90,7 @@ class HandshakeTest {
                 IHAVEOPT,
                 "00000007 0000000c",
                 "00000004 646d7031 0001 0003"); // NBD_OPT_GO "dmp1", asks BLOCK_SIZE
-        assertSame(dmp1, new Handshake(ch, catalog).negotiate());
+        assertEquals(Session.simple(dmp1), new Handshake(ch, catalog).negotiate());
         String infoExport = "0000000c 0000 " + SIZE_AND_FLAGS; // NBD_INFO_EXPORT
         String infoBlockSize = "0000000e 0003 00000001 00001000 02000000"; // min 1, preferred 4096, max 32 MiB
         assertWire(
@@ -116,7 +115,7 @@ class HandshakeTest {
                 IHAVEOPT,
                 "00000007 0000000a",
                 "00000004 646d7032 0000"); // NBD_OPT_GO "dmp2"
-        assertSame(dmp2, new Handshake(ch, catalog).negotiate());
+        assertEquals(Session.simple(dmp2), new Handshake(ch, catalog).negotiate());
         byte[] message = text("no export named 'nope'");
         assertWire(
                 concat(
@@ -133,18 +132,18 @@ class HandshakeTest {
         ScriptedChannel ch = client(
                 CLIENT_FLAGS_NO_ZEROES,
                 IHAVEOPT,
-                "00000008 00000000", // NBD_OPT_STRUCTURED_REPLY
+                "00000005 00000000", // NBD_OPT_STARTTLS (no TLS here)
                 IHAVEOPT,
                 "00001234 00000003 aabbcc", // an option nobody defined, with 3 bytes of data
                 IHAVEOPT,
                 "00000002 00000000"); // NBD_OPT_ABORT
         assertNull(new Handshake(ch, catalog).negotiate());
-        byte[] structured = text("NBD_OPT_STRUCTURED_REPLY is not supported");
+        byte[] tls = text("NBD_OPT_STARTTLS is not supported");
         byte[] unknown = text("OPT(4660) is not supported");
         assertWire(
                 concat(
-                        hex(GREETING + REPLY_MAGIC + "00000008 80000001 00000029"),
-                        structured,
+                        hex(GREETING + REPLY_MAGIC + "00000005 80000001 00000021"),
+                        tls,
                         hex(REPLY_MAGIC + "00001234 80000001 0000001a"),
                         unknown,
                         hex(REPLY_MAGIC + "00000002 00000001 00000000")),
@@ -154,14 +153,14 @@ class HandshakeTest {
     @Test
     void exportNameWithNoZeroesSendsSizeAndFlagsOnly() throws Exception {
         ScriptedChannel ch = client(CLIENT_FLAGS_NO_ZEROES, IHAVEOPT, "00000001 00000004 646d7031");
-        assertSame(dmp1, new Handshake(ch, catalog).negotiate());
+        assertEquals(Session.simple(dmp1), new Handshake(ch, catalog).negotiate());
         assertWire(hex(GREETING + SIZE_AND_FLAGS), ch);
     }
 
     @Test
     void exportNameWithoutNoZeroesPadsWith124Zeroes() throws Exception {
         ScriptedChannel ch = client(CLIENT_FLAGS_FIXED_ONLY, IHAVEOPT, "00000001 00000004 646d7031");
-        assertSame(dmp1, new Handshake(ch, catalog).negotiate());
+        assertEquals(Session.simple(dmp1), new Handshake(ch, catalog).negotiate());
         assertWire(concat(hex(GREETING + SIZE_AND_FLAGS), new byte[124]), ch);
     }
 

@@ -48,7 +48,11 @@ class TransferTest {
             SocketChannel client = SocketChannel.open(listener.getLocalAddress());
             SocketChannel server = listener.accept();
             TransmissionLoop loop = new TransmissionLoop(
-                    server, new Export("f", backend, false, stats::observer), workers, new BufferPool(8L << 20), true);
+                    server,
+                    Session.simple(new Export("f", backend, false, stats::observer)),
+                    workers,
+                    new BufferPool(8L << 20),
+                    true);
             CompletableFuture<Void> done = new CompletableFuture<>();
             Thread.ofPlatform().daemon().start(() -> {
                 try {

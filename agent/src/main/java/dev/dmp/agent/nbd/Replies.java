@@ -1,0 +1,169 @@
+package dev.dmp.agent.nbd;
+
+import static dev.dmp.agent.protocol.NbdProtocol.*;
+
+import dev.dmp.agent.backend.Backend;
+import dev.dmp.agent.backend.TransferException;
+import dev.dmp.agent.protocol.Channels;
+import dev.dmp.agent.protocol.ReplyChunk;
+import dev.dmp.agent.protocol.ReplyChunks;
+import dev.dmp.agent.protocol.SimpleReply;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jboss.logging.Logger;
+
+/**
+ * One connection's replies, simple or structured as its session negotiated, each written whole under
+ * one lock so that replies of different requests never interleave mid-message. Success without a
+ * payload is a simple reply either way (the spec allows it, and it is 16 bytes); with structured
+ * replies an error is an error chunk carrying its message.
+ */
+final class Replies {
+    private static final Logger LOG = Logger.getLogger(Replies.class);
+    /** The size of an OFFSET_DATA chunk's header and offset: what precedes its data. */
+    static final int DATA_HEADER = ReplyChunk.SIZE + 8;
+
+    private final ByteChannel ch;
+    private final boolean structured;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** The header of a sendfile READ's reply: one per connection, used only under {@link #lock}. */
+    private final ByteBuffer transferHeader = ByteBuffer.allocate(DATA_HEADER);
+    /** Zeroes to pad a data chunk a failed sendfile left short. */
+    private static final ByteBuffer PADDING = ByteBuffer.allocateDirect(64 << 10);
+
+    Replies(ByteChannel ch, boolean structured) {
+        this.ch = ch;
+        this.structured = structured;
+    }
+
+    boolean structured() {
+        return structured;
+    }
+
+    /** What precedes a READ's data in its reply buffer: a simple reply's header, or a data chunk's. */
+    int dataHeaderSize() {
+        return structured ? DATA_HEADER : SimpleReply.SIZE;
+    }
+
+    /** Success with no payload. */
+    void done(Received r) throws IOException {
+        ByteBuffer reply = ByteBuffer.allocate(SimpleReply.SIZE);
+        new SimpleReply(NBD_OK, r.cookie()).encode(reply);
+        write(reply.flip());
+    }
+
+    /** The request failed: a simple reply with the error, or an ERROR chunk with the message. */
+    void error(Received r, int error, String message) throws IOException {
+        if (structured) {
+            write(ReplyChunks.error(r.cookie(), error, message));
+        } else {
+            ByteBuffer reply = ByteBuffer.allocate(SimpleReply.SIZE);
+            new SimpleReply(error, r.cookie()).encode(reply);
+            write(reply.flip());
+        }
+    }
+
+    /** The request failed at {@code offset}: ERROR_OFFSET (the last chunk) with structured replies. */
+    void errorAt(Received r, int error, String message, long offset) throws IOException {
+        if (structured) {
+            write(ReplyChunks.errorAt(r.cookie(), true, error, message, offset));
+        } else {
+            error(r, error, message);
+        }
+    }
+
+    /**
+     * A READ's data, whole, from a buffer whose first {@link #dataHeaderSize} bytes are left for the
+     * header: the simple reply, or one OFFSET_DATA chunk that is the last (the data is all read: no
+     * error can follow).
+     */
+    void data(Received r, ByteBuffer reply) throws IOException {
+        int length = reply.limit() - dataHeaderSize();
+        if (structured) {
+            ReplyChunks.dataHeader(reply.position(0), r.cookie(), true, r.offset(), length);
+        } else {
+            new SimpleReply(NBD_OK, r.cookie()).encode(reply.position(0));
+        }
+        write(reply.position(0));
+    }
+
+    /** Several chunks of one reply, in order, with nothing of other replies between them. */
+    void chunks(ByteBuffer... chunks) throws IOException {
+        lock.lock();
+        try {
+            for (ByteBuffer c : chunks) {
+                Channels.writeFully(ch, c);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A READ answered with sendfile, whole: the simple reply's header or an OFFSET_DATA chunk's (not the
+     * last: an error may still come), then the bytes straight from the page cache. A failure after the
+     * header: with simple replies the stream can no longer be framed and the connection is closed; with
+     * structured ones the chunk is completed with zeroes and an ERROR_OFFSET chunk says where it failed
+     * (the client discards the data), and the connection goes on. Returns whether it was all sent.
+     */
+    boolean transfer(Received r, Backend backend, long offset, long length) throws IOException {
+        lock.lock();
+        try {
+            ByteBuffer header = transferHeader.clear();
+            if (structured) {
+                ReplyChunks.dataHeader(header, r.cookie(), false, offset, (int) length);
+            } else {
+                new SimpleReply(NBD_OK, r.cookie()).encode(header);
+            }
+            Channels.writeFully(ch, header.flip());
+            try {
+                backend.transferTo(offset, length, ch);
+                return true;
+            } catch (IOException | RuntimeException e) {
+                if (!structured || !ch.isOpen() || !(e instanceof TransferException partial)) {
+                    LOG.infof(
+                            "%s at offset %d, length %d failed after its reply began, closing the connection: %s",
+                            r.commandName(), offset, length, e);
+                    ch.close();
+                    throw e instanceof IOException io ? io : new IOException(e);
+                }
+                long sent = partial.transferred();
+                LOG.infof(
+                        "%s at offset %d, length %d failed after %d bytes: %s; the chunk is padded and an error "
+                                + "chunk follows",
+                        r.commandName(), offset, length, sent, e.getMessage());
+                pad(length - sent);
+                Channels.writeFully(
+                        ch,
+                        ReplyChunks.errorAt(
+                                r.cookie(),
+                                true,
+                                NBD_EIO,
+                                r.commandName() + " at offset " + (offset + sent) + " failed: " + e.getMessage(),
+                                offset + sent));
+                return false;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void pad(long n) throws IOException {
+        while (n > 0) {
+            ByteBuffer zeroes = PADDING.duplicate().clear().limit((int) Math.min(n, PADDING.capacity()));
+            n -= zeroes.remaining();
+            Channels.writeFully(ch, zeroes);
+        }
+    }
+
+    private void write(ByteBuffer reply) throws IOException {
+        lock.lock();
+        try {
+            Channels.writeFully(ch, reply);
+        } finally {
+            lock.unlock();
+        }
+    }
+}
