@@ -72,8 +72,14 @@ log() { echo "[$TEST_NAME] $*"; }
 # requires CMD... : skip unless every command exists.
 requires() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs '$c' (scripts/tools.sh lists its package; as root, scripts/install-tools.sh installs everything)"; done; }
 
-# nbdsh runs 'python3 -m nbd', which needs Debian's python3, not a pyenv one.
-nbdsh() { PATH=/usr/bin:$PATH command nbdsh "$@"; }
+# nbdsh runs 'python3 -m nbd', which needs Debian's python3, not a pyenv one. With
+# DMP_NBD_STRUCTURED_REPLIES=0 it asks for simple replies only: its first snippet, before any -u,
+# turns them off (tests/test-nbd-simple-replies.sh runs scripts again that way).
+nbdsh() {
+  local simple=()
+  if [ "${DMP_NBD_STRUCTURED_REPLIES:-1}" = 0 ]; then simple=(-c 'h.set_request_structured_replies(False)'); fi
+  PATH=/usr/bin:$PATH command nbdsh "${simple[@]}" "$@"
+}
 
 # free_port: a TCP port nobody listens on now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

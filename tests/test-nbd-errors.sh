@@ -36,7 +36,11 @@ expect("WRITE_ZEROES past the end", errno.ENOSPC, h.zero, 8192, size - 4096)
 expect("CACHE past the end", errno.EINVAL, h.cache, 8192, size - 4096)
 expect("READ with NO_HOLE", errno.EINVAL, h.pread, 512, 0, nbd.CMD_FLAG_NO_HOLE)
 expect("WRITE with FAST_ZERO", errno.EINVAL, h.pwrite, b"x" * 512, 0, nbd.CMD_FLAG_FAST_ZERO)
-expect("READ with DF (no structured replies)", errno.EINVAL, h.pread, 512, 0, nbd.CMD_FLAG_DF)
+if h.get_structured_replies_negotiated():
+    # DF is valid on READ once structured replies are (test-nbd-structured.sh); REQ_ONE never is.
+    expect("READ with DF and REQ_ONE", errno.EINVAL, h.pread, 512, 0, nbd.CMD_FLAG_DF | nbd.CMD_FLAG_REQ_ONE)
+else:
+    expect("READ with DF (no structured replies)", errno.EINVAL, h.pread, 512, 0, nbd.CMD_FLAG_DF)
 expect("TRIM with NO_HOLE", errno.EINVAL, h.trim, 512, 0, nbd.CMD_FLAG_NO_HOLE)
 expect("FLUSH with an unknown flag", errno.EINVAL, h.flush, 1 << 9)
 expect("WRITE_ZEROES with an unknown flag", errno.EINVAL, h.zero, 512, 0, 1 << 12)

@@ -13,6 +13,9 @@ nbdkit -f --exit-with-parent --unix "$STATE/slow.sock" --filter=delay memory 1M 
   > "$WORK/nbdkit.log" 2>&1 &
 _PIDS+=($!)
 wait_until 10 test -S "$STATE/slow.sock"
+# Data, written upstream directly (the delay filter delays reads only): a READ of a hole would be
+# answered from the upstream's block status, without reading.
+nbdsh -u "nbd+unix:///?socket=$STATE/slow.sock" -c 'h.pwrite(b"d" * 1048576, 0)'
 create_volume slow "\"nbd\":{\"uri\":\"nbd+unix:///?socket=$STATE/slow.sock\"}"
 
 # One 1 MiB read (over the 64 KiB the connection's reader serves itself, so it runs as a request task)
