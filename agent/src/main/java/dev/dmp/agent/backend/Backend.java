@@ -41,6 +41,16 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(describe() + " cannot transfer to a channel");
     }
 
+    /**
+     * How many of the {@code length} bytes at {@code offset} {@link #transferTo} has to send as things
+     * stand: all of them, unless the backend knows it ends before the range does (a file that shrank
+     * under its volume). A READ sent as one final chunk asks first, so that a failure it could have
+     * foreseen still gets an error chunk rather than a closed connection.
+     */
+    default long transferable(long offset, long length) {
+        return length;
+    }
+
     /** Writes {@code src} from its position to its limit at {@code offset}; durable before returning if {@code fua}. */
     void write(long offset, ByteBuffer src, boolean fua) throws IOException;
 

@@ -164,6 +164,19 @@ public final class FileBackend implements Backend {
         return true;
     }
 
+    /** A regular file's length now (fstat): it may have shrunk since it was opened. A device does not. */
+    @Override
+    public long transferable(long offset, long length) {
+        if (deviceBlockSize != 0) {
+            return length;
+        }
+        try {
+            return Math.max(0, Math.min(length, channel.size() - offset));
+        } catch (IOException e) {
+            return 0; // the file cannot even be measured: the transfer will fail, with the error chunk's framing
+        }
+    }
+
     /** sendfile(2): the kernel moves the pages from the page cache into the socket, no copy of ours. */
     @Override
     public void transferTo(long offset, long length, WritableByteChannel target) throws IOException {

@@ -81,8 +81,13 @@ final class Reads {
     /** The whole range as data: one simple reply or one data chunk. */
     private Sent data(Received r) throws IOException {
         if (zeroCopy && r.length() >= transferMin) {
-            boolean sent = replies.transfer(r, backend, r.offset(), r.length());
-            if (sent && replies.structured()) {
+            // With structured replies the one data chunk is the last when all of the range is there to
+            // send: a NONE chunk after it would be a second write and, for a client waiting on this READ,
+            // a second wake-up (12% of a sequential 1 MiB read at depth 1, bench/ab.sh). Where the file
+            // ends before the range (it shrank), the chunk stays open so an error chunk can follow.
+            boolean last = !replies.structured() || backend.transferable(r.offset(), r.length()) == r.length();
+            boolean sent = replies.transfer(r, backend, r.offset(), r.length(), last);
+            if (sent && !last) {
                 replies.chunks(ReplyChunks.none(r.cookie()));
             }
             return new Sent(sent ? NBD_OK : NBD_EIO, 0);
@@ -106,7 +111,8 @@ final class Reads {
 
     /**
      * Holes as OFFSET_HOLE chunks, data as OFFSET_DATA chunks, in order, the last one marked done. The
-     * data is read before anything is sent (with sendfile, as it is sent, and a NONE chunk ends the reply).
+     * data is read before anything is sent (with sendfile, as it is sent, no data chunk is the last, so
+     * that a failure can still be told, and a NONE chunk ends the reply).
      */
     private Sent sparse(Received r, Extents extents) throws IOException {
         long holes = 0;
@@ -124,7 +130,7 @@ final class Reads {
                 if (p[2] == 1) {
                     replies.chunks(ReplyChunks.hole(r.cookie(), false, p[0], (int) p[1]));
                     holes += p[1];
-                } else if (!replies.transfer(r, backend, p[0], p[1])) {
+                } else if (!replies.transfer(r, backend, p[0], p[1], false)) {
                     return new Sent(NBD_EIO, holes);
                 }
             }

@@ -102,18 +102,19 @@ final class Replies {
     }
 
     /**
-     * A READ answered with sendfile, whole: the simple reply's header or an OFFSET_DATA chunk's (not the
-     * last: an error may still come), then the bytes straight from the page cache. A failure after the
-     * header: with simple replies the stream can no longer be framed and the connection is closed; with
-     * structured ones the chunk is completed with zeroes and an ERROR_OFFSET chunk says where it failed
-     * (the client discards the data), and the connection goes on. Returns whether it was all sent.
+     * A READ answered with sendfile, whole: the simple reply's header or an OFFSET_DATA chunk's (the
+     * reply's last when {@code last}), then the bytes straight from the page cache. A failure after the
+     * header: with simple replies, or after a last chunk, the stream can no longer be framed and the
+     * connection is closed; in a chunk that is not the last, the chunk is completed with zeroes and an
+     * ERROR_OFFSET chunk says where it failed (the client discards the data), and the connection goes
+     * on. Returns whether it was all sent.
      */
-    boolean transfer(Received r, Backend backend, long offset, long length) throws IOException {
+    boolean transfer(Received r, Backend backend, long offset, long length, boolean last) throws IOException {
         lock.lock();
         try {
             ByteBuffer header = transferHeader.clear();
             if (structured) {
-                ReplyChunks.dataHeader(header, r.cookie(), false, offset, (int) length);
+                ReplyChunks.dataHeader(header, r.cookie(), last, offset, (int) length);
             } else {
                 new SimpleReply(NBD_OK, r.cookie()).encode(header);
             }
@@ -122,7 +123,7 @@ final class Replies {
                 backend.transferTo(offset, length, ch);
                 return true;
             } catch (IOException | RuntimeException e) {
-                if (!structured || !ch.isOpen() || !(e instanceof TransferException partial)) {
+                if (!structured || last || !ch.isOpen() || !(e instanceof TransferException partial)) {
                     LOG.infof(
                             "%s at offset %d, length %d failed after its reply began, closing the connection: %s",
                             r.commandName(), offset, length, e);

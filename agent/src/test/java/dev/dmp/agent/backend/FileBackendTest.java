@@ -162,4 +162,20 @@ class FileBackendTest {
         }
         assertEquals(MIB, Files.size(file));
     }
+
+    /** What a sendfile READ can send whole: a file that shrank under its volume says so beforehand. */
+    @Test
+    void aShrunkFileIsTransferableOnlyUpToItsNewEnd() throws Exception {
+        Path shrinking = dir.resolve("shrinking.img");
+        Files.write(shrinking, new byte[8192]);
+        try (FileBackend backend = FileBackend.open(shrinking, true)) {
+            assertEquals(4096, backend.transferable(4096, 4096));
+            try (RandomAccessFile f = new RandomAccessFile(shrinking.toFile(), "rw")) {
+                f.setLength(5000);
+            }
+            assertEquals(4096, backend.transferable(0, 4096), "before the new end: all of it");
+            assertEquals(904, backend.transferable(4096, 4096), "5000 - 4096 bytes are left");
+            assertEquals(0, backend.transferable(6000, 2192), "past the new end: none");
+        }
+    }
 }

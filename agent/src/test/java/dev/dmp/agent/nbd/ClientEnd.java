@@ -33,6 +33,7 @@ final class ClientEnd implements AutoCloseable {
     private final ExecutorService workers =
             Executors.newCachedThreadPool(Thread.ofPlatform().daemon().factory());
     private final CompletableFuture<Void> loop = new CompletableFuture<>();
+    private boolean closed;
 
     ClientEnd(Path dir, Session session, boolean zeroCopy) throws IOException {
         Path socket = dir.resolve("nbd-" + System.nanoTime() + ".sock");
@@ -76,9 +77,26 @@ final class ClientEnd implements AutoCloseable {
         assertEquals(Wire.hex(expected), Wire.hex(receive(expected.length)));
     }
 
+    /** The server closed the connection: no more bytes, and its loop ended. */
+    void expectClosed() throws Exception {
+        assertEquals(-1, client.read(ByteBuffer.allocate(1)), "bytes after the server should have closed");
+        try {
+            loop.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // A loop that ends on the closed socket ends with its error: closed either way.
+        }
+        closed = true;
+    }
+
     /** NBD_CMD_DISC; the loop ends, and after it the server sent nothing more. */
     @Override
     public void close() throws Exception {
+        if (closed) {
+            client.close();
+            server.close();
+            workers.shutdownNow();
+            return;
+        }
         try {
             request(0, 2, 0xff, 0, 0);
             loop.get(WAIT_SECONDS, TimeUnit.SECONDS);

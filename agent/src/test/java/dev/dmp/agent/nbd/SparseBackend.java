@@ -30,6 +30,8 @@ final class SparseBackend implements Backend {
     private volatile boolean transfers;
 
     private volatile long transferBytes = -1;
+    /** True: {@link #transferable} tells of the failure beforehand (a file that shrank); false: it does not. */
+    private volatile boolean foreseen = true;
 
     SparseBackend(long size, int minimumBlockSize) {
         this.pages = new dev.dmp.agent.backend.MemoryBackend(size);
@@ -69,6 +71,18 @@ final class SparseBackend implements Backend {
     void transfer(long bytes) {
         transfers = true;
         transferBytes = bytes;
+        foreseen = true;
+    }
+
+    /** As {@link #transfer}, but {@link #transferable} does not see the failure coming (a disk's EIO). */
+    void transferFailingUnforeseen(long bytes) {
+        transfer(bytes);
+        foreseen = false;
+    }
+
+    @Override
+    public long transferable(long offset, long length) {
+        return foreseen && transferBytes >= 0 ? Math.min(transferBytes, length) : length;
     }
 
     @Override

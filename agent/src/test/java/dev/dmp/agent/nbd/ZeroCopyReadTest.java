@@ -16,9 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Structured READs sent from the backend straight into the socket (a file's sendfile): a data chunk's
- * header goes out before its bytes, so it cannot be the last chunk (an error may still come), and a
- * transfer that stops part way is padded to the length announced and followed by ERROR_OFFSET at the
- * first byte not sent (spec: "the server MUST still complete the transmission of any current chunk").
+ * header goes out before its bytes. A READ all of whose range the backend has is one chunk, the last;
+ * one it cannot send whole (the file shrank), and every data chunk of a sparse READ, is not the last, so
+ * that a transfer that stops part way is padded to the length announced and followed by ERROR_OFFSET at
+ * the first byte not sent (spec: "the server MUST still complete the transmission of any current
+ * chunk"). A failure nobody could foresee inside a last chunk cannot be framed: the connection closes.
  */
 class ZeroCopyReadTest {
     @TempDir
@@ -41,11 +43,22 @@ class ZeroCopyReadTest {
     }
 
     @Test
-    void dataIsAChunkNotDoneThenNone() throws Exception {
+    void dataAllThereIsOneChunkThatIsTheLast() throws Exception {
         nbd.request(0, NBD_CMD_READ, 0x31, PAGE, PAGE);
-        nbd.expect("668e33ef 0000 0001 0000000000000031 00010008 0000000000010000");
+        nbd.expect("668e33ef 0001 0001 0000000000000031 00010008 0000000000010000");
         assertArrayEquals(pattern(PAGE, PAGE), nbd.receive(PAGE));
-        nbd.expect("668e33ef 0001 0000 0000000000000031 00000000");
+        // No NONE chunk follows: the next bytes are the next request's reply.
+        nbd.request(0, NBD_CMD_FLUSH, 0x3f, 0, 0);
+        nbd.expect("67446698 00000000 000000000000003f");
+    }
+
+    @Test
+    void aFailureNotForeseenInsideTheLastChunkClosesTheConnection() throws Exception {
+        backend.transferFailingUnforeseen(1000);
+        nbd.request(0, NBD_CMD_READ, 0x36, PAGE, PAGE);
+        nbd.expect("668e33ef 0001 0001 0000000000000036 00010008 0000000000010000");
+        assertArrayEquals(pattern(PAGE, 1000), nbd.receive(1000));
+        nbd.expectClosed();
     }
 
     @Test
@@ -72,9 +85,8 @@ class ZeroCopyReadTest {
         // The connection is still framed: the next READ is answered as usual.
         backend.transfer(-1);
         nbd.request(0, NBD_CMD_READ, 0x34, 3 * PAGE, PAGE);
-        nbd.expect("668e33ef 0000 0001 0000000000000034 00010008 0000000000030000");
+        nbd.expect("668e33ef 0001 0001 0000000000000034 00010008 0000000000030000");
         assertArrayEquals(pattern(3 * PAGE, PAGE), nbd.receive(PAGE));
-        nbd.expect("668e33ef 0001 0000 0000000000000034 00000000");
     }
 
     /** In a sparse READ the failure ends the reply at the data part that failed; the holes before it went out. */
