@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): copying a sparse disk out, `nbdcopy VOLUME null:`, through dmp, nbdkit file
-# and qemu-nbd in one run (and dmp without block status, when BEFORE names such a build). The file is
+# and qemu-nbd in one run, and dmp without block status: the same build with structured replies turned
+# off (dmp-simple), and a build from before them when BEFORE names one. The file is
 # GIB GiB holding EXTENTS extents of 1 MiB of random bytes, evenly spread; every server serves the same
 # file. Rounds visit the servers in turn, each round starting with the next one. Prints per server the
 # median seconds and server CPU per copy, the ratio to nbdkit's time, and what dmp's counters say one
@@ -33,6 +34,10 @@ start_agent dmp -Ddmp.agent.allowed-paths="$DIR"
 rpc CreateVolume "{\"host\":\"dmp\",\"name\":\"v\",\"file\":{\"path\":\"$DIR/sparse.img\"}}" > /dev/null
 URI[dmp]="nbd+unix:///v?socket=$NBD_SOCK" PID[dmp]=$AGENT_PID
 SERVERS="dmp"
+start_agent dmp-simple -Ddmp.agent.allowed-paths="$DIR" -Ddmp.agent.nbd-structured-replies=false
+rpc CreateVolume "{\"host\":\"dmp-simple\",\"name\":\"v\",\"file\":{\"path\":\"$DIR/sparse.img\"}}" > /dev/null
+URI[dmp-simple]="nbd+unix:///v?socket=$NBD_SOCK" PID[dmp-simple]=$AGENT_PID
+SERVERS="$SERVERS dmp-simple"
 if [ -n "${BEFORE:-}" ]; then
   AGENT_JAR=$BEFORE/quarkus-run.jar start_agent dmp-before -Ddmp.agent.allowed-paths="$DIR"
   rpc CreateVolume "{\"host\":\"dmp-before\",\"name\":\"v\",\"file\":{\"path\":\"$DIR/sparse.img\"}}" > /dev/null
