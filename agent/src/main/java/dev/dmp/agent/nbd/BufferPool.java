@@ -3,6 +3,7 @@ package dev.dmp.agent.nbd;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
 /**
  * Direct buffers for request payloads, reused across requests and connections. Direct, because the
@@ -19,9 +20,16 @@ final class BufferPool {
 
     private final AtomicLong cachedBytes = new AtomicLong();
     private final long maxCachedBytes;
+    /** Makes a new buffer of a class's capacity; a test's may fail as the JVM's does when direct memory runs out. */
+    private final IntFunction<ByteBuffer> allocate;
 
     BufferPool(long maxCachedBytes) {
+        this(maxCachedBytes, ByteBuffer::allocateDirect);
+    }
+
+    BufferPool(long maxCachedBytes, IntFunction<ByteBuffer> allocate) {
         this.maxCachedBytes = maxCachedBytes;
+        this.allocate = allocate;
         for (int i = 0; i < CLASSES; i++) {
             free[i] = new ConcurrentLinkedQueue<>();
         }
@@ -32,7 +40,7 @@ final class BufferPool {
         int cls = classOf(size);
         ByteBuffer buf = free[cls].poll();
         if (buf == null) {
-            buf = ByteBuffer.allocateDirect(1 << (cls + MIN_SHIFT));
+            buf = allocate.apply(1 << (cls + MIN_SHIFT));
         } else {
             cachedBytes.addAndGet(-buf.capacity());
         }

@@ -182,6 +182,10 @@ public final class NbdServer implements AutoCloseable {
             if (listener.isOpen()) {
                 LOG.infof("%s: I/O error, closing it: %s", who, e);
             }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // Workers that refuse a request (the agent is stopping), direct memory that ran out for a
+            // payload: this connection ends with its slots given back, the agent and the others go on.
+            LOG.warnf("%s: closing it after a failure of the agent's own: %s", who, e);
         } finally {
             connections.remove(ch);
         }

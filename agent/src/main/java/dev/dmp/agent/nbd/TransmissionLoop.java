@@ -112,47 +112,52 @@ public final class TransmissionLoop {
         }
     }
 
+    /**
+     * Takes the request's slot (and a WRITE's payload), then hands both to {@link #serve}, which gives
+     * them back. Until that hand-off succeeds they are this method's to give back, whatever throws (an
+     * allocation past the direct memory limit, a payload read that fails, a worker pool that refuses the
+     * task): a slot lost here would make {@link #run}'s close wait for it forever.
+     */
     private void dispatch(Received r) throws IOException, NbdProtocolException {
+        if (r.type() == NBD_CMD_WRITE && r.length() > Handshake.MAX_BLOCK) {
+            // The payload cannot be skipped without reading it, and is never buffered whole on the
+            // client's say-so: the spec allows closing the connection here.
+            throw new NbdProtocolException(
+                    "WRITE: length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK);
+        }
+        slots.acquireUninterruptibly();
         ByteBuffer payload = null;
-        if (r.type() == NBD_CMD_WRITE) {
-            if (r.length() > Handshake.MAX_BLOCK) {
-                // The payload cannot be skipped without reading it, and is never buffered whole on
-                // the client's say-so: the spec allows closing the connection here.
-                throw new NbdProtocolException(
-                        "WRITE: length " + r.length() + " is over the maximum of " + Handshake.MAX_BLOCK);
-            }
-            slots.acquireUninterruptibly();
-            payload = buffers.take((int) r.length());
-            try {
+        boolean handedOff = false;
+        try {
+            if (r.type() == NBD_CMD_WRITE) {
+                payload = buffers.take((int) r.length());
                 Channels.readFully(in, payload);
-            } catch (IOException e) {
-                buffers.give(payload);
-                slots.release();
-                throw e;
+                payload.flip();
             }
-            payload.flip();
-        }
-        Refusal refusal = checks.check(r);
-        if (refusal != null) {
-            if (payload != null) {
-                buffers.give(payload);
+            Refusal refusal = checks.check(r);
+            if (refusal != null) {
+                replies.error(r, refusal.error(), refusal.message());
+                answered(r, refusal.error(), 0);
+                return;
+            }
+            boolean small = r.type() == NBD_CMD_BLOCK_STATUS || r.length() <= INLINE_MAX;
+            if (slots.availablePermits() == MAX_IN_FLIGHT - 1 && small) {
+                // Nothing else in flight (queue depth 1) and a small request: serving here saves a thread
+                // hand-off per request; a request that arrives meanwhile waits for this one only.
+                handedOff = true;
+                serve(r, payload);
+            } else {
+                ByteBuffer data = payload;
+                workers.execute(() -> serve(r, data));
+                handedOff = true;
+            }
+        } finally {
+            if (!handedOff) {
+                if (payload != null) {
+                    buffers.give(payload);
+                }
                 slots.release();
             }
-            replies.error(r, refusal.error(), refusal.message());
-            answered(r, refusal.error(), 0);
-            return;
-        }
-        if (payload == null) {
-            slots.acquireUninterruptibly();
-        }
-        boolean small = r.type() == NBD_CMD_BLOCK_STATUS || r.length() <= INLINE_MAX;
-        if (slots.availablePermits() == MAX_IN_FLIGHT - 1 && small) {
-            // Nothing else in flight (queue depth 1) and a small request: serving here saves a thread
-            // hand-off per request; a request that arrives meanwhile waits for this one only.
-            serve(r, payload);
-        } else {
-            ByteBuffer data = payload;
-            workers.execute(() -> serve(r, data));
         }
     }
 
