@@ -339,23 +339,19 @@ public final class NbdClient implements AutoCloseable {
     }
 
     private void readReplies() {
-        ByteBuffer magic = ByteBuffer.allocate(4);
-        ByteBuffer simple = ByteBuffer.allocate(SimpleReply.SIZE - 4);
-        ByteBuffer chunk = ByteBuffer.allocate(ReplyChunk.SIZE - 4);
+        // Every reply is at least a simple reply's 16 bytes, a chunk header 4 more: one read of 16 says
+        // which it is, and a simple reply (every reply of a server without structured replies) needs no
+        // second read.
+        ByteBuffer header = ByteBuffer.allocate(ReplyChunk.SIZE);
         try {
             while (true) {
-                magic.clear();
-                if (!Channels.readFullyOrEof(ch, magic)) {
+                header.clear().limit(SimpleReply.SIZE);
+                if (!Channels.readFullyOrEof(ch, header)) {
                     throw new EOFException("the server closed the connection");
                 }
-                int m = magic.flip().getInt();
+                int m = header.getInt(0);
                 if (m == NBD_SIMPLE_REPLY_MAGIC) {
-                    simple.clear();
-                    Channels.readFully(ch, simple);
-                    SimpleReply reply = SimpleReply.decode(ByteBuffer.allocate(SimpleReply.SIZE)
-                            .putInt(m)
-                            .put(simple.flip())
-                            .flip());
+                    SimpleReply reply = SimpleReply.decode(header.flip());
                     PendingRequest p = take(reply.cookie());
                     if (p.type == NBD_CMD_BLOCK_STATUS && reply.error() == NBD_OK) {
                         throw new IOException("a simple reply to BLOCK_STATUS");
@@ -366,9 +362,8 @@ public final class NbdClient implements AutoCloseable {
                     pending.remove(reply.cookie());
                     p.done.complete(reply.error() == NBD_OK ? Result.OK : new Result(reply.error(), ""));
                 } else if (m == NBD_STRUCTURED_REPLY_MAGIC && structured) {
-                    chunk.clear();
-                    Channels.readFully(ch, chunk);
-                    ReplyChunk c = ReplyChunk.decodeAfterMagic(chunk.flip());
+                    Channels.readFully(ch, header.limit(ReplyChunk.SIZE));
+                    ReplyChunk c = ReplyChunk.decodeAfterMagic(header.position(4));
                     PendingRequest p = take(c.cookie());
                     p.chunk(c, ch, allocationContext);
                     if (c.done()) {
