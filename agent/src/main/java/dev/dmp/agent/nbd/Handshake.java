@@ -171,20 +171,7 @@ public final class Handshake {
             allocationExport = null;
         }
         String exportName = string(data);
-        List<String> queries = new ArrayList<>();
-        if (exportName != null && data.remaining() >= 4) {
-            long count = Integer.toUnsignedLong(data.getInt());
-            for (long i = 0; i < count && queries != null; i++) {
-                String q = string(data);
-                if (q == null) {
-                    queries = null;
-                } else {
-                    queries.add(q);
-                }
-            }
-        } else {
-            queries = null;
-        }
+        List<String> queries = exportName == null ? null : queries(data);
         if (queries == null || data.hasRemaining()) {
             error(
                     option,
@@ -216,6 +203,23 @@ public final class Handshake {
             }
         }
         reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
+    }
+
+    /** A 32-bit count and that many {@link #string}s, or null when they do not fit in what is left. */
+    private static List<String> queries(ByteBuffer data) {
+        if (data.remaining() < 4) {
+            return null;
+        }
+        long count = Integer.toUnsignedLong(data.getInt());
+        List<String> queries = new ArrayList<>();
+        for (long i = 0; i < count; i++) {
+            String q = string(data);
+            if (q == null) {
+                return null;
+            }
+            queries.add(q);
+        }
+        return queries;
     }
 
     /** A 32-bit length and that many bytes of UTF-8, or null when they do not fit in what is left. */
