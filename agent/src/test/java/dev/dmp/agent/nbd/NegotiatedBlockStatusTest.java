@@ -38,8 +38,7 @@ class NegotiatedBlockStatusTest {
     @TempDir
     Path dir;
 
-    private final SparseBackend backend =
-            new SparseBackend(1 << 20).data(PAGE, PAGE).data(3 * PAGE, PAGE);
+    private final SparseBackend backend = SparseBackend.dataInPagesOneAndThree();
     private NbdServer server;
 
     @BeforeEach

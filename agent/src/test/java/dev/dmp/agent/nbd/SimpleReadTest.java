@@ -21,8 +21,7 @@ class SimpleReadTest {
     @TempDir
     Path dir;
 
-    private final SparseBackend backend =
-            new SparseBackend(1 << 20).data(PAGE, PAGE).data(3 * PAGE, PAGE);
+    private final SparseBackend backend = SparseBackend.dataInPagesOneAndThree();
     private ClientEnd nbd;
 
     @BeforeEach

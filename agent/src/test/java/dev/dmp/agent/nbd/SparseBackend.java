@@ -42,6 +42,11 @@ final class SparseBackend implements Backend {
         this(size, 1);
     }
 
+    /** The volume most tests read: 1 MiB of {@value #PAGE}-byte pages, data in pages 1 and 3, holes elsewhere. */
+    static SparseBackend dataInPagesOneAndThree() {
+        return new SparseBackend(1 << 20).data(PAGE, PAGE).data(3 * PAGE, PAGE);
+    }
+
     /** Fills [offset, offset + length) with bytes that are never zero (so data is never mistaken for a hole). */
     SparseBackend data(long offset, int length) {
         pages.write(offset, ByteBuffer.wrap(pattern(offset, length)), false);
