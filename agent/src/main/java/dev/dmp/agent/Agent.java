@@ -117,7 +117,7 @@ public class Agent {
                 settings.nbdPort() == 0 ? null : new InetSocketAddress(settings.nbdBind(), settings.nbdPort()),
                 settings.benchmarkUncountedSocket(),
                 new VolumeExports(registry),
-                settings.nbdStructuredReplies());
+                settings.nbd());
         // The reporter first: a volume's checkpoint is saved before the controller is told of it.
         registry.addListener(reporter);
         if (link == null) {

@@ -1,6 +1,7 @@
 package dev.dmp.agent.config;
 
 import dev.dmp.agent.kernel.KernelTimeouts;
+import dev.dmp.agent.nbd.NbdOptions;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -25,7 +26,7 @@ public record AgentSettings(
         Path benchmarkUncountedSocket,
         KernelTimeouts kernelTimeouts,
         boolean kernelIoctlOnly,
-        boolean nbdStructuredReplies) {
+        NbdOptions nbd) {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
@@ -87,7 +88,7 @@ public record AgentSettings(
                 uncounted,
                 new KernelTimeouts(config.kernelTimeout(), config.kernelDeadConnTimeout()),
                 ioctlOnly(config.kernelInterface()),
-                config.nbdStructuredReplies());
+                new NbdOptions(config.nbdStructuredReplies()));
     }
 
     private static boolean ioctlOnly(String value) {

@@ -31,8 +31,8 @@ public final class Handshake {
 
     private final ByteChannel ch;
     private final ExportCatalog catalog;
-    /** False: NBD_OPT_STRUCTURED_REPLY is refused, so every client gets simple replies. */
-    private final boolean offerStructuredReplies;
+    /** What this listener offers: structuredReplies false refuses NBD_OPT_STRUCTURED_REPLY. */
+    private final NbdOptions options;
 
     private boolean noZeroes;
     private boolean structured;
@@ -40,13 +40,13 @@ public final class Handshake {
     private String allocationExport;
 
     public Handshake(ByteChannel ch, ExportCatalog catalog) {
-        this(ch, catalog, true);
+        this(ch, catalog, NbdOptions.defaults());
     }
 
-    public Handshake(ByteChannel ch, ExportCatalog catalog, boolean offerStructuredReplies) {
+    public Handshake(ByteChannel ch, ExportCatalog catalog, NbdOptions options) {
         this.ch = ch;
         this.catalog = catalog;
-        this.offerStructuredReplies = offerStructuredReplies;
+        this.options = options;
     }
 
     /** Runs the handshake; returns what was settled, or null when the client left without choosing. */
@@ -145,7 +145,7 @@ public final class Handshake {
     }
 
     private void structuredReply(int option, ByteBuffer data) throws IOException {
-        if (!offerStructuredReplies) {
+        if (!options.structuredReplies()) {
             error(
                     option,
                     NBD_REP_ERR_UNSUP,

@@ -24,22 +24,21 @@ public final class NbdListeners implements AutoCloseable {
      *
      * @param tcp       the TCP address, or null for none
      * @param uncounted the benchmark's uncounted socket, or null for none
-     * @param structuredReplies false: every client gets simple replies (dmp.agent.nbd-structured-replies)
+     * @param options   what every listener offers and allows
      */
-    public void start(
-            Path socket, InetSocketAddress tcp, Path uncounted, ExportCatalog exports, boolean structuredReplies) {
-        if (!structuredReplies) {
+    public void start(Path socket, InetSocketAddress tcp, Path uncounted, ExportCatalog exports, NbdOptions options) {
+        if (!options.structuredReplies()) {
             LOG.infof("dmp.agent.nbd-structured-replies=false: every client gets simple replies, no block status");
         }
         try {
-            servers.add(NbdServer.start(socket, exports, structuredReplies));
+            servers.add(NbdServer.start(socket, exports, options));
         } catch (IOException e) {
             throw new UncheckedIOException(
                     "dmp.agent.nbd-socket: cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         if (tcp != null) {
             try {
-                servers.add(NbdServer.startTcp(tcp, exports, structuredReplies));
+                servers.add(NbdServer.startTcp(tcp, exports, options));
             } catch (IOException e) {
                 throw new UncheckedIOException(
                         "dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + tcp + ": " + e.getMessage(), e);
@@ -47,7 +46,7 @@ public final class NbdListeners implements AutoCloseable {
         }
         if (uncounted != null) {
             try {
-                servers.add(NbdServer.start(uncounted, exports.unobserved(), structuredReplies));
+                servers.add(NbdServer.start(uncounted, exports.unobserved(), options));
             } catch (IOException e) {
                 throw new UncheckedIOException(
                         "dmp.agent.benchmark-uncounted-socket: cannot listen on " + uncounted + ": " + e.getMessage(),

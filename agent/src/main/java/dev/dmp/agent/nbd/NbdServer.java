@@ -41,8 +41,7 @@ public final class NbdServer implements AutoCloseable {
 
     private final String where;
     private final ExportCatalog catalog;
-    /** False: NBD_OPT_STRUCTURED_REPLY is refused on this listener (dmp.agent.nbd-structured-replies). */
-    private final boolean structuredReplies;
+    private final NbdOptions options;
 
     private final ServerSocketChannel listener;
     /**
@@ -68,27 +67,22 @@ public final class NbdServer implements AutoCloseable {
     private boolean closed;
 
     private NbdServer(
-            Path socketPath,
-            String where,
-            ExportCatalog catalog,
-            boolean structuredReplies,
-            ServerSocketChannel listener) {
+            Path socketPath, String where, ExportCatalog catalog, NbdOptions options, ServerSocketChannel listener) {
         this.socketPath = socketPath;
         this.where = where;
         this.catalog = catalog;
-        this.structuredReplies = structuredReplies;
+        this.options = options;
         this.listener = listener;
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
     }
 
     /** Binds the socket (replacing a stale one left by a previous run) and starts accepting. */
     public static NbdServer start(Path socketPath, ExportCatalog catalog) throws IOException {
-        return start(socketPath, catalog, true);
+        return start(socketPath, catalog, NbdOptions.defaults());
     }
 
-    /** As {@link #start(Path, ExportCatalog)}; {@code structuredReplies} false refuses them to every client. */
-    public static NbdServer start(Path socketPath, ExportCatalog catalog, boolean structuredReplies)
-            throws IOException {
+    /** As {@link #start(Path, ExportCatalog)}, with what the listener offers and allows. */
+    public static NbdServer start(Path socketPath, ExportCatalog catalog, NbdOptions options) throws IOException {
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
             Files.createDirectories(dir);
@@ -103,14 +97,14 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, structuredReplies, listener);
+        NbdServer server = new NbdServer(socketPath, "unix socket " + socketPath, catalog, options, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
     }
 
     /** Listens on a TCP address (off unless configured: NBD has no authentication without TLS). */
-    public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog, boolean structuredReplies)
+    public static NbdServer startTcp(InetSocketAddress address, ExportCatalog catalog, NbdOptions options)
             throws IOException {
         ServerSocketChannel listener = ServerSocketChannel.open(family(address));
         try {
@@ -119,8 +113,7 @@ public final class NbdServer implements AutoCloseable {
             listener.close();
             throw e;
         }
-        NbdServer server =
-                new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, structuredReplies, listener);
+        NbdServer server = new NbdServer(null, "tcp " + listener.getLocalAddress(), catalog, options, listener);
         server.acceptor.start();
         LOG.infof("NBD server listening on %s", server.where);
         return server;
@@ -161,7 +154,7 @@ public final class NbdServer implements AutoCloseable {
     private void serve(long id, SocketChannel ch) {
         String who = "connection " + id;
         try (ch) {
-            Session session = new Handshake(ch, catalog, structuredReplies).negotiate();
+            Session session = new Handshake(ch, catalog, options).negotiate();
             if (session == null) {
                 LOG.debugf("%s: left during the handshake", who);
                 return;
