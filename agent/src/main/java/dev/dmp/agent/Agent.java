@@ -22,6 +22,8 @@ import dev.dmp.agent.volume.VolumeFactory;
 import dev.dmp.agent.volume.VolumeRegistry;
 import dev.dmp.auth.TokenGuard;
 import dev.dmp.proto.v1.AgentCheckpoint;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -77,6 +79,12 @@ public class Agent {
                 journal,
                 new VolumeFactory(settings.hostId(), new BackendFactory(new AllowedPaths(settings.allowedPaths()))));
         prometheus.getPrometheusRegistry().register(new VolumeMetrics(registry, config.metricsHistograms()));
+        Gauge.builder("dmp.agent.nbd.connections", listeners, NbdListeners::connections)
+                .description("NBD connections open on the agent's listeners (dmp.agent.nbd-max-connections)")
+                .register(prometheus);
+        FunctionCounter.builder("dmp.agent.nbd.connections.refused", listeners, NbdListeners::refusals)
+                .description("NBD connections refused at the agent's or a volume's connection limit")
+                .register(prometheus);
         kernel = new KernelAttacher(
                 new NbdSysfs(Path.of("/sys")),
                 settings.stateDir(),

@@ -1,7 +1,9 @@
 package dev.dmp.agent.config;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -55,6 +57,37 @@ public interface AgentConfig {
      */
     @WithDefault("true")
     boolean nbdStructuredReplies();
+
+    /** Connections open at once on all NBD listeners; past it a new one is closed at once, and logged. */
+    @WithDefault("2048")
+    int nbdMaxConnections();
+
+    /** Connections to one volume; past it NBD_OPT_GO is refused (NBD_REP_ERR_POLICY), and logged. */
+    @WithDefault("512")
+    int nbdMaxConnectionsPerVolume();
+
+    /** Time a client has from connecting to the end of its handshake; then it is dropped, and logged. */
+    @WithDefault("10s")
+    Duration nbdHandshakeTimeout();
+
+    /** Options one handshake may send; the client that sends more is dropped, and logged. */
+    @WithDefault("256")
+    int nbdMaxOptions();
+
+    /**
+     * READ and WRITE payload one connection may have in flight; a request past it waits, and the
+     * connection reads nothing meanwhile. At least the largest request (32M).
+     */
+    @WithDefault("64M")
+    MemorySize nbdMaxPayloadPerConnection();
+
+    /** The same for all NBD connections together (direct memory); at least the per-connection figure. */
+    @WithDefault("256M")
+    MemorySize nbdMaxPayload();
+
+    /** Time one reply write may block; a client that reads none of its replies that long is disconnected. */
+    @WithDefault("60s")
+    Duration nbdWriteTimeout();
 
     /**
      * A benchmark switch, never for use: a second unix socket serving the same volumes with counting

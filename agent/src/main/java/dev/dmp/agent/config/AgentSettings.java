@@ -1,12 +1,15 @@
 package dev.dmp.agent.config;
 
 import dev.dmp.agent.kernel.KernelTimeouts;
+import dev.dmp.agent.nbd.Handshake;
+import dev.dmp.agent.nbd.NbdLimits;
 import dev.dmp.agent.nbd.NbdOptions;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -88,7 +91,46 @@ public record AgentSettings(
                 uncounted,
                 new KernelTimeouts(config.kernelTimeout(), config.kernelDeadConnTimeout()),
                 ioctlOnly(config.kernelInterface()),
-                new NbdOptions(config.nbdStructuredReplies()));
+                new NbdOptions(config.nbdStructuredReplies(), nbdLimits(config)));
+    }
+
+    /** The largest payload budget: a byte count the agent's semaphores hold in an int. */
+    private static final long MAX_PAYLOAD = 1L << 30;
+
+    private static NbdLimits nbdLimits(AgentConfig config) {
+        long perConnection = config.nbdMaxPayloadPerConnection().asLongValue();
+        long perAgent = config.nbdMaxPayload().asLongValue();
+        if (perConnection < Handshake.MAX_BLOCK || perConnection > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("dmp.agent.nbd-max-payload-per-connection: " + perConnection
+                    + " bytes is not between 32M (the largest request) and 1G");
+        }
+        if (perAgent < perConnection || perAgent > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("dmp.agent.nbd-max-payload: " + perAgent
+                    + " bytes is not between dmp.agent.nbd-max-payload-per-connection (" + perConnection
+                    + ") and 1G");
+        }
+        return new NbdLimits(
+                atLeastOne("dmp.agent.nbd-max-connections", config.nbdMaxConnections()),
+                atLeastOne("dmp.agent.nbd-max-connections-per-volume", config.nbdMaxConnectionsPerVolume()),
+                positive("dmp.agent.nbd-handshake-timeout", config.nbdHandshakeTimeout()),
+                atLeastOne("dmp.agent.nbd-max-options", config.nbdMaxOptions()),
+                (int) perConnection,
+                (int) perAgent,
+                positive("dmp.agent.nbd-write-timeout", config.nbdWriteTimeout()));
+    }
+
+    private static int atLeastOne(String key, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(key + ": " + value + " is not a count of 1 or more");
+        }
+        return value;
+    }
+
+    private static Duration positive(String key, Duration value) {
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(key + ": " + value + " is not a time above zero (for example 10s)");
+        }
+        return value;
     }
 
     private static boolean ioctlOnly(String value) {

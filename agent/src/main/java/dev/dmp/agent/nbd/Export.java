@@ -13,16 +13,27 @@ import java.util.function.Supplier;
  * that cannot write makes the export refuse writes too.
  */
 public record Export(
-        String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers, String description) {
+        String name,
+        Backend backend,
+        boolean readOnly,
+        Supplier<RequestObserver> observers,
+        String description,
+        ExportConnections connections) {
 
     /** An export described by its backend alone. */
     public Export(String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers) {
         this(name, backend, readOnly, observers, backend.describe());
     }
 
-    /** The same export with no observer: what the benchmark's uncounted socket serves. */
+    /** A new volume's export: no connection yet. */
+    public Export(
+            String name, Backend backend, boolean readOnly, Supplier<RequestObserver> observers, String description) {
+        this(name, backend, readOnly, observers, description, new ExportConnections());
+    }
+
+    /** The same export with no observer: what the benchmark's uncounted socket serves (its connections count too). */
     public Export unobserved() {
-        return new Export(name, backend, readOnly, () -> RequestObserver.NONE, description);
+        return new Export(name, backend, readOnly, () -> RequestObserver.NONE, description, connections);
     }
 
     /** NBD_INFO_BLOCK_SIZE's minimum: the backend's (an upstream's, a block device's logical block size). */

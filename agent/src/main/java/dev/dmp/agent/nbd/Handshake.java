@@ -33,6 +33,21 @@ public final class Handshake {
     private final ExportCatalog catalog;
     /** What this listener offers: structuredReplies false refuses NBD_OPT_STRUCTURED_REPLY. */
     private final NbdOptions options;
+    /** Says whether a connection may have the export it chose (null) or why not. */
+    private final Admission admission;
+
+    /**
+     * Decides at NBD_OPT_GO (or NBD_OPT_EXPORT_NAME) whether the connection may have the export: null
+     * when it may (and it now counts as one of the export's connections), else why not.
+     */
+    @FunctionalInterface
+    public interface Admission {
+        Admission ANY = export -> null;
+
+        String admit(Export export);
+    }
+
+    private int optionsSeen;
 
     private boolean noZeroes;
     private boolean structured;
@@ -44,9 +59,14 @@ public final class Handshake {
     }
 
     public Handshake(ByteChannel ch, ExportCatalog catalog, NbdOptions options) {
+        this(ch, catalog, options, Admission.ANY);
+    }
+
+    public Handshake(ByteChannel ch, ExportCatalog catalog, NbdOptions options, Admission admission) {
         this.ch = ch;
         this.catalog = catalog;
         this.options = options;
+        this.admission = admission;
     }
 
     /** Runs the handshake; returns what was settled, or null when the client left without choosing. */
@@ -78,6 +98,11 @@ public final class Handshake {
             }
             int option = header.getInt();
             long length = Integer.toUnsignedLong(header.getInt());
+            if (++optionsSeen > options.limits().maxOptions()) {
+                // A client looping on options would hold its thread and our CPU until the deadline.
+                throw new NbdProtocolException(optionName(option) + ": more than "
+                        + options.limits().maxOptions() + " options in one handshake (dmp.agent.nbd-max-options)");
+            }
             if (length > MAX_OPTION_LENGTH) {
                 throw new NbdProtocolException(optionName(option) + ": option length " + length
                         + " is over the limit of " + MAX_OPTION_LENGTH);
@@ -103,6 +128,10 @@ public final class Handshake {
                 if (export == null) {
                     // This option has no error reply: the spec's only answer is to close.
                     throw new NbdProtocolException("NBD_OPT_EXPORT_NAME: no export named '" + name + "'");
+                }
+                String refused = admission.admit(export);
+                if (refused != null) {
+                    throw new NbdProtocolException("NBD_OPT_EXPORT_NAME: " + refused);
                 }
                 Session session = session(name, export);
                 ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
@@ -271,6 +300,13 @@ public final class Handshake {
         if (export == null) {
             error(option, NBD_REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return null;
+        }
+        if (option == NBD_OPT_GO) {
+            String refused = admission.admit(export);
+            if (refused != null) {
+                error(option, NBD_REP_ERR_POLICY, refused);
+                return null;
+            }
         }
         Session session = session(name, export);
         reply(

@@ -18,6 +18,8 @@ public final class NbdListeners implements AutoCloseable {
 
     private final List<NbdServer> servers = new ArrayList<>();
     private volatile boolean listening;
+    /** What the listeners draw from together; null until they start. */
+    private volatile AgentLimits shared;
 
     /**
      * Starts every listener.
@@ -30,15 +32,16 @@ public final class NbdListeners implements AutoCloseable {
         if (!options.structuredReplies()) {
             LOG.infof("dmp.agent.nbd-structured-replies=false: every client gets simple replies, no block status");
         }
+        shared = new AgentLimits(options.limits());
         try {
-            servers.add(NbdServer.start(socket, exports, options));
+            servers.add(NbdServer.start(socket, exports, options, shared));
         } catch (IOException e) {
             throw new UncheckedIOException(
                     "dmp.agent.nbd-socket: cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         if (tcp != null) {
             try {
-                servers.add(NbdServer.startTcp(tcp, exports, options));
+                servers.add(NbdServer.startTcp(tcp, exports, options, shared));
             } catch (IOException e) {
                 throw new UncheckedIOException(
                         "dmp.agent.nbd-port / dmp.agent.nbd-bind: cannot listen on " + tcp + ": " + e.getMessage(), e);
@@ -46,7 +49,7 @@ public final class NbdListeners implements AutoCloseable {
         }
         if (uncounted != null) {
             try {
-                servers.add(NbdServer.start(uncounted, exports.unobserved(), options));
+                servers.add(NbdServer.start(uncounted, exports.unobserved(), options, shared));
             } catch (IOException e) {
                 throw new UncheckedIOException(
                         "dmp.agent.benchmark-uncounted-socket: cannot listen on " + uncounted + ": " + e.getMessage(),
@@ -57,6 +60,18 @@ public final class NbdListeners implements AutoCloseable {
                     uncounted);
         }
         listening = true;
+    }
+
+    /** NBD connections open on all listeners (the kernel's devices are not among them). */
+    public int connections() {
+        AgentLimits s = shared;
+        return s == null ? 0 : s.connections();
+    }
+
+    /** Connections refused at a limit: the agent's (dmp.agent.nbd-max-connections) or a volume's. */
+    public long refusals() {
+        AgentLimits s = shared;
+        return s == null ? 0 : s.refusals();
     }
 
     /** True once the unix socket listens, until the listeners close. */

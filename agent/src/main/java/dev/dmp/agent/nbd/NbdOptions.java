@@ -7,11 +7,16 @@ package dev.dmp.agent.nbd;
  *
  * @param structuredReplies false: NBD_OPT_STRUCTURED_REPLY is refused and every client gets simple
  *     replies (dmp.agent.nbd-structured-replies)
+ * @param limits            what clients may take of the agent
  */
-public record NbdOptions(boolean structuredReplies) {
+public record NbdOptions(boolean structuredReplies, NbdLimits limits) {
 
     /** What a user who sets nothing gets. */
     public static NbdOptions defaults() {
-        return new NbdOptions(true);
+        return new NbdOptions(true, NbdLimits.defaults());
+    }
+
+    public NbdOptions withLimits(NbdLimits limits) {
+        return new NbdOptions(structuredReplies, limits);
     }
 }

@@ -4,7 +4,6 @@ import static dev.dmp.agent.protocol.NbdProtocol.*;
 
 import dev.dmp.agent.backend.Backend;
 import dev.dmp.agent.backend.TransferException;
-import dev.dmp.agent.protocol.Channels;
 import dev.dmp.agent.protocol.ReplyChunk;
 import dev.dmp.agent.protocol.ReplyChunks;
 import dev.dmp.agent.protocol.SimpleReply;
@@ -12,6 +11,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,7 +33,21 @@ final class Replies {
     /** Zeroes to pad a data chunk a failed sendfile left short. */
     private static final ByteBuffer PADDING = ByteBuffer.allocateDirect(64 << 10);
 
+    /** The most one write call sends, so that a large reply to a slow reader still shows progress. */
+    static final int WRITE_SLICE = 1 << 20;
+
+    /** True while a write blocks; {@link #writingSince} is when the current one began. */
+    private volatile boolean writing;
+
+    private volatile long writingSince;
+    private final LongSupplier clock;
+
     Replies(ByteChannel ch, boolean structured) {
+        this(ch, structured, System::nanoTime);
+    }
+
+    Replies(ByteChannel ch, boolean structured, LongSupplier clock) {
+        this.clock = clock;
         this.ch = ch;
         this.structured = structured;
     }
@@ -94,7 +108,7 @@ final class Replies {
         lock.lock();
         try {
             for (ByteBuffer c : chunks) {
-                Channels.writeFully(ch, c);
+                send(c);
             }
         } finally {
             lock.unlock();
@@ -118,8 +132,9 @@ final class Replies {
             } else {
                 new SimpleReply(NBD_OK, r.cookie()).encode(header);
             }
-            Channels.writeFully(ch, header.flip());
+            send(header.flip());
             try {
+                began();
                 backend.transferTo(offset, length, ch);
                 return true;
             } catch (IOException | RuntimeException e) {
@@ -136,18 +151,49 @@ final class Replies {
                                 + "chunk follows",
                         r.commandName(), offset, length, sent, e.getMessage());
                 pad(length - sent);
-                Channels.writeFully(
-                        ch,
-                        ReplyChunks.errorAt(
-                                r.cookie(),
-                                true,
-                                NBD_EIO,
-                                r.commandName() + " at offset " + (offset + sent) + " failed: " + e.getMessage(),
-                                offset + sent));
+                send(ReplyChunks.errorAt(
+                        r.cookie(),
+                        true,
+                        NBD_EIO,
+                        r.commandName() + " at offset " + (offset + sent) + " failed: " + e.getMessage(),
+                        offset + sent));
                 return false;
             }
         } finally {
+            writing = false;
             lock.unlock();
+        }
+    }
+
+    /**
+     * How long the write under way has blocked, in nanoseconds of {@code now}; 0 when none is. A client
+     * that stops reading its replies shows here: the socket's buffers fill and the write waits.
+     */
+    long blockedFor(long now) {
+        long since = writingSince;
+        return writing ? Math.max(0, now - since) : 0;
+    }
+
+    private void began() {
+        writingSince = clock.getAsLong();
+        writing = true;
+    }
+
+    /** Writes all of {@code buf} (under {@link #lock}), a slice at a time, each slice's start noted for the watchdog. */
+    private void send(ByteBuffer buf) throws IOException {
+        int end = buf.limit();
+        try {
+            while (buf.hasRemaining()) {
+                began();
+                buf.limit(Math.min(end, buf.position() + WRITE_SLICE));
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                buf.limit(end);
+            }
+        } finally {
+            buf.limit(end);
+            writing = false;
         }
     }
 
@@ -155,14 +201,14 @@ final class Replies {
         while (n > 0) {
             ByteBuffer zeroes = PADDING.duplicate().clear().limit((int) Math.min(n, PADDING.capacity()));
             n -= zeroes.remaining();
-            Channels.writeFully(ch, zeroes);
+            send(zeroes);
         }
     }
 
     private void write(ByteBuffer reply) throws IOException {
         lock.lock();
         try {
-            Channels.writeFully(ch, reply);
+            send(reply);
         } finally {
             lock.unlock();
         }

@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -60,14 +61,28 @@ public final class TransmissionLoop {
     private final RequestObserver observer;
 
     private final LongSupplier clock;
+    private final ByteChannel ch;
+    /** Bytes of READ and WRITE payload this connection may have in flight (drawn from the agent's). */
+    private final PayloadBudget budget;
+    /** Why the loop stops (new requests get NBD_ESHUTDOWN with it), or null while it serves. */
+    private volatile String stopping;
 
     /** A loop with buffers of its own and simple replies (a kernel attachment: the driver negotiates nothing). */
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers) {
-        this(ch, Session.simple(export), workers, new BufferPool(8L << 20), false);
+        this(ch, Session.simple(export), workers, new BufferPool(8L << 20), false, ownBudget());
     }
 
     public TransmissionLoop(ByteChannel ch, Export export, ExecutorService workers, BufferPool buffers) {
-        this(ch, Session.simple(export), workers, buffers, false);
+        this(ch, Session.simple(export), workers, buffers, false, ownBudget());
+    }
+
+    TransmissionLoop(ByteChannel ch, Session session, ExecutorService workers, BufferPool buffers, boolean zeroCopy) {
+        this(ch, session, workers, buffers, zeroCopy, ownBudget());
+    }
+
+    /** A budget of the default size for a loop that shares none (a kernel device: its queue depth bounds it too). */
+    private static PayloadBudget ownBudget() {
+        return PayloadBudget.agent(NbdLimits.defaults().connectionPayload());
     }
 
     /**
@@ -75,8 +90,16 @@ public final class TransmissionLoop {
      * (a virtual thread would switch its descriptor to non-blocking, where sendfile returns early), so
      * large READs may be sent with {@link Backend#transferTo}.
      */
-    TransmissionLoop(ByteChannel ch, Session session, ExecutorService workers, BufferPool buffers, boolean zeroCopy) {
+    TransmissionLoop(
+            ByteChannel ch,
+            Session session,
+            ExecutorService workers,
+            BufferPool buffers,
+            boolean zeroCopy,
+            PayloadBudget budget) {
         Export export = session.export();
+        this.ch = ch;
+        this.budget = budget;
         this.session = session;
         this.observer = export.observers().get();
         this.clock = observer.clock();
@@ -84,7 +107,7 @@ public final class TransmissionLoop {
         this.buffers = buffers;
         this.backend = export.backend();
         this.checks = new RequestCheck(session);
-        this.replies = new Replies(ch, session.structuredReplies());
+        this.replies = new Replies(ch, session.structuredReplies(), clock);
         this.reads = new Reads(backend, replies, buffers, zeroCopy && backend.canTransferTo(), TRANSFER_MIN);
         this.workers = workers;
     }
@@ -113,10 +136,48 @@ public final class TransmissionLoop {
     }
 
     /**
-     * Takes the request's slot (and a WRITE's payload), then hands both to {@link #serve}, which gives
-     * them back. Until that hand-off succeeds they are this method's to give back, whatever throws (an
-     * allocation past the direct memory limit, a payload read that fails, a worker pool that refuses the
-     * task): a slot lost here would make {@link #run}'s close wait for it forever.
+     * Stops taking work: every request read from now on is answered NBD_ESHUTDOWN with {@code why}
+     * (spec: a server that is going away), while those already running go on to their replies.
+     */
+    public void stop(String why) {
+        stopping = why;
+    }
+
+    /**
+     * Waits up to {@code nanos} until no request runs (every one taken in is answered); true if so.
+     * After {@link #stop} nothing new starts running, so true means every reply is out.
+     */
+    public boolean awaitAnswered(long nanos) {
+        try {
+            if (!slots.tryAcquire(MAX_IN_FLIGHT, Math.max(0, nanos), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        slots.release(MAX_IN_FLIGHT);
+        return true;
+    }
+
+    /** How long the reply being written has blocked (0 when none is): a client not reading its replies. */
+    long replyBlockedFor(long now) {
+        return replies.blockedFor(now);
+    }
+
+    /** The payload a request holds while it runs: a WRITE's data, a READ's reply; other commands carry none. */
+    private static int payloadOf(Received r) {
+        return (r.type() == NBD_CMD_WRITE || r.type() == NBD_CMD_READ) && r.length() <= Handshake.MAX_BLOCK
+                ? (int) r.length()
+                : 0;
+    }
+
+    /**
+     * Takes the request's slot and its payload budget (and a WRITE's payload), then hands them to
+     * {@link #serve}, which gives them back. Until that hand-off succeeds they are this method's to give
+     * back, whatever throws (an allocation past the direct memory limit, a payload read that fails, a
+     * worker pool that refuses the task): a slot lost here would make {@link #run}'s close wait for it
+     * forever.
      */
     private void dispatch(Received r) throws IOException, NbdProtocolException {
         if (r.type() == NBD_CMD_WRITE && r.length() > Handshake.MAX_BLOCK) {
@@ -127,14 +188,18 @@ public final class TransmissionLoop {
         }
         slots.acquireUninterruptibly();
         ByteBuffer payload = null;
+        int charged = 0;
         boolean handedOff = false;
         try {
+            budget.take(payloadOf(r), ch);
+            charged = payloadOf(r);
             if (r.type() == NBD_CMD_WRITE) {
                 payload = buffers.take((int) r.length());
                 Channels.readFully(in, payload);
                 payload.flip();
             }
-            Refusal refusal = checks.check(r);
+            String why = stopping;
+            Refusal refusal = why != null ? new Refusal(NBD_ESHUTDOWN, why) : checks.check(r);
             if (refusal != null) {
                 replies.error(r, refusal.error(), refusal.message());
                 answered(r, refusal.error(), 0);
@@ -145,10 +210,11 @@ public final class TransmissionLoop {
                 // Nothing else in flight (queue depth 1) and a small request: serving here saves a thread
                 // hand-off per request; a request that arrives meanwhile waits for this one only.
                 handedOff = true;
-                serve(r, payload);
+                serve(r, payload, charged);
             } else {
                 ByteBuffer data = payload;
-                workers.execute(() -> serve(r, data));
+                int bytes = charged;
+                workers.execute(() -> serve(r, data, bytes));
                 handedOff = true;
             }
         } finally {
@@ -156,13 +222,14 @@ public final class TransmissionLoop {
                 if (payload != null) {
                     buffers.give(payload);
                 }
+                budget.give(charged);
                 slots.release();
             }
         }
     }
 
-    /** Runs one checked request on the backend and replies; always gives back its slot and buffer. */
-    private void serve(Received r, ByteBuffer payload) {
+    /** Runs one checked request on the backend and replies; always gives back its slot, budget and buffer. */
+    private void serve(Received r, ByteBuffer payload, int charged) {
         boolean fua = (r.flags() & NBD_CMD_FLAG_FUA) != 0;
         try {
             switch (r.type()) {
@@ -203,6 +270,7 @@ public final class TransmissionLoop {
             if (payload != null) {
                 buffers.give(payload);
             }
+            budget.give(charged);
             slots.release();
         }
     }

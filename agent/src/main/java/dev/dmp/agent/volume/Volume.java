@@ -55,8 +55,13 @@ public final class Volume implements AutoCloseable {
         return export.backend().size();
     }
 
+    /**
+     * Stops the volume's NBD connections (requests running are answered, new ones get NBD_ESHUTDOWN),
+     * then closes its backend: a delete or the agent's stop never leaves a completed write unanswered.
+     */
     @Override
     public void close() throws IOException {
+        export.connections().stopAll("volume '" + name() + "' is being deleted");
         export.backend().close();
     }
 }

@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.agent.nbd.NbdLimits;
+import io.quarkus.runtime.configuration.MemorySize;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.math.BigInteger;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -67,6 +73,41 @@ class AgentSettingsTest {
         @Override
         public boolean nbdStructuredReplies() {
             return true;
+        }
+
+        @Override
+        public int nbdMaxConnections() {
+            return 2048;
+        }
+
+        @Override
+        public int nbdMaxConnectionsPerVolume() {
+            return 512;
+        }
+
+        @Override
+        public Duration nbdHandshakeTimeout() {
+            return Duration.ofSeconds(10);
+        }
+
+        @Override
+        public int nbdMaxOptions() {
+            return 256;
+        }
+
+        @Override
+        public MemorySize nbdMaxPayloadPerConnection() {
+            return new MemorySize(BigInteger.valueOf(64 << 20));
+        }
+
+        @Override
+        public MemorySize nbdMaxPayload() {
+            return new MemorySize(BigInteger.valueOf(256 << 20));
+        }
+
+        @Override
+        public Duration nbdWriteTimeout() {
+            return Duration.ofSeconds(60);
         }
 
         @Override
@@ -170,5 +211,67 @@ class AgentSettingsTest {
                         "/var/lib/dmp",
                         "/run/dmp/nbd.sock",
                         Optional.of("u.sock"))));
+    }
+
+    /** {@code base} with one setting changed, as a user would set it. */
+    private static AgentConfig with(AgentConfig base, String setting, Object value) {
+        return (AgentConfig) Proxy.newProxyInstance(
+                AgentConfig.class.getClassLoader(), new Class<?>[] {AgentConfig.class}, (proxy, m, args) -> {
+                    if (m.getName().equals(setting)) {
+                        return value;
+                    }
+                    try {
+                        return m.invoke(base, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    private static AgentConfig plain() {
+        return new Config(Optional.of("node-a"), Optional.empty(), "/var/lib/dmp", "/run/dmp/nbd.sock");
+    }
+
+    @Test
+    void theNbdLimitsDefaultToTheDocumentedFigures() {
+        assertEquals(NbdLimits.defaults(), AgentSettings.from(plain()).nbd().limits());
+    }
+
+    @Test
+    void aConnectionPayloadBelowTheLargestRequestIsRefusedByName() {
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> AgentSettings.from(
+                        with(plain(), "nbdMaxPayloadPerConnection", new MemorySize(BigInteger.valueOf(16 << 20)))));
+        assertEquals(
+                "dmp.agent.nbd-max-payload-per-connection: 16777216 bytes is not between 32M (the largest request) and 1G",
+                e.getMessage());
+    }
+
+    @Test
+    void anAgentPayloadBelowOneConnectionsIsRefusedByName() {
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> AgentSettings.from(with(plain(), "nbdMaxPayload", new MemorySize(BigInteger.valueOf(48 << 20)))));
+        assertEquals(
+                "dmp.agent.nbd-max-payload: 50331648 bytes is not between dmp.agent.nbd-max-payload-per-connection "
+                        + "(67108864) and 1G",
+                e.getMessage());
+    }
+
+    @Test
+    void zeroConnectionsAndZeroTimeoutsAreRefusedByName() {
+        assertEquals(
+                "dmp.agent.nbd-max-connections-per-volume: 0 is not a count of 1 or more",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> AgentSettings.from(with(plain(), "nbdMaxConnectionsPerVolume", 0)))
+                        .getMessage());
+        assertEquals(
+                "dmp.agent.nbd-write-timeout: PT0S is not a time above zero (for example 10s)",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> AgentSettings.from(with(plain(), "nbdWriteTimeout", Duration.ZERO)))
+                        .getMessage());
     }
 }

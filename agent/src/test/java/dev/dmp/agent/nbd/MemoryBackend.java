@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A backend in a byte array, for tests; reads can be held until the test lets them go. */
+/** A backend in a byte array, for tests; reads and writes can be held until the test lets them go. */
 final class MemoryBackend implements Backend {
     final byte[] data;
     final AtomicInteger flushes = new AtomicInteger();
@@ -14,6 +14,10 @@ final class MemoryBackend implements Backend {
     final CountDownLatch readStarted = new CountDownLatch(1);
     /** Reads wait for this before copying. */
     volatile CountDownLatch readGate = new CountDownLatch(0);
+    /** Counted down when a write starts. */
+    final CountDownLatch writeStarted = new CountDownLatch(1);
+    /** Writes wait for this before storing. */
+    volatile CountDownLatch writeGate = new CountDownLatch(0);
 
     MemoryBackend(int size) {
         this.data = new byte[size];
@@ -40,6 +44,13 @@ final class MemoryBackend implements Backend {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) {
+        writeStarted.countDown();
+        try {
+            writeGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
         synchronized (data) {
             src.get(data, (int) offset, src.remaining());
         }

@@ -88,7 +88,9 @@ class StructuredReplyOptionTest {
     @Test
     void anAgentWithStructuredRepliesOffRefusesThemAsUnsupported() throws Exception {
         ScriptedChannel ch = client(option(NBD_OPT_STRUCTURED_REPLY), option(NBD_OPT_GO, export("dmp1")));
-        assertEquals(Session.simple(dmp1), new Handshake(ch, catalog, new NbdOptions(false)).negotiate());
+        assertEquals(
+                Session.simple(dmp1),
+                new Handshake(ch, catalog, new NbdOptions(false, NbdLimits.defaults())).negotiate());
         assertWire(
                 concat(
                         hex(GREETING),
