@@ -34,7 +34,7 @@ final class Replies {
     private static final ByteBuffer PADDING = ByteBuffer.allocateDirect(64 << 10);
 
     /** The most one write call sends, so that a large reply to a slow reader still shows progress. */
-    static final int WRITE_SLICE = 1 << 20;
+    static final int WRITE_SLICE = 4 << 20;
 
     /** True while a write blocks; {@link #writingSince} is when the current one began. */
     private volatile boolean writing;
