@@ -130,7 +130,9 @@ public final class TransmissionLoop {
                 dispatch(received);
             }
         } finally {
+            // Every request answered; the slots go back, so that a stop waiting for them sees it at once.
             slots.acquireUninterruptibly(MAX_IN_FLIGHT);
+            slots.release(MAX_IN_FLIGHT);
             observer.close();
         }
     }

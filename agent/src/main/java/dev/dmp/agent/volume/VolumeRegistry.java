@@ -104,11 +104,13 @@ public final class VolumeRegistry implements AutoCloseable {
                 throw new VolumeException(Status.Code.NOT_FOUND, "volume '" + name + "' does not exist");
             }
             journal.remove(name);
-            try {
-                volume.close();
-            } catch (IOException e) {
-                LOG.warnf("volume %s: closing its backend failed: %s", name, e);
-            }
+        }
+        // Outside the lock: the close first lets the volume's NBD requests in flight finish (up to 5 s),
+        // and other volumes' creates and deletes need not wait for that.
+        try {
+            volume.close();
+        } catch (IOException e) {
+            LOG.warnf("volume %s: closing its backend failed: %s", name, e);
         }
         LOG.infof("volume %s deleted", name);
         listeners.forEach(l -> l.deleted(volume));
