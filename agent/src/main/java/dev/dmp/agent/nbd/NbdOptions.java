@@ -1,5 +1,7 @@
 package dev.dmp.agent.nbd;
 
+import dev.dmp.agent.nbd.tls.NbdTls;
+
 /**
  * What an agent's NBD listeners offer and allow, from the {@code dmp.agent.nbd-*} settings: one record
  * handed from the configuration to every listener, handshake and connection, so that a new setting is
@@ -7,8 +9,14 @@ package dev.dmp.agent.nbd;
  *
  * @param structuredReplies false: NBD_OPT_STRUCTURED_REPLY is refused and every client gets simple
  *     replies (dmp.agent.nbd-structured-replies)
+ * @param tls NBD_OPT_STARTTLS: off, on or required, and the credentials (dmp.agent.nbd-tls*)
  */
-public record NbdOptions(boolean structuredReplies) {
+public record NbdOptions(boolean structuredReplies, NbdTls tls) {
+
+    /** Structured replies as given, no TLS. */
+    public NbdOptions(boolean structuredReplies) {
+        this(structuredReplies, NbdTls.off());
+    }
 
     /** What a user who sets nothing gets. */
     public static NbdOptions defaults() {

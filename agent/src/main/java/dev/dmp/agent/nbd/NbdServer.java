@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -154,7 +155,8 @@ public final class NbdServer implements AutoCloseable {
     private void serve(long id, SocketChannel ch) {
         String who = "connection " + id;
         try (ch) {
-            Session session = new Handshake(ch, catalog, options).negotiate();
+            Handshake handshake = new Handshake(ch, catalog, options);
+            Session session = handshake.negotiate();
             if (session == null) {
                 LOG.debugf("%s: left during the handshake", who);
                 return;
@@ -165,7 +167,11 @@ public final class NbdServer implements AutoCloseable {
                     who,
                     session.structuredReplies() ? "structured" : "simple",
                     session.blockStatus() ? ", base:allocation" : "");
-            new TransmissionLoop(ch, session, workers, buffers, true).run();
+            // Over TLS: no sendfile (the bytes must be encrypted on the way), and closing the channel
+            // ends TLS (close_notify) before the socket closes.
+            try (ByteChannel transport = handshake.channel()) {
+                new TransmissionLoop(transport, session, workers, buffers, !handshake.encrypted()).run();
+            }
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());
