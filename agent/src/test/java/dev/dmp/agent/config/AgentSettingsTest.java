@@ -73,6 +73,31 @@ class AgentSettingsTest {
         public Optional<String> controllerTlsConfigurationName() {
             return Optional.empty();
         }
+
+        @Override
+        public String nbdTls() {
+            return "off";
+        }
+
+        @Override
+        public Optional<String> nbdTlsCertificates() {
+            return Optional.empty();
+        }
+
+        @Override
+        public boolean nbdTlsVerifyPeer() {
+            return false;
+        }
+
+        @Override
+        public Optional<String> nbdTlsPskFile() {
+            return Optional.empty();
+        }
+
+        @Override
+        public boolean nbdAllowPlaintextTcp() {
+            return false;
+        }
     }
 
     private static Config config(String hostId, String controller) {
