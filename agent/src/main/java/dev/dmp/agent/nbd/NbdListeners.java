@@ -40,7 +40,7 @@ public final class NbdListeners implements AutoCloseable {
                 && !tcp.getAddress().isLoopbackAddress()
                 && options.tls().mode() != TlsMode.REQUIRE) {
             LOG.warnf(
-                    "dmp.agent.nbd-bind: %s is beyond loopback and dmp.agent.nbd-tls=%s serves plaintext clients too",
+                    "dmp.agent.nbd-bind: %s is beyond loopback, and with dmp.agent.nbd-tls=%s plaintext clients are served",
                     tcp.getAddress().getHostAddress(), options.tls().mode());
         }
         try {
