@@ -5,7 +5,8 @@ import java.nio.channels.ByteChannel;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import org.bouncycastle.tls.TlsServerProtocol;
-import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
+import org.bouncycastle.tls.crypto.TlsCrypto;
+import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * Pre-shared keys from a psktool file: the server and the client prove to each other that they hold
@@ -15,7 +16,11 @@ import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
 public final class PskCredentials implements TlsCredentials {
     private final PskKeys keys;
     private final Path file;
-    private final BcTlsCrypto crypto = new BcTlsCrypto(new SecureRandom());
+    /**
+     * The JDK's ciphers under BouncyCastle's protocol: AES-GCM runs on the CPU's AES instructions there
+     * (BouncyCastle's own Java AES moved 8 times fewer bytes per second in a 256 MiB nbdcopy).
+     */
+    private final TlsCrypto crypto = new JcaTlsCryptoProvider().create(new SecureRandom());
 
     public PskCredentials(PskKeys keys, Path file) {
         this.keys = keys;
