@@ -4,18 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.StringWriter;
-import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.util.Date;
 import java.util.Optional;
-import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,42 +82,21 @@ class TlsSettingsTest {
         assertEquals(
                 "dmp.agent.nbd-tls-certificates: " + dir.resolve("server-cert.pem") + " does not exist",
                 problem("on", Optional.of(dir.toString()), false, Optional.empty()));
-        KeyPair server = rsa();
-        Files.writeString(dir.resolve("server-cert.pem"), pem(certificate(server)));
-        Files.writeString(dir.resolve("server-key.pem"), pem(rsa().getPrivate()));
+        SelfSigned server = SelfSigned.make();
+        server.writeTo(dir);
+        Files.writeString(
+                dir.resolve("server-key.pem"),
+                SelfSigned.pem(SelfSigned.make().keys().getPrivate()));
         assertEquals(
                 "dmp.agent.nbd-tls-certificates: " + dir.resolve("server-key.pem")
                         + " is not the key of the certificate in " + dir.resolve("server-cert.pem"),
                 problem("on", Optional.of(dir.toString()), false, Optional.empty()));
-        Files.writeString(dir.resolve("server-key.pem"), pem(server.getPrivate()));
+        server.writeTo(dir);
         NbdTls tls = TlsSettings.load("on", Optional.of(dir.toString()), false, Optional.empty());
         assertEquals("X.509 certificate CN=localhost", tls.credentials().describe());
         assertEquals(
                 "dmp.agent.nbd-tls-certificates: " + dir.resolve("ca-cert.pem")
                         + " is missing: it verifies the clients' certificates",
                 problem("on", Optional.of(dir.toString()), true, Optional.empty()));
-    }
-
-    private static KeyPair rsa() throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-        g.initialize(2048);
-        return g.generateKeyPair();
-    }
-
-    private static java.security.cert.X509Certificate certificate(KeyPair keys) throws Exception {
-        X500Principal name = new X500Principal("CN=localhost");
-        Date now = new Date();
-        var holder = new JcaX509v3CertificateBuilder(
-                        name, BigInteger.ONE, now, new Date(now.getTime() + 86_400_000L), name, keys.getPublic())
-                .build(new JcaContentSignerBuilder("SHA256withRSA").build(keys.getPrivate()));
-        return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(holder);
-    }
-
-    private static String pem(Object o) throws Exception {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
-            w.writeObject(o);
-        }
-        return out.toString();
     }
 }
