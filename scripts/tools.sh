@@ -11,6 +11,7 @@ DMP_APT_PACKAGES=(
   libnbd-bin python3-libnbd                 # nbdinfo nbdsh nbdcopy: NBD clients nobody here wrote
   qemu-utils fio nbd-client nbdkit          # qemu-img qemu-io qemu-nbd, fio's nbd engine; nbdkit a peer
   python3-yaml iproute2 openssl             # manifests in tests, ip netns (link cut), ss; test certificates
+  gnutls-bin                                # psktool, certtool: keys for TLS on NBD (tests/test-nbd-tls.sh)
   docker-registry skopeo                    # tests/test-image.sh: a registry on loopback, image reads
   chromium                                  # tests/test-dashboard.sh (playwright-core drives it)
   prometheus                                # tests/test-prometheus.sh and test-alerts.sh (promtool)

@@ -90,6 +90,34 @@ public interface AgentConfig {
     Duration nbdWriteTimeout();
 
     /**
+     * NBD_OPT_STARTTLS on every NBD listener, unix socket and TCP alike: {@code off} (refused), {@code on}
+     * (offered; plaintext clients served too) or {@code require} (no option but STARTTLS and ABORT before
+     * it). On or require needs nbd-tls-certificates or nbd-tls-psk-file. See docs/nbd.md, "TLS".
+     */
+    @WithDefault("off")
+    String nbdTls();
+
+    /**
+     * A directory holding {@code server-cert.pem} and {@code server-key.pem} (and {@code ca-cert.pem} for
+     * nbd-tls-verify-peer), as nbdkit's {@code --tls-certificates}: the server's X.509 credentials.
+     */
+    Optional<String> nbdTlsCertificates();
+
+    /** Ask every TLS client for a certificate signed by the directory's {@code ca-cert.pem}. */
+    @WithDefault("false")
+    boolean nbdTlsVerifyPeer();
+
+    /** A key file as GnuTLS's psktool writes it ({@code username:hexkey} lines): TLS with pre-shared keys. */
+    Optional<String> nbdTlsPskFile();
+
+    /**
+     * Allow a TCP listener bound beyond loopback (nbd-bind) with nbd-tls off: anyone who reaches it can
+     * read and write every volume, so the agent refuses to start that way unless this says it is meant.
+     */
+    @WithDefault("false")
+    boolean nbdAllowPlaintextTcp();
+
+    /**
      * A benchmark switch, never for use: a second unix socket serving the same volumes with counting
      * off, so that bench/run.sh can measure counting on versus off in one agent. Absent (the default):
      * no such socket, and every request is counted.

@@ -4,6 +4,9 @@ import dev.dmp.agent.kernel.KernelTimeouts;
 import dev.dmp.agent.nbd.Handshake;
 import dev.dmp.agent.nbd.NbdLimits;
 import dev.dmp.agent.nbd.NbdOptions;
+import dev.dmp.agent.nbd.tls.NbdTls;
+import dev.dmp.agent.nbd.tls.TlsMode;
+import dev.dmp.agent.nbd.tls.TlsSettings;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -80,6 +83,16 @@ public record AgentSettings(
             throw new IllegalArgumentException("dmp.agent.benchmark-uncounted-socket: '" + uncounted
                     + "' is the counted socket (dmp.agent.nbd-socket); give another path, or leave it empty");
         }
+        InetAddress bind = bindAddress(config.nbdBind());
+        NbdTls tls = TlsSettings.load(
+                config.nbdTls(), config.nbdTlsCertificates(), config.nbdTlsVerifyPeer(), config.nbdTlsPskFile());
+        if (port != 0 && !bind.isLoopbackAddress() && tls.mode() == TlsMode.OFF && !config.nbdAllowPlaintextTcp()) {
+            throw new IllegalArgumentException("dmp.agent.nbd-bind: " + bind.getHostAddress()
+                    + " is not a loopback address, and NBD without TLS lets whoever reaches the port read and"
+                    + " write every volume: set dmp.agent.nbd-tls=require (with dmp.agent.nbd-tls-certificates or"
+                    + " dmp.agent.nbd-tls-psk-file), or dmp.agent.nbd-allow-plaintext-tcp=true if the network is"
+                    + " trusted");
+        }
         return new AgentSettings(
                 hostId,
                 controller,
@@ -87,11 +100,11 @@ public record AgentSettings(
                 socket,
                 List.copyOf(allowed),
                 port,
-                bindAddress(config.nbdBind()),
+                bind,
                 uncounted,
                 new KernelTimeouts(config.kernelTimeout(), config.kernelDeadConnTimeout()),
                 ioctlOnly(config.kernelInterface()),
-                new NbdOptions(config.nbdStructuredReplies(), nbdLimits(config)));
+                new NbdOptions(config.nbdStructuredReplies(), nbdLimits(config), tls));
     }
 
     /** The largest payload budget: a byte count the agent's semaphores hold in an int. */

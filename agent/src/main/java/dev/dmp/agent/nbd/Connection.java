@@ -26,6 +26,7 @@ final class Connection {
     private volatile ExportConnections joined;
 
     private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile boolean closedHere;
 
     Connection(long id, SocketChannel channel, long acceptedNanos) {
         this.id = id;
@@ -109,8 +110,14 @@ final class Connection {
         return answered;
     }
 
+    /** True once the agent closed the socket itself (a stop, the watchdog), which said why. */
+    boolean closedHere() {
+        return closedHere;
+    }
+
     /** Closes the socket at once: blocked reads and writes on it end with an exception. */
     void close() {
+        closedHere = true;
         try {
             channel.close();
         } catch (IOException e) {

@@ -17,7 +17,8 @@ import org.jboss.logging.Logger;
  * the client picks an export (NBD_OPT_GO or NBD_OPT_EXPORT_NAME) or leaves (NBD_OPT_ABORT, or EOF).
  * Besides choosing the export, a client may ask for structured replies (NBD_OPT_STRUCTURED_REPLY) and
  * then select the {@code base:allocation} metadata context (NBD_OPT_SET_META_CONTEXT) for
- * NBD_CMD_BLOCK_STATUS; the {@link Session} says what was settled.
+ * NBD_CMD_BLOCK_STATUS; the {@link Session} says what was settled. NBD_OPT_STARTTLS moves the rest of
+ * the connection onto TLS ({@link StartTls}): {@link #channel()} is then the one to go on with.
  */
 public final class Handshake {
     private static final Logger LOG = Logger.getLogger(Handshake.class);
@@ -29,7 +30,9 @@ public final class Handshake {
     /** The id {@code base:allocation} gets when selected (the only context: any nonzero id would do). */
     static final int ALLOCATION_CONTEXT_ID = 1;
 
-    private final ByteChannel ch;
+    /** The socket, until NBD_OPT_STARTTLS replaces it with the TLS channel over it. */
+    private ByteChannel ch;
+
     private final ExportCatalog catalog;
     /** What this listener offers: structuredReplies false refuses NBD_OPT_STRUCTURED_REPLY. */
     private final NbdOptions options;
@@ -49,6 +52,8 @@ public final class Handshake {
 
     private int optionsSeen;
 
+    private final StartTls startTls;
+
     private boolean noZeroes;
     private boolean structured;
     /** The export NBD_OPT_SET_META_CONTEXT selected base:allocation for, or null. */
@@ -67,6 +72,17 @@ public final class Handshake {
         this.catalog = catalog;
         this.options = options;
         this.admission = admission;
+        this.startTls = new StartTls(options.tls());
+    }
+
+    /** The channel the connection goes on with: the TLS channel after NBD_OPT_STARTTLS, else the socket. */
+    public ByteChannel channel() {
+        return ch;
+    }
+
+    /** Whether NBD_OPT_STARTTLS moved the connection onto TLS (then no sendfile: the bytes are encrypted). */
+    public boolean encrypted() {
+        return startTls.encrypted();
     }
 
     /** Runs the handshake; returns what was settled, or null when the client left without choosing. */
@@ -121,6 +137,14 @@ public final class Handshake {
     }
 
     private Session handleOption(int option, ByteBuffer data) throws IOException, NbdProtocolException {
+        OptionRefusal tlsFirst = startTls.tlsFirst(option);
+        if (tlsFirst != null) {
+            if (option == NBD_OPT_EXPORT_NAME) {
+                throw new NbdProtocolException("NBD_OPT_EXPORT_NAME before NBD_OPT_STARTTLS: " + tlsFirst.message());
+            }
+            error(option, tlsFirst.type(), tlsFirst.message());
+            return null;
+        }
         switch (option) {
             case NBD_OPT_EXPORT_NAME -> {
                 String name = StandardCharsets.UTF_8.decode(data).toString();
@@ -141,6 +165,7 @@ public final class Handshake {
             }
             case NBD_OPT_ABORT -> reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
             case NBD_OPT_LIST -> list(option, data);
+            case NBD_OPT_STARTTLS -> startTls(option, data);
             case NBD_OPT_STRUCTURED_REPLY -> structuredReply(option, data);
             case NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT -> metaContext(option, data);
             case NBD_OPT_INFO, NBD_OPT_GO -> {
@@ -153,6 +178,20 @@ public final class Handshake {
 
     private Session session(String name, Export export) {
         return new Session(export, structured, name.equals(allocationExport) ? ALLOCATION_CONTEXT_ID : 0);
+    }
+
+    private void startTls(int option, ByteBuffer data) throws IOException {
+        OptionRefusal refusal = startTls.refusal(data);
+        if (refusal != null) {
+            error(option, refusal.type(), refusal.message());
+            return;
+        }
+        reply(option, NBD_REP_ACK, ByteBuffer.allocate(0));
+        ch = startTls.start(ch);
+        // What was settled in the clear may have been a man in the middle's doing: nothing of it is kept,
+        // and the client settles it again over TLS.
+        structured = false;
+        allocationExport = null;
     }
 
     private void list(int option, ByteBuffer data) throws IOException {

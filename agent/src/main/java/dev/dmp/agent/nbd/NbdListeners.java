@@ -1,5 +1,6 @@
 package dev.dmp.agent.nbd;
 
+import dev.dmp.agent.nbd.tls.TlsMode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -31,6 +32,18 @@ public final class NbdListeners implements AutoCloseable {
     public void start(Path socket, InetSocketAddress tcp, Path uncounted, ExportCatalog exports, NbdOptions options) {
         if (!options.structuredReplies()) {
             LOG.infof("dmp.agent.nbd-structured-replies=false: every client gets simple replies, no block status");
+        }
+        if (options.tls().credentials() != null) {
+            LOG.infof(
+                    "dmp.agent.nbd-tls=%s: %s",
+                    options.tls().mode(), options.tls().credentials().describe());
+        }
+        if (tcp != null
+                && !tcp.getAddress().isLoopbackAddress()
+                && options.tls().mode() != TlsMode.REQUIRE) {
+            LOG.warnf(
+                    "dmp.agent.nbd-bind: %s is beyond loopback, and with dmp.agent.nbd-tls=%s plaintext clients are served",
+                    tcp.getAddress().getHostAddress(), options.tls().mode());
         }
         shared = new AgentLimits(options.limits());
         try {

@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -237,15 +238,19 @@ public final class NbdServer implements AutoCloseable {
         String who = c.who();
         SocketChannel ch = c.channel;
         try (ch) {
-            Session session = new Handshake(ch, catalog, options, admission(c)).negotiate();
+            Handshake handshake = new Handshake(ch, catalog, options, admission(c));
+            Session session = handshake.negotiate();
             if (session == null) {
                 LOG.debugf("%s: left during the handshake", who);
                 return;
             }
             who += " to " + session.export().name();
             c.named(who);
-            TransmissionLoop loop =
-                    new TransmissionLoop(ch, session, workers, buffers, true, shared.connectionBudget());
+            // Over TLS: no sendfile (the bytes must be encrypted on the way), and closing the channel
+            // ends TLS (close_notify) before the socket closes.
+            ByteChannel transport = handshake.channel();
+            TransmissionLoop loop = new TransmissionLoop(
+                    transport, session, workers, buffers, !handshake.encrypted(), shared.connectionBudget());
             if (!c.begin(loop)) {
                 return;
             }
@@ -254,14 +259,16 @@ public final class NbdServer implements AutoCloseable {
                     who,
                     session.structuredReplies() ? "structured" : "simple",
                     session.blockStatus() ? ", base:allocation" : "");
-            loop.run();
+            try (transport) {
+                loop.run();
+            }
             LOG.debugf("%s: closed", who);
         } catch (NbdProtocolException e) {
             LOG.infof("%s: protocol error, closing it: %s", who, e.getMessage());
         } catch (EOFException e) {
             LOG.infof("%s: client went away: %s", who, e.getMessage());
         } catch (IOException e) {
-            if (c.stopping() || !ch.isOpen()) {
+            if (c.stopping() || c.closedHere()) {
                 // Closed here: by a stop, or by the watchdog, which said why.
                 LOG.debugf("%s: closed: %s", who, e);
             } else {

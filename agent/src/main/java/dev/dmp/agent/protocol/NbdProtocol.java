@@ -38,6 +38,7 @@ public final class NbdProtocol {
     public static final int NBD_REP_ERR_UNSUP = NBD_REP_FLAG_ERROR | 1;
     public static final int NBD_REP_ERR_POLICY = NBD_REP_FLAG_ERROR | 2;
     public static final int NBD_REP_ERR_INVALID = NBD_REP_FLAG_ERROR | 3;
+    public static final int NBD_REP_ERR_TLS_REQD = NBD_REP_FLAG_ERROR | 5;
     public static final int NBD_REP_ERR_UNKNOWN = NBD_REP_FLAG_ERROR | 6;
 
     // Info types (NBD_OPT_INFO / NBD_OPT_GO).

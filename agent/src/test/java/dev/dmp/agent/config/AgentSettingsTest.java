@@ -24,25 +24,48 @@ class AgentSettingsTest {
             Optional<String> controller,
             String stateDir,
             String nbdSocket,
-            Optional<String> benchmarkUncountedSocket)
+            Optional<String> benchmarkUncountedSocket,
+            Optional<Integer> nbdPort,
+            String nbdBind,
+            boolean nbdAllowPlaintextTcp)
             implements AgentConfig {
         Config(Optional<String> hostId, Optional<String> controller, String stateDir, String nbdSocket) {
             this(hostId, controller, stateDir, nbdSocket, Optional.empty());
         }
 
+        Config(
+                Optional<String> hostId,
+                Optional<String> controller,
+                String stateDir,
+                String nbdSocket,
+                Optional<String> benchmarkUncountedSocket) {
+            this(
+                    hostId,
+                    controller,
+                    stateDir,
+                    nbdSocket,
+                    benchmarkUncountedSocket,
+                    Optional.empty(),
+                    "127.0.0.1",
+                    false);
+        }
+
+        /** A TCP listener on {@code bind}, TLS off. */
+        static Config tcp(String bind, boolean allowPlaintext) {
+            return new Config(
+                    Optional.of("n"),
+                    Optional.empty(),
+                    "/var/lib/dmp",
+                    "/run/dmp/nbd.sock",
+                    Optional.empty(),
+                    Optional.of(10809),
+                    bind,
+                    allowPlaintext);
+        }
+
         @Override
         public Optional<List<String>> allowedPaths() {
             return Optional.empty();
-        }
-
-        @Override
-        public Optional<Integer> nbdPort() {
-            return Optional.empty();
-        }
-
-        @Override
-        public String nbdBind() {
-            return "127.0.0.1";
         }
 
         @Override
@@ -112,6 +135,26 @@ class AgentSettingsTest {
 
         @Override
         public Optional<String> controllerTlsConfigurationName() {
+            return Optional.empty();
+        }
+
+        @Override
+        public String nbdTls() {
+            return "off";
+        }
+
+        @Override
+        public Optional<String> nbdTlsCertificates() {
+            return Optional.empty();
+        }
+
+        @Override
+        public boolean nbdTlsVerifyPeer() {
+            return false;
+        }
+
+        @Override
+        public Optional<String> nbdTlsPskFile() {
             return Optional.empty();
         }
     }
@@ -273,5 +316,20 @@ class AgentSettingsTest {
                                 IllegalArgumentException.class,
                                 () -> AgentSettings.from(with(plain(), "nbdWriteTimeout", Duration.ZERO)))
                         .getMessage());
+    }
+
+    /** NBD in the clear beyond loopback: only when the operator says so (TLS off here). */
+    @Test
+    void plaintextTcpBeyondLoopbackNeedsToBeAllowed() {
+        assertEquals(
+                "dmp.agent.nbd-bind: 0.0.0.0 is not a loopback address, and NBD without TLS lets whoever reaches"
+                        + " the port read and write every volume: set dmp.agent.nbd-tls=require (with"
+                        + " dmp.agent.nbd-tls-certificates or dmp.agent.nbd-tls-psk-file), or"
+                        + " dmp.agent.nbd-allow-plaintext-tcp=true if the network is trusted",
+                problem(Config.tcp("0.0.0.0", false)));
+        assertTrue(problem(Config.tcp("10.1.2.3", false)).startsWith("dmp.agent.nbd-bind: 10.1.2.3 is not a loopback"));
+        assertEquals(10809, AgentSettings.from(Config.tcp("0.0.0.0", true)).nbdPort());
+        assertEquals(10809, AgentSettings.from(Config.tcp("127.0.0.1", false)).nbdPort());
+        assertEquals(10809, AgentSettings.from(Config.tcp("::1", false)).nbdPort());
     }
 }

@@ -132,17 +132,17 @@ class HandshakeTest {
         ScriptedChannel ch = client(
                 CLIENT_FLAGS_NO_ZEROES,
                 IHAVEOPT,
-                "00000005 00000000", // NBD_OPT_STARTTLS (no TLS here)
+                "00000005 00000000", // NBD_OPT_STARTTLS (TLS off: StartTlsOptionTest has the rest)
                 IHAVEOPT,
                 "00001234 00000003 aabbcc", // an option nobody defined, with 3 bytes of data
                 IHAVEOPT,
                 "00000002 00000000"); // NBD_OPT_ABORT
         assertNull(new Handshake(ch, catalog).negotiate());
-        byte[] tls = text("NBD_OPT_STARTTLS is not supported");
+        byte[] tls = text("TLS is turned off on this server (dmp.agent.nbd-tls=off)");
         byte[] unknown = text("OPT(4660) is not supported");
         assertWire(
                 concat(
-                        hex(GREETING + REPLY_MAGIC + "00000005 80000001 00000021"),
+                        hex(GREETING + REPLY_MAGIC + "00000005 80000001 00000038"),
                         tls,
                         hex(REPLY_MAGIC + "00001234 80000001 0000001a"),
                         unknown,

@@ -90,7 +90,7 @@ class StructuredReplyOptionTest {
         ScriptedChannel ch = client(option(NBD_OPT_STRUCTURED_REPLY), option(NBD_OPT_GO, export("dmp1")));
         assertEquals(
                 Session.simple(dmp1),
-                new Handshake(ch, catalog, new NbdOptions(false, NbdLimits.defaults())).negotiate());
+                new Handshake(ch, catalog, NbdOptions.defaults().withStructuredReplies(false)).negotiate());
         assertWire(
                 concat(
                         hex(GREETING),
