@@ -129,12 +129,16 @@ public final class TransmissionLoop {
         ByteBuffer payload = null;
         boolean handedOff = false;
         try {
-            if (r.type() == NBD_CMD_WRITE) {
+            Refusal refusal = checks.check(r);
+            if (r.type() == NBD_CMD_WRITE && refusal == null) {
                 payload = buffers.take((int) r.length());
                 Channels.readFully(in, payload);
                 payload.flip();
+            } else if (r.type() == NBD_CMD_WRITE) {
+                // Refused whatever it carries: read and dropped a piece at a time, so that a length the
+                // client only announced (32 MiB past the end, then nothing) allocates nothing.
+                Channels.skip(in, r.length());
             }
-            Refusal refusal = checks.check(r);
             if (refusal != null) {
                 replies.error(r, refusal.error(), refusal.message());
                 answered(r, refusal.error(), 0);
