@@ -24,6 +24,10 @@ public final class HeapBudget {
 
     private HeapBudget() {}
 
+    private static long allocated(boolean allThreads) {
+        return allThreads ? THREADS.getTotalThreadAllocatedBytes() : THREADS.getCurrentThreadAllocatedBytes();
+    }
+
     /** A parse of one input, run afresh each time (its channel, its state). */
     public interface Parse<T> {
         T run() throws Exception;
@@ -44,16 +48,29 @@ public final class HeapBudget {
      * than {@code budget} bytes. A parse that throws throws here, from the second run.
      */
     public static <T> T within(long budget, String what, Parse<T> parse) throws Exception {
+        return within(budget, what, false, parse);
+    }
+
+    /**
+     * As {@link #within(long, String, Parse)}, counting what every thread allocates: for a parser that
+     * reads on a thread of its own (a client's reply reader). Less exact, as whatever else runs
+     * meanwhile counts too.
+     */
+    public static <T> T withinAllThreads(long budget, String what, Parse<T> parse) throws Exception {
+        return within(budget, what, true, parse);
+    }
+
+    private static <T> T within(long budget, String what, boolean allThreads, Parse<T> parse) throws Exception {
         try {
             parse.run();
         } catch (Exception e) {
             // The first run only loads classes; the second, counted, throws it again.
         }
-        long start = THREADS.getCurrentThreadAllocatedBytes();
+        long start = allocated(allThreads);
         try {
             return parse.run();
         } finally {
-            long allocated = THREADS.getCurrentThreadAllocatedBytes() - start;
+            long allocated = allocated(allThreads) - start;
             assertTrue(allocated <= budget, what + " allocated " + allocated + " bytes (budget " + budget + ")");
         }
     }
