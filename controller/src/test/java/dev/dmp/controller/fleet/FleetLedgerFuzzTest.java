@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * A hostile or buggy agent's AgentLink stream, applied to the ledger as AgentLinkService and Fleet
  * apply it: any bytes, read as gRPC frames (a flag byte, a 32-bit length, an AgentMessageIn). The
- * first message must be a Hello (it names the session's host and run); later Hellos of the same run
+ * first message must be a Hello (it names the session's host and run); later Hellos of the same host and run
  * announce the volumes again; deltas are applied for the session's host and run; the stream ends at
  * the first frame that does not parse or a delta the ledger rejects. Whatever the agent sends:
  *
@@ -65,7 +65,9 @@ class FleetLedgerFuzzTest {
                 run = message.getHello().getRunId();
                 applied = host.equals("other") && run.equals("run-o") ? 1 : 0;
                 ledger.hello(message.getHello(), T0);
-            } else if (message.hasHello() && message.getHello().getRunId().equals(run)) {
+            } else if (message.hasHello()
+                    && message.getHello().getHostId().equals(host)
+                    && message.getHello().getRunId().equals(run)) {
                 ledger.hello(message.getHello(), T0); // Fleet.announced
             } else if (message.hasDelta()) {
                 List<VolumeCounts> before = ledger.volumeCounts("");
