@@ -88,9 +88,10 @@ class TransmissionFuzzTest {
         ScriptedChannel[] ch = new ScriptedChannel[1];
         boolean ended;
         try {
-            // A READ's reply buffer is of the next power of two above its data and header, and the
-            // backend may copy pages on the way: four times what the READs ask for is their share.
-            HeapBudget.within(HeapBudget.forInput(sent.length) + 4 * readBytes, "the transmission loop", () -> {
+            // Per byte a READ asks for: its reply buffer (the next power of two above data and header), the
+            // backend's copies, and this test's channel, which copies all that is written into a
+            // ByteArrayOutputStream that doubles as it grows (a 60 s run found 4 times too tight).
+            HeapBudget.within(HeapBudget.forInput(sent.length) + 8 * readBytes, "the transmission loop", () -> {
                 SparseBackend backend = new SparseBackend(SIZE, minimumBlock).data(SparseBackend.PAGE, 4096);
                 Export export = new Export("fuzz", backend, readOnly, new VolumeStats()::observer);
                 Session session = new Session(export, structured, blockStatus ? 1 : 0);
