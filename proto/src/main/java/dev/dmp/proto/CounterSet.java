@@ -238,27 +238,40 @@ public final class CounterSet {
     void addTotals(
             int op, long requests, long bytes, long errors, long latencyNs, long requestedBytes, long holeBytes) {
         int base = op * PER_OP;
-        v[base + HOLE_BYTES] += holeBytes;
-        v[base + REQUESTS] += requests;
-        v[base + BYTES] += bytes;
-        v[base + ERRORS] += errors;
-        v[base + LATENCY_NS] += latencyNs;
-        v[base + REQUESTED_BYTES] += requestedBytes;
+        v[base + HOLE_BYTES] = plus(v[base + HOLE_BYTES], holeBytes);
+        v[base + REQUESTS] = plus(v[base + REQUESTS], requests);
+        v[base + BYTES] = plus(v[base + BYTES], bytes);
+        v[base + ERRORS] = plus(v[base + ERRORS], errors);
+        v[base + LATENCY_NS] = plus(v[base + LATENCY_NS], latencyNs);
+        v[base + REQUESTED_BYTES] = plus(v[base + REQUESTED_BYTES], requestedBytes);
+    }
+
+    /**
+     * a + b, held at the nearest end of the range instead of wrapping: counts received from elsewhere
+     * are each within range (OpCountersCodec refuses more), but a peer may send many, and a total that
+     * wrapped would go down.
+     */
+    private static long plus(long a, long b) {
+        long sum = a + b;
+        return ((a ^ sum) & (b ^ sum)) < 0 ? (sum < 0 ? Long.MAX_VALUE : Long.MIN_VALUE) : sum;
     }
 
     /** Adds {@code count} requests answered with {@code nbdError} (one this build does not know: to the last slot). */
     void addErrors(int op, int nbdError, long count) {
-        v[op * PER_OP + ERROR_BASE + errorSlot(nbdError)] += count;
+        int i = op * PER_OP + ERROR_BASE + errorSlot(nbdError);
+        v[i] = plus(v[i], count);
     }
 
     /** Adds to latency bucket {@code i}; a bucket past this layout's last (a newer peer's) adds to the last. */
     void addLatencyBucket(int op, int i, long count) {
-        v[op * PER_OP + LATENCY_BASE + Math.min(i, LATENCY_BUCKETS - 1)] += count;
+        int at = op * PER_OP + LATENCY_BASE + Math.min(i, LATENCY_BUCKETS - 1);
+        v[at] = plus(v[at], count);
     }
 
     /** Adds to size bucket {@code i}; a bucket past this layout's last (a newer peer's) adds to the last. */
     void addSizeBucket(int op, int i, long count) {
-        v[op * PER_OP + SIZE_BASE + Math.min(i, SIZE_BUCKETS - 1)] += count;
+        int at = op * PER_OP + SIZE_BASE + Math.min(i, SIZE_BUCKETS - 1);
+        v[at] = plus(v[at], count);
     }
 
     @Override

@@ -242,7 +242,7 @@ public final class OpCountersCodec {
      * operation ({@link CounterSet#READ}...), or -1 for an operation this build does not know (which
      * {@link #addEncoded} skips, as {@link #addProto} does).
      *
-     * @throws IllegalArgumentException if it does not parse
+     * @throws IllegalArgumentException if it does not parse, or holds a count past 2^63 - 1
      */
     public static int checkEncoded(ByteString opCounters) {
         return parse(opCounters, null, -1);
@@ -270,15 +270,15 @@ public final class OpCountersCodec {
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
                 switch (tag) {
                     case OP_TAG -> op = in.readEnum();
-                    case REQUESTS_TAG -> requests = in.readUInt64();
-                    case BYTES_TAG -> length = in.readUInt64();
-                    case ERRORS_TAG -> errors = in.readUInt64();
-                    case LATENCY_NS_TAG -> latencyNs = in.readUInt64();
-                    case REQUESTED_BYTES_TAG -> requested = in.readUInt64();
-                    case HOLE_BYTES_TAG -> holes = in.readUInt64();
+                    case REQUESTS_TAG -> requests = count(in.readUInt64());
+                    case BYTES_TAG -> length = count(in.readUInt64());
+                    case ERRORS_TAG -> errors = count(in.readUInt64());
+                    case LATENCY_NS_TAG -> latencyNs = count(in.readUInt64());
+                    case REQUESTED_BYTES_TAG -> requested = count(in.readUInt64());
+                    case HOLE_BYTES_TAG -> holes = count(in.readUInt64());
                     case ERRORS_BY_CODE_TAG -> addErrorCount(in, into, intoOp);
-                    case LATENCY_TAG -> latencyAt = addBucket(into, intoOp, LATENCY, latencyAt, in.readUInt64());
-                    case SIZE_TAG -> sizeAt = addBucket(into, intoOp, SIZE, sizeAt, in.readUInt64());
+                    case LATENCY_TAG -> latencyAt = addBucket(into, intoOp, LATENCY, latencyAt, count(in.readUInt64()));
+                    case SIZE_TAG -> sizeAt = addBucket(into, intoOp, SIZE, sizeAt, count(in.readUInt64()));
                     case LATENCY_PACKED_TAG -> latencyAt = addPacked(in, into, intoOp, LATENCY, latencyAt);
                     case SIZE_PACKED_TAG -> sizeAt = addPacked(in, into, intoOp, SIZE, sizeAt);
                     default -> {
@@ -297,6 +297,18 @@ public final class OpCountersCodec {
         return (int) op - 1;
     }
 
+    /**
+     * A count as read (uint64 on the wire), refused past 2^63 - 1: added to the signed counters of a
+     * ledger it would count backwards.
+     */
+    private static long count(long uint64) {
+        if (uint64 < 0) {
+            throw new IllegalArgumentException(
+                    "OpCounters: a count of " + Long.toUnsignedString(uint64) + " is past 2^63 - 1");
+        }
+        return uint64;
+    }
+
     /** Reads one ErrorCount message and adds it to {@code into} unless that is null. */
     private static void addErrorCount(CodedInputStream in, CounterSet into, int op) throws IOException {
         int limit = in.pushLimit(in.readRawVarint32());
@@ -305,7 +317,7 @@ public final class OpCountersCodec {
         for (int t = in.readTag(); t != 0; t = in.readTag()) {
             switch (t) {
                 case ERROR_TAG -> code = in.readUInt32();
-                case COUNT_TAG -> count = in.readUInt64();
+                case COUNT_TAG -> count = count(in.readUInt64());
                 default -> in.skipField(t);
             }
         }
@@ -320,7 +332,7 @@ public final class OpCountersCodec {
             throws IOException {
         int limit = in.pushLimit(in.readRawVarint32());
         while (in.getBytesUntilLimit() > 0) {
-            at = addBucket(into, op, histogram, at, in.readUInt64());
+            at = addBucket(into, op, histogram, at, count(in.readUInt64()));
         }
         in.popLimit(limit);
         return at;

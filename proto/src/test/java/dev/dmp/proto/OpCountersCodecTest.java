@@ -23,6 +23,21 @@ import org.junit.jupiter.api.Test;
 class OpCountersCodecTest {
 
     @Test
+    void aCountPastTheSignedRangeIsRejected() {
+        // Found by AgentMessageInFuzzTest: a latency histogram element of 2^64 - 1 (uint64 on the wire)
+        // was accepted and added to the ledger as -1, so its lifetime counts went down. Here: a WRITE
+        // of 2^64 - 1 requests (op 2, requests ff ff ff ff ff ff ff ff ff 01), and a packed histogram
+        // element of 2^63.
+        ByteString requests = ByteString.fromHex("0802" + "10ffffffffffffffffff01");
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> OpCountersCodec.checkEncoded(requests));
+        assertEquals("OpCounters: a count of 18446744073709551615 is past 2^63 - 1", e.getMessage());
+        ByteString bucket =
+                ByteString.fromHex("0802" + "420b" + "01" + "80808080808080808001"); // size histogram [1, 2^63]
+        assertThrows(IllegalArgumentException.class, () -> OpCountersCodec.checkEncoded(bucket));
+    }
+
+    @Test
     void toProtoSkipsEmptyOpsAndTrimsTrailingZeroBuckets() {
         CounterSet c = CounterSet.empty();
         c.record(WRITE, 4096, 0, 1000); // size bucket 12, latency bucket 9

@@ -20,6 +20,8 @@ import java.util.concurrent.CompletableFuture;
 final class PendingRequest {
     /** The most a chunk may carry beyond a READ's data: the spec lets a chunk exceed the maximum by its overhead. */
     private static final int MAX_BLOCK_STATUS = 4 + 8 * (1 << 20);
+    /** How much of a BLOCK_STATUS chunk's descriptors is read at once (whole descriptors of 8 bytes). */
+    private static final int DESCRIPTORS_READ = 8 << 10;
 
     final int type;
     final long offset;
@@ -72,12 +74,16 @@ final class PendingRequest {
                 require(
                         extents != null && n >= 12 && (n - 4) % 8 == 0 && n <= MAX_BLOCK_STATUS,
                         "a BLOCK_STATUS chunk of " + n + " bytes");
-                ByteBuffer b = read(ch, (int) n);
-                int context = b.getInt();
-                if (context == allocationContext) {
-                    require(!status, "two BLOCK_STATUS chunks for one context");
-                    status = true;
-                    while (b.hasRemaining()) {
+                boolean ours = read(ch, 4).getInt() == allocationContext;
+                require(!(ours && status), "two BLOCK_STATUS chunks for one context");
+                status |= ours;
+                // Descriptors are read 8 KiB at a time, as they arrive: a chunk that announces 8 MiB
+                // and sends a few bytes must not cost 8 MiB.
+                ByteBuffer b = ByteBuffer.allocate((int) Math.min(n - 4, DESCRIPTORS_READ));
+                for (long left = n - 4; left > 0; left -= b.limit()) {
+                    Channels.readFully(ch, b.clear().limit((int) Math.min(left, b.capacity())));
+                    b.flip();
+                    while (ours && b.hasRemaining()) {
                         long extent = Integer.toUnsignedLong(b.getInt());
                         int flags = b.getInt();
                         require(extent > 0, "an extent of 0 bytes");

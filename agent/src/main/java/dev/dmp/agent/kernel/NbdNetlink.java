@@ -140,7 +140,8 @@ final class NbdNetlink {
             b.getShort(); // flags
             int seq = b.getInt();
             b.getInt(); // port id
-            if (msgLen < NLMSG_HDRLEN || start + msgLen > len) {
+            // Compared without adding: start + msgLen could wrap past 2^31 and pass.
+            if (msgLen < NLMSG_HDRLEN || msgLen > len - start) {
                 throw new IllegalArgumentException(
                         "malformed netlink message: length " + msgLen + " at " + start + " of " + len + " bytes");
             }
@@ -153,6 +154,9 @@ final class NbdNetlink {
             } else if (type == NLMSG_DONE) {
                 out.add(new Reply(type, seq, 0, 0, List.of()));
             } else {
+                if (msgLen < NLMSG_HDRLEN + GENL_HDRLEN) {
+                    throw new IllegalArgumentException("malformed generic netlink message: length " + msgLen);
+                }
                 int cmd = Byte.toUnsignedInt(b.get());
                 b.position(b.position() + 3);
                 out.add(new Reply(type, seq, 0, cmd, attrs(b, end)));

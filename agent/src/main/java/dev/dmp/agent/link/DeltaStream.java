@@ -46,6 +46,9 @@ public final class DeltaStream {
             Entry e = new Entry(d);
             e.sent = true;
             this.unacked.put(d.getSeq(), e);
+            // A checkpoint whose last number is behind its own deltas (damaged, or hand-edited) must not
+            // make the next delta reuse one of their numbers.
+            this.lastSeq = Math.max(this.lastSeq, d.getSeq());
         }
     }
 

@@ -193,15 +193,21 @@ public final class TransmissionLoop {
         int charged = 0;
         boolean handedOff = false;
         try {
-            budget.take(payloadOf(r), ch);
-            charged = payloadOf(r);
-            if (r.type() == NBD_CMD_WRITE) {
+            // A stop refuses everything from now on (NBD_ESHUTDOWN); then the request's own checks.
+            String why = stopping;
+            Refusal refusal = why != null ? new Refusal(NBD_ESHUTDOWN, why) : checks.check(r);
+            int charge = refusal == null ? payloadOf(r) : 0;
+            budget.take(charge, ch);
+            charged = charge;
+            if (r.type() == NBD_CMD_WRITE && refusal == null) {
                 payload = buffers.take((int) r.length());
                 Channels.readFully(in, payload);
                 payload.flip();
+            } else if (r.type() == NBD_CMD_WRITE) {
+                // Refused whatever it carries: read and dropped a piece at a time, so that a length the
+                // client only announced (32 MiB past the end, then nothing) allocates nothing.
+                Channels.skip(in, r.length());
             }
-            String why = stopping;
-            Refusal refusal = why != null ? new Refusal(NBD_ESHUTDOWN, why) : checks.check(r);
             if (refusal != null) {
                 replies.error(r, refusal.error(), refusal.message());
                 answered(r, refusal.error(), 0);

@@ -34,6 +34,14 @@ public final class Channels {
         }
     }
 
+    /** Reads and drops {@code n} bytes, at most 64 KiB at a time; EOFException if the peer closes first. */
+    public static void skip(ReadableByteChannel ch, long n) throws IOException {
+        ByteBuffer scratch = ByteBuffer.allocate((int) Math.min(n, 64 << 10));
+        for (long left = n; left > 0; left -= scratch.capacity()) {
+            readFully(ch, scratch.clear().limit((int) Math.min(left, scratch.capacity())));
+        }
+    }
+
     public static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             ch.write(buf);

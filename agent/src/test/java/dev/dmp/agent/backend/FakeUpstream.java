@@ -53,7 +53,7 @@ final class FakeUpstream implements AutoCloseable {
         Thread.ofVirtual().start(() -> {
             try {
                 SocketChannel c = listener.accept();
-                handshake(c);
+                handshake(c, size, contextId);
                 accepted.complete(c);
             } catch (IOException | NbdProtocolException | RuntimeException e) {
                 accepted.completeExceptionally(e);
@@ -68,7 +68,11 @@ final class FakeUpstream implements AutoCloseable {
         T open(NbdUri uri) throws IOException;
     }
 
-    private void handshake(SocketChannel c) throws IOException, NbdProtocolException {
+    /**
+     * The server's side of a handshake as a real one answers it: structured replies, base:allocation as
+     * {@code contextId}, GO with an export of {@code size} bytes; every other option unsupported.
+     */
+    static void handshake(SocketChannel c, long size, int contextId) throws IOException, NbdProtocolException {
         Channels.writeFully(
                 c,
                 ByteBuffer.allocate(18)

@@ -31,6 +31,29 @@ class NbdNetlinkTest {
     }
 
     @Test
+    void aGenericMessageWithNoRoomForItsGenlHeaderIsMalformed() {
+        // Found by NbdNetlinkFuzzTest: a message of 16 bytes (nlmsghdr only) of a family's type, where
+        // the parser read the genlmsghdr past the end of what recv returned (BufferUnderflowException).
+        byte[] shortMessage = hex("10000000 1b00 0000 07000000 00000000");
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> NbdNetlink.parse(shortMessage, shortMessage.length));
+        assertEquals("malformed generic netlink message: length 16", e.getMessage());
+    }
+
+    @Test
+    void aMessageLengthThatOverflowsPastTheBufferIsMalformed() {
+        // Found by NbdNetlinkFuzzTest: after a first message, a length near 2^31 made start + length
+        // wrap to a negative number, which passed the bounds check; the parser then moved its buffer to a
+        // negative position (IllegalArgumentException "newPosition < 0" from ByteBuffer, not its own).
+        byte[] wrapping = hex(
+                "14000000 0300 0000 01000000 00000000 00000000", // NLMSG_DONE, 20 bytes
+                "f0ffff7f 0300 0000 02000000 00000000"); // NLMSG_DONE of 2^31 - 16 bytes, 16 sent
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> NbdNetlink.parse(wrapping, wrapping.length));
+        assertEquals("malformed netlink message: length 2147483632 at 20 of 36 bytes", e.getMessage());
+    }
+
+    @Test
     void getFamilyAsksTheControllerForNbd() {
         assertArrayEquals(
                 hex(

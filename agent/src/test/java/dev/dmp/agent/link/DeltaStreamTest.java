@@ -44,6 +44,19 @@ class DeltaStreamTest {
     }
 
     @Test
+    void aCheckpointWhoseLastSeqIsBehindItsDeltasNumbersOnAfterTheHighest() {
+        // Found by CheckpointFuzzTest: a checkpoint with no last_seq (0) and an unacknowledged delta 2
+        // restored a stream that numbered its next deltas 1 and then 2, replacing the restored delta 2
+        // (its counts lost, and its number handed out twice).
+        DeltaStream restored = new DeltaStream("run-1", 0, List.of(d(2, v("a", 0, counts(WRITE, 1, 4096), 0))));
+        assertEquals(2, restored.lastSeq());
+        restored.append(List.of(j("a", 0, counts(READ, 1, 512), 0)));
+        assertEquals(
+                List.of(d(2, v("a", 0, counts(WRITE, 1, 4096), 0)), d(3, v("a", 0, counts(READ, 1, 512), 0))),
+                restored.unacked());
+    }
+
+    @Test
     void deltasAreNumberedFromOneOncePreviousOnesWereSent() {
         assertEquals("run-1", stream.runId());
         assertEquals(0, stream.lastSeq());

@@ -162,7 +162,10 @@ public class Fleet {
      * Agent API) and announces the whole list again. Counts of volumes it still has are kept.
      */
     public void announced(AgentSession session, Hello hello) {
-        if (sessions.get(session.hostId()) == session && hello.getRunId().equals(session.runId())) {
+        // The stream's own host and run only: a Hello naming another host must not replace its volumes.
+        if (sessions.get(session.hostId()) == session
+                && hello.getHostId().equals(session.hostId())
+                && hello.getRunId().equals(session.runId())) {
             ledger.hello(hello, Instant.now());
             LOG.infof("host %s announced its volumes again (%d volumes)", session.hostId(), hello.getVolumesCount());
         }

@@ -75,4 +75,26 @@ class AgentSessionTest {
         assertEquals(0, second.completed);
         assertEquals(now, fleet.session("node-a").orElseThrow());
     }
+
+    @Test
+    void aHelloOnAnOpenStreamCannotAnnounceAnotherHostsVolumes() {
+        // Found while writing FleetLedgerFuzzTest (which mirrors what AgentLinkService and Fleet do with
+        // a stream): Fleet.announced checked the Hello's run id against the session's, not its host id,
+        // so an agent on node-b's stream that said host_id "node-a" with node-b's run id replaced
+        // node-a's run and dropped its volumes and their counts.
+        Fleet fleet = new Fleet(new TestConfig(dataDir.toString()));
+        fleet.open();
+        AgentSession a = new AgentSession("node-a", "run-a", new Outbound());
+        fleet.connected(a, FleetLedgerTest.hello("node-a", "run-a", "vol-a"));
+        fleet.delta(a, FleetLedgerTest.delta(1, FleetLedgerTest.writes("vol-a", 0, 2, 8192)));
+        List<VolumeCounts> before = fleet.ledger().volumeCounts("node-a");
+
+        AgentSession b = new AgentSession("node-b", "run-b", new Outbound());
+        fleet.connected(b, FleetLedgerTest.hello("node-b", "run-b"));
+        fleet.announced(b, FleetLedgerTest.hello("node-a", "run-b"));
+
+        assertEquals(before, fleet.ledger().volumeCounts("node-a"));
+        assertEquals(1, before.size());
+        fleet.close(null);
+    }
 }

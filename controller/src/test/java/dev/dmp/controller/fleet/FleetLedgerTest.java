@@ -141,6 +141,23 @@ public class FleetLedgerTest {
     }
 
     @Test
+    void aLifetimeCountStopsAtItsMaximumInsteadOfWrapping() {
+        // Two deltas of 2^62 WRITE requests each: their sum, 2^63, wrapped to -2^63 and the volume's
+        // lifetime count went down. A hostile or broken agent can send such numbers (each one alone is
+        // within range); the ledger now holds the count at 2^63 - 1.
+        ledger.hello(hello("h1", "r1", "v"), T0);
+        VolumeDelta huge = VolumeDelta.newBuilder()
+                .setVolume("v")
+                .addOps(dev.dmp.proto.v1.OpCounters.newBuilder()
+                        .setOp(dev.dmp.proto.v1.Op.OP_WRITE)
+                        .setRequests(1L << 62))
+                .build();
+        assertTrue(ledger.apply("h1", "r1", delta(1, huge), T0));
+        assertTrue(ledger.apply("h1", "r1", delta(2, huge), T0));
+        assertEquals(Long.MAX_VALUE, ledger.volumeCounts("h1").get(0).lifetime().requests(WRITE));
+    }
+
+    @Test
     void aDeltaWithCountersThatDoNotParseChangesNothing() {
         ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
         var good = delta(1, writes("dmp1", 0, 3, 12288));
