@@ -2,6 +2,7 @@ package dev.dmp.controller.api;
 
 import dev.dmp.controller.fleet.AgentSession;
 import dev.dmp.controller.fleet.Fleet;
+import dev.dmp.controller.store.LedgerUnavailableException;
 import dev.dmp.proto.v1.AgentLinkGrpc;
 import dev.dmp.proto.v1.AgentMessage;
 import dev.dmp.proto.v1.AgentMessageIn;
@@ -57,9 +58,14 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
     StreamObserver<AgentMessageIn> connectIn(StreamObserver<ControllerMessage> outbound) {
         return new StreamObserver<>() {
             private AgentSession session;
+            /** The Hello could not be taken (the ledger's store is unreachable): the stream has ended. */
+            private boolean refused;
 
             @Override
             public void onNext(AgentMessageIn message) {
+                if (refused) {
+                    return;
+                }
                 if (session == null) {
                     if (!message.hasHello()
                             || message.getHello().getHostId().isEmpty()
@@ -69,9 +75,20 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
                                 .asException());
                         return;
                     }
-                    session = new AgentSession(
+                    AgentSession opened = new AgentSession(
                             message.getHello().getHostId(), message.getHello().getRunId(), outbound);
-                    fleet.connected(session, message.getHello());
+                    try {
+                        fleet.connected(opened, message.getHello());
+                    } catch (LedgerUnavailableException e) {
+                        refused = true;
+                        LOG.warnf("host %s: Hello refused: %s", opened.hostId(), e.getMessage());
+                        outbound.onError(Status.UNAVAILABLE
+                                .withDescription(
+                                        "the controller cannot reach its ledger (" + e.getMessage() + "); dial again")
+                                .asException());
+                        return;
+                    }
+                    session = opened;
                     return;
                 }
                 fleet.seen(session);

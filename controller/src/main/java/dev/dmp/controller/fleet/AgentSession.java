@@ -103,6 +103,21 @@ public final class AgentSession {
         }
     }
 
+    /** Ends the controller's half of the stream with an error status, once (see {@link #end}). */
+    void abort(Status status) {
+        synchronized (outbound) {
+            open = false;
+            if (!ended) {
+                ended = true;
+                try {
+                    outbound.onError(status.asException());
+                } catch (IllegalStateException e) {
+                    // already cancelled or closed by the peer
+                }
+            }
+        }
+    }
+
     private StatusException lost() {
         return Status.UNAVAILABLE
                 .withDescription("host " + hostId + " disconnected before answering; retry when it is back online")

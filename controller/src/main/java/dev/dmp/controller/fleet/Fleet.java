@@ -1,7 +1,9 @@
 package dev.dmp.controller.fleet;
 
 import dev.dmp.controller.ControllerConfig;
+import dev.dmp.controller.store.HostWrite;
 import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.controller.store.LedgerStores;
 import dev.dmp.proto.VolumeAttachment;
 import dev.dmp.proto.v1.Ack;
 import dev.dmp.proto.v1.AttachmentState;
@@ -10,14 +12,12 @@ import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
+import io.grpc.Status;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,16 +64,11 @@ public class Fleet {
 
     @PostConstruct
     void open() {
-        Path dir = Path.of(config.dataDir());
-        try {
-            store = LedgerStore.open(dir);
-        } catch (IOException | RuntimeException e) {
-            throw new UncheckedIOException(
-                    "dmp.controller.data-dir: cannot open the ledger in " + dir + ": " + e.getMessage(),
-                    e instanceof IOException io ? io : new IOException(e));
-        }
+        store = LedgerStores.open(config);
         ledger = new FleetLedger(store);
-        LOG.infof("ledger %s open: %d hosts known", store.file(), ledger.hosts().size());
+        LOG.infof(
+                "ledger %s open: %d hosts known",
+                store.location(), ledger.hosts().size());
         committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
     }
 
@@ -96,17 +91,42 @@ public class Fleet {
             acks = new ArrayList<>(acksAfterCommit);
             acksAfterCommit.clear();
         }
+        List<HostWrite> refused;
         try {
-            ledger.commit();
+            refused = ledger.commit();
         } catch (RuntimeException e) {
             commitFailures.incrementAndGet();
             LOG.errorf("ledger commit failed: %s; acknowledgements held back, agents will resend", e.getMessage());
             return;
         }
+        refused.forEach(this::fenced); // before the acks: a fenced host's session sends none
         acks.forEach(a -> a.send().run());
         synchronized (acksAfterCommit) {
             waitingSince =
                     acksAfterCommit.isEmpty() ? 0 : acksAfterCommit.get(0).receivedNanos();
+        }
+    }
+
+    /**
+     * The store refused a write of the host: another replica claimed it after this one did. Whatever
+     * this replica applied since its last commit of the host is not in the ledger, so none of it may be
+     * acknowledged: the session is closed (its waiting acks go nowhere) and ended, and the host
+     * forgotten. The agent dials again and resends its unacknowledged deltas to whoever holds it now.
+     */
+    private void fenced(HostWrite refused) {
+        String host = refused.hostId();
+        if (!ledger.fenced(host, refused.epoch())) {
+            return; // this replica claimed the host again meanwhile: the newer claim stands
+        }
+        LOG.warnf(
+                "host %s: fenced: epoch %d is no longer current (another replica claimed it); ending its stream"
+                        + " and forgetting the host",
+                host, refused.epoch());
+        AgentSession session = sessions.remove(host);
+        if (session != null) {
+            session.close();
+            session.abort(Status.ABORTED.withDescription(
+                    "host " + host + " was claimed by another controller replica; dial again"));
         }
     }
 
@@ -143,7 +163,13 @@ public class Fleet {
         return ledger;
     }
 
-    /** An agent said Hello on a new stream; an older stream of the same host is ended. */
+    /**
+     * An agent said Hello on a new stream; an older stream of the same host is ended, before the claim,
+     * so that nothing it applies after the claim read the store is acknowledged on it.
+     *
+     * @throws dev.dmp.controller.store.LedgerUnavailableException when the host cannot be claimed (the
+     *     session is not kept)
+     */
     public void connected(AgentSession session, Hello hello) {
         AgentSession previous = sessions.put(session.hostId(), session);
         if (previous != null) {
@@ -151,7 +177,13 @@ public class Fleet {
             previous.close();
             previous.end();
         }
-        ledger.hello(hello, Instant.now());
+        try {
+            ledger.connect(hello, Instant.now());
+        } catch (RuntimeException e) {
+            sessions.remove(session.hostId(), session);
+            session.close();
+            throw e;
+        }
         LOG.infof(
                 "agent connected: host %s (agent %s, run %s, %d volumes)",
                 session.hostId(), hello.getAgentVersion(), hello.getRunId(), hello.getVolumesCount());
