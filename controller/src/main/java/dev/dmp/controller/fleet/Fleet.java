@@ -64,12 +64,17 @@ public class Fleet {
 
     @PostConstruct
     void open() {
+        openLedger();
+        committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
+    }
+
+    /** The ledger without the thread that commits it: tests call {@link #commit} themselves. */
+    void openLedger() {
         store = LedgerStores.open(config);
         ledger = new FleetLedger(store);
         LOG.infof(
                 "ledger %s open: %d hosts known",
                 store.location(), ledger.hosts().size());
-        committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
     }
 
     private void commitLoop() {
@@ -85,7 +90,7 @@ public class Fleet {
     }
 
     /** Makes the ledger durable, then sends the acknowledgements that were waiting for it. */
-    private void commit() {
+    void commit() {
         List<PendingAck> acks;
         synchronized (acksAfterCommit) {
             acks = new ArrayList<>(acksAfterCommit);
@@ -198,6 +203,11 @@ public class Fleet {
             ledger.hello(hello, Instant.now());
             LOG.infof("host %s announced its volumes again (%d volumes)", session.hostId(), hello.getVolumesCount());
         }
+    }
+
+    /** Whether {@link #connected} waits on the ledger's database (see {@link LedgerStore#claimsWaitOnNetwork}). */
+    public boolean claimsWaitOnNetwork() {
+        return store.claimsWaitOnNetwork();
     }
 
     /** Any message from the agent: it is alive now. */

@@ -14,6 +14,11 @@ public interface LedgerStore extends AutoCloseable {
     /** Where the ledger is, for log lines: a file or a JDBC URL. */
     String location();
 
+    /** Whether {@link #claim} waits on the network (then no event-loop thread may make it). */
+    default boolean claimsWaitOnNetwork() {
+        return false;
+    }
+
     /** Every host's committed record, at start-up. A record that does not parse is logged and skipped. */
     List<HostRecord> loadAll();
 

@@ -107,6 +107,11 @@ public final class PostgresLedgerStore implements LedgerStore {
     }
 
     @Override
+    public boolean claimsWaitOnNetwork() {
+        return true;
+    }
+
+    @Override
     public List<HostRecord> loadAll() {
         return writes.inTransaction("loading the ledger", c -> {
             Map<String, HostRecord.Builder> hosts = new LinkedHashMap<>();
