@@ -4,6 +4,7 @@
 # a fenced write. For the fence the controller is stopped with SIGSTOP while the host is claimed in
 # the database as another replica would claim it; resumed, its commit of that host is refused and
 # logged, its stream ended, and the deltas it could not commit are resent by the agent and counted once.
+# Last, PostgreSQL is stopped under I/O and started again: the acknowledgements wait, nothing is lost.
 . "$(dirname "$0")/lib.sh"
 requires buf jq curl
 needs_libnbd_python
@@ -62,4 +63,24 @@ wait_until 20 host_online node-a
 read -r owner epoch <<<"$(psql_ledger "SELECT owner || ' ' || epoch FROM hosts WHERE host_id = 'node-a'")"
 expect_eq "node-a's owner after the fence" replica-1 "$owner"
 [ "$epoch" -gt "$claimed" ] || fail "node-a's epoch $epoch is not above replica-2's $claimed"
-log "node-a claimed back at epoch $epoch; counts exact through a SIGKILL and a fenced write"
+
+# 3. PostgreSQL stopped under I/O: commits fail and their acks wait, the replica is not ready; once
+#    the database is back the agent's deltas are acknowledged and the counts are exact.
+ready_code() { curl -s -o /dev/null -w '%{http_code}' "http://$CONTROLLER/q/health/ready"; }
+expect_eq "ready with the database up" 200 "$(ready_code)"
+load_start p "$URI" 1000 200
+wait_until 30 writes_counted 1400
+pg_stop
+log "PostgreSQL stopped under I/O"
+wait_until 20 grep -q "ledger commit failed" "$WORK/controller.log"
+wait_until 10 test "$(ready_code)" = 503
+log "ok: commits fail and the replica is not ready while the database is down"
+pg_start
+log "PostgreSQL started again"
+wait_until 20 test "$(ready_code)" = 200
+load_wait p > /dev/null
+read -r r3 rb3 w3 wb3 <<<"$(truth 1000)"
+want="$((r1 + r2 + r3)) $((rb1 + rb2 + rb3)) $((w1 + w2 + w3)) $((wb1 + wb2 + wb3))"
+wait_until 30 exact "$want"
+expect_eq "zero1 after the database's outage" "$want" "$(stats_of VOLUME node-a zero1)"
+log "counts exact through a SIGKILL, a fenced write and a database outage"

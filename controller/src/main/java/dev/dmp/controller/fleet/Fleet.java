@@ -210,6 +210,11 @@ public class Fleet {
         return store.claimsWaitOnNetwork();
     }
 
+    /** Whether the ledger's store answers now (see {@link LedgerStore#reachable}). */
+    public boolean ledgerReachable() {
+        return store.reachable();
+    }
+
     /** Any message from the agent: it is alive now. */
     public void seen(AgentSession session) {
         if (sessions.get(session.hostId()) == session) {

@@ -19,6 +19,14 @@ public interface LedgerStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether the store answers now (readiness: a replica that cannot reach its database can neither
+     * claim a host nor acknowledge a delta).
+     */
+    default boolean reachable() {
+        return true;
+    }
+
     /** Every host's committed record, at start-up. A record that does not parse is logged and skipped. */
     List<HostRecord> loadAll();
 

@@ -111,6 +111,21 @@ public final class PostgresLedgerStore implements LedgerStore {
         return true;
     }
 
+    /** A round trip on the claims' connection, bounded to 2 s; a broken connection is opened again. */
+    @Override
+    public boolean reachable() {
+        try {
+            return claims.inTransaction("checking the ledger's database", c -> {
+                if (!c.isValid(2)) {
+                    throw new SQLException("no answer within 2 s"); // drops the connection
+                }
+                return true;
+            });
+        } catch (LedgerUnavailableException e) {
+            return false;
+        }
+    }
+
     @Override
     public List<HostRecord> loadAll() {
         return writes.inTransaction("loading the ledger", c -> {
