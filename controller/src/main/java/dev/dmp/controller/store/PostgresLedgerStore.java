@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,13 +53,13 @@ public final class PostgresLedgerStore implements LedgerStore {
 
     private final PostgresSettings settings;
     /** The commit thread's; claims have their own, so a Hello does not wait for a commit in progress. */
-    private final LedgerConnection writes;
+    private final LedgerConnection commits;
 
     private final LedgerConnection claims;
 
     private PostgresLedgerStore(PostgresSettings settings, PGSimpleDataSource source) {
         this.settings = settings;
-        this.writes = new LedgerConnection(source, settings.jdbcUrl());
+        this.commits = new LedgerConnection(source, settings.jdbcUrl());
         this.claims = new LedgerConnection(source, settings.jdbcUrl());
     }
 
@@ -128,7 +129,7 @@ public final class PostgresLedgerStore implements LedgerStore {
 
     @Override
     public List<HostRecord> loadAll() {
-        return writes.inTransaction("loading the ledger", c -> {
+        return commits.inTransaction("loading the ledger", c -> {
             Map<String, HostRecord.Builder> hosts = new LinkedHashMap<>();
             try (var rs = c.createStatement()
                     .executeQuery("SELECT host_id, run_id, applied_seq, agent_version, last_seen FROM hosts")) {
@@ -178,10 +179,14 @@ public final class PostgresLedgerStore implements LedgerStore {
     }
 
     @Override
-    public List<HostWrite> write(List<HostWrite> batch) {
-        if (batch.isEmpty()) {
+    public List<HostWrite> write(List<HostWrite> writes) {
+        if (writes.isEmpty()) {
             return List.of();
         }
+        // Every replica locks hosts' rows in host id order, so two replicas' commits never wait for
+        // each other in a cycle (PostgreSQL would end one as a deadlock after a second).
+        List<HostWrite> batch =
+                writes.stream().sorted(Comparator.comparing(HostWrite::hostId)).toList();
         List<HostRecord> records = new ArrayList<>(batch.size());
         for (HostWrite w : batch) {
             try {
@@ -190,7 +195,7 @@ public final class PostgresLedgerStore implements LedgerStore {
                 throw new IllegalArgumentException("host " + w.hostId() + ": record does not parse: " + e, e);
             }
         }
-        return writes.inTransaction("committing " + batch.size() + " hosts", c -> {
+        return commits.inTransaction("committing " + batch.size() + " hosts", c -> {
             int[] updated = updateHosts(c, batch, records);
             List<HostWrite> refused = new ArrayList<>();
             List<HostRecord> current = new ArrayList<>();
@@ -290,7 +295,7 @@ public final class PostgresLedgerStore implements LedgerStore {
 
     @Override
     public void close() {
-        writes.close();
+        commits.close();
         claims.close();
     }
 }

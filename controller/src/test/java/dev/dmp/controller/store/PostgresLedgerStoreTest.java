@@ -2,14 +2,19 @@ package dev.dmp.controller.store;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.OpCounters;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeRecord;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -155,6 +160,60 @@ class PostgresLedgerStoreTest {
             assertEquals(List.of("dmp1", "dmp2"), rows("SELECT name FROM volumes ORDER BY 1"));
             a.write(List.of(write(record("node-a", "run-1", 2, 1), epoch)));
             assertEquals(List.of("dmp1"), rows("SELECT name FROM volumes"));
+        }
+    }
+
+    /** Polls (bounded) until some session of the database waits for a lock: the other side is blocked. */
+    private static void untilASessionWaitsForALock() throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (rows("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                .isEmpty()) {
+            assertTrue(System.nanoTime() < deadline, "no session waited for a lock within 10 s");
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    void aClaimDuringAWriteWaitsForItsCommitAndReadsIt() throws Exception {
+        try (PostgresLedgerStore b = replica("replica-b");
+                Connection a = DriverManager.getConnection(DB.url(), PostgresServer.USER, "")) {
+            try (PostgresLedgerStore first = replica("replica-a")) {
+                first.claim("node-a");
+            }
+            // replica-a's commit, in its transaction: the host's row first, as the store writes it
+            a.setAutoCommit(false);
+            assertEquals(
+                    1,
+                    a.createStatement()
+                            .executeUpdate("UPDATE hosts SET run_id = 'run-1', applied_seq = 5"
+                                    + " WHERE host_id = 'node-a' AND epoch = 1"));
+            CompletableFuture<HostClaim> claim = CompletableFuture.supplyAsync(() -> b.claim("node-a"));
+            untilASessionWaitsForALock();
+            assertFalse(claim.isDone());
+            a.commit();
+            HostClaim claimed = claim.get(10, TimeUnit.SECONDS);
+            assertEquals(2, claimed.epoch());
+            assertEquals(5, claimed.committed().orElseThrow().getAppliedSeq(), "the claim read the write");
+        }
+    }
+
+    @Test
+    void aWriteDuringAClaimWaitsForItAndIsRefused() throws Exception {
+        try (PostgresLedgerStore a = replica("replica-a");
+                Connection b = DriverManager.getConnection(DB.url(), PostgresServer.USER, "")) {
+            long epoch = a.claim("node-a").epoch();
+            // replica-b's claim, in its transaction
+            b.setAutoCommit(false);
+            b.createStatement()
+                    .executeUpdate("UPDATE hosts SET epoch = epoch + 1, owner = 'replica-b' WHERE host_id = 'node-a'");
+            HostWrite late = write(record("node-a", "run-1", 1, 1), epoch);
+            CompletableFuture<List<HostWrite>> written = CompletableFuture.supplyAsync(() -> a.write(List.of(late)));
+            untilASessionWaitsForALock();
+            assertFalse(written.isDone());
+            b.commit();
+            assertEquals(List.of(late), written.get(10, TimeUnit.SECONDS));
+            assertEquals(List.of("0|replica-b|2"), rows("SELECT applied_seq, owner, epoch FROM hosts"));
+            assertEquals(List.of(), rows("SELECT name FROM volumes"));
         }
     }
 }
