@@ -78,6 +78,8 @@ log "ok: commits fail and the replica is not ready while the database is down"
 pg_start
 log "PostgreSQL started again"
 wait_until 20 test "$(ready_code)" = 200
+wait_until 20 grep -q "ledger commits succeed again, after" "$WORK/controller.log"
+log "ok: $(grep -c "ledger commit failed" "$WORK/controller.log") line(s) of failed commits, then: $(grep -o "ledger commits succeed again.*" "$WORK/controller.log" | tail -n 1)"
 load_wait p > /dev/null
 read -r r3 rb3 w3 wb3 <<<"$(truth 1000)"
 want="$((r1 + r2 + r3)) $((rb1 + rb2 + rb3)) $((w1 + w2 + w3)) $((wb1 + wb2 + wb3))"

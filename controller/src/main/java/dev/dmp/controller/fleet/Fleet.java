@@ -49,6 +49,8 @@ public class Fleet {
     private long waitingSince;
 
     private final AtomicLong commitFailures = new AtomicLong();
+    /** Only the commit thread uses it. */
+    private final CommitFailureLog failureLog = new CommitFailureLog();
 
     /** An acknowledgement that goes out after the next commit, and when its delta arrived. */
     private record PendingAck(long receivedNanos, Runnable send) {}
@@ -101,9 +103,10 @@ public class Fleet {
             refused = ledger.commit();
         } catch (RuntimeException e) {
             commitFailures.incrementAndGet();
-            LOG.errorf("ledger commit failed: %s; acknowledgements held back, agents will resend", e.getMessage());
+            failureLog.failed(e);
             return;
         }
+        failureLog.succeeded();
         refused.forEach(this::fenced); // before the acks: a fenced host's session sends none
         acks.forEach(a -> a.send().run());
         synchronized (acksAfterCommit) {
