@@ -1,6 +1,7 @@
 package dev.dmp.controller.fleet;
 
 import static dev.dmp.controller.fleet.FleetLedgerTest.T0;
+import static dev.dmp.controller.fleet.FleetLedgerTest.assertTotalIsTheSum;
 import static dev.dmp.controller.fleet.FleetLedgerTest.delta;
 import static dev.dmp.controller.fleet.FleetLedgerTest.hello;
 import static dev.dmp.controller.fleet.FleetLedgerTest.reads;
@@ -70,12 +71,14 @@ class FleetLedgerPostgresTest {
         FleetLedger b = new FleetLedger(storeB);
         b.connect(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
         assertEquals(Map.of("node-a/dmp1", new Old(0, 0, 3, 12288), "node-a/dmp2", new Old(2, 16384, 0, 0)), counts(b));
+        assertTotalIsTheSum(b);
         assertFalse(b.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 3, 12288)), T0), "committed by replica-a");
         assertTrue(
                 b.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096)), T0), "replica-a never committed it");
         // a reset of dmp1 on replica-b: generation 1 closes 4 writes
         assertTrue(b.apply("node-a", "run-1", delta(3, writes("dmp1", 1, 0, 0), reads("dmp1", 1, 1, 512)), T0));
         assertEquals(List.of(), b.commit());
+        assertTotalIsTheSum(b);
 
         // replica-a, late: its commit of node-a is refused and it forgets the host
         List<HostWrite> refused = a.commit();
@@ -116,6 +119,7 @@ class FleetLedgerPostgresTest {
             assertTrue(owner.apply("node-a", "run-1", delta(seq, writes("dmp1", 0, 1, 4096)), T0));
             assertEquals(List.of(), owner.commit());
             assertEquals(Map.of("node-a/dmp1", new Old(0, 0, seq, seq * 4096)), counts(owner));
+            assertTotalIsTheSum(owner);
             // the other replica's next write of the host (its agent's disconnect, say) is refused
             FleetLedger other = replicas[(handover + 1) % 2];
             if (other.known("node-a")) {
@@ -125,6 +129,7 @@ class FleetLedgerPostgresTest {
                         List.of("node-a"),
                         refused.stream().map(HostWrite::hostId).toList());
                 assertTrue(other.fenced("node-a", refused.get(0).epoch()));
+                assertTotalIsTheSum(other);
             }
         }
         try (PostgresLedgerStore again = open("replica-c")) {

@@ -143,7 +143,12 @@ public final class PostgresServer implements AutoCloseable {
     private void run(String program, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         if (root()) {
-            command.addAll(List.of("runuser", "-u", RUN_AS, "--"));
+            // util-linux's, in /usr/sbin (Debian 12), on root's PATH but maybe not on the JVM's
+            String runuser = Stream.of("/usr/sbin/runuser", "/sbin/runuser")
+                    .filter(f -> Files.isExecutable(Path.of(f)))
+                    .findFirst()
+                    .orElse("runuser");
+            command.addAll(List.of(runuser, "-u", RUN_AS, "--"));
         }
         command.add(bin.resolve(program).toString());
         command.addAll(Arrays.asList(args));
