@@ -4,7 +4,8 @@
 # a fenced write. For the fence the controller is stopped with SIGSTOP while the host is claimed in
 # the database as another replica would claim it; resumed, its commit of that host is refused and
 # logged, its stream ended, and the deltas it could not commit are resent by the agent and counted once.
-# Last, PostgreSQL is stopped under I/O and started again: the acknowledgements wait, nothing is lost.
+# Then PostgreSQL is stopped under I/O and started again: the acknowledgements wait, nothing is lost.
+# Last, the controller starts on an empty database: the agent's Hello rebuilds the host exactly.
 . "$(dirname "$0")/lib.sh"
 requires buf jq curl
 needs_libnbd_python
@@ -85,4 +86,22 @@ read -r r3 rb3 w3 wb3 <<<"$(truth 1000)"
 want="$((r1 + r2 + r3)) $((rb1 + rb2 + rb3)) $((w1 + w2 + w3)) $((wb1 + wb2 + wb3))"
 wait_until 30 exact "$want"
 expect_eq "zero1 after the database's outage" "$want" "$(stats_of VOLUME node-a zero1)"
-log "counts exact through a SIGKILL, a fenced write and a database outage"
+
+# 4. Disaster: the controller comes back on a fresh, empty database. The agent's Hello carries its
+#    counts and the last delta acknowledged to it; the ledger holds nothing of the run, so the host is
+#    rebuilt from the Hello, exactly.
+kill -TERM "$CONTROLLER_PID"; wait "$CONTROLLER_PID" 2>/dev/null || true
+psql_ledger "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+log "the ledger's database is empty; starting the controller again"
+start_controller "${PG_OPTS[@]}"
+wait_until 30 host_online node-a
+wait_until 30 exact "$want"
+expect_eq "zero1 rebuilt on an empty database" "$want" "$(stats_of VOLUME node-a zero1)"
+log "ok: $(grep -o "host node-a: the ledger holds nothing of it.*" "$WORK/controller.log" | cut -c1-160)"
+load_start d "$URI" 200 200
+load_wait d > /dev/null
+read -r r4 rb4 w4 wb4 <<<"$(truth 200)"
+want="$((r1 + r2 + r3 + r4)) $((rb1 + rb2 + rb3 + rb4)) $((w1 + w2 + w3 + w4)) $((wb1 + wb2 + wb3 + wb4))"
+wait_until 30 exact "$want"
+expect_eq "zero1 counting on after the rebuild" "$want" "$(stats_of VOLUME node-a zero1)"
+log "counts exact through a SIGKILL, a fenced write, a database outage and an empty database"

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
 
 /**
  * The fleet's counts per host and volume, built from the agents' numbered deltas, with what the
@@ -30,6 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * write the store refuses (a newer claim elsewhere) makes the ledger forget the host (docs/replication.md).
  */
 public final class FleetLedger {
+    private static final Logger LOG = Logger.getLogger(FleetLedger.class);
 
     private final TreeMap<String, HostEntry> hosts = new TreeMap<>();
     /** The same entries by id, for {@link #seen} without the lock; changed under the lock. */
@@ -76,9 +78,37 @@ public final class FleetLedger {
                 }
                 load(r);
             });
+            rebuildIfLost(hello);
             hello(hello, now);
             hosts.get(id).epoch = claim.epoch();
         }
+    }
+
+    /** See {@link HostRebuild}; the caller holds the lock. */
+    private void rebuildIfLost(Hello hello) {
+        String id = hello.getHostId();
+        HostEntry h = hosts.get(id);
+        if (!HostRebuild.needed(h, hello)) {
+            return;
+        }
+        LOG.warnf(
+                "host %s: the ledger holds %s but the agent was acknowledged up to delta %d of run %s;"
+                        + " rebuilding its %d volumes from the counts its Hello carries (as of delta %d)",
+                id,
+                h == null ? "nothing of it" : "delta " + h.appliedSeq + " of run " + h.runId,
+                hello.getAckedSeq(),
+                hello.getRunId(),
+                hello.getVolumesCount(),
+                hello.getLastSeq());
+        HostEntry rebuilt = HostRebuild.from(hello);
+        if (h != null) {
+            h.volumes.values().forEach(this::removed);
+            rebuilt.epoch = h.epoch;
+        }
+        rebuilt.volumes.values().forEach(this::addToFleet);
+        hosts.put(id, rebuilt);
+        byId.put(id, rebuilt);
+        changed(id);
     }
 
     /**
