@@ -130,8 +130,9 @@ public class Fleet {
                 "host %s: fenced: epoch %d is no longer current (another replica claimed it); ending its stream"
                         + " and forgetting the host",
                 host, refused.epoch());
-        AgentSession session = sessions.remove(host);
-        if (session != null) {
+        // Only the stream of the refused claim: a newer Hello here may have put its own meanwhile.
+        AgentSession session = sessions.get(host);
+        if (session != null && session.epoch() == refused.epoch() && sessions.remove(host, session)) {
             session.close();
             session.abort(Status.ABORTED.withDescription(
                     "host " + host + " was claimed by another controller replica; dial again"));
@@ -186,7 +187,7 @@ public class Fleet {
             previous.end();
         }
         try {
-            ledger.connect(hello, Instant.now());
+            session.claimed(ledger.connect(hello, Instant.now()));
         } catch (RuntimeException e) {
             sessions.remove(session.hostId(), session);
             session.close();

@@ -57,12 +57,13 @@ public final class FleetLedger {
 
     /**
      * An agent opened a stream: claims its host in the store (raising its epoch, which fences every
-     * earlier claim), starts from what the store committed of the host, then applies the Hello.
+     * earlier claim), starts from what the store committed of the host, then applies the Hello. Returns
+     * the claim's epoch (0 with a store of one process).
      *
      * @throws LedgerUnavailableException when the store cannot be reached, or a newer claim of the host
      *     by this process came first (nothing changed; the agent dials again)
      */
-    public void connect(Hello hello, Instant now) {
+    public long connect(Hello hello, Instant now) {
         String id = hello.getHostId();
         HostClaim claim = store == null ? HostClaim.LOCAL : store.claim(id);
         synchronized (this) {
@@ -81,6 +82,7 @@ public final class FleetLedger {
             rebuildIfLost(hello);
             hello(hello, now);
             hosts.get(id).epoch = claim.epoch();
+            return claim.epoch();
         }
     }
 
