@@ -15,6 +15,7 @@ DMP_APT_PACKAGES=(
   docker-registry skopeo                    # tests/test-image.sh: a registry on loopback, image reads
   chromium                                  # tests/test-dashboard.sh (playwright-core drives it)
   prometheus                                # tests/test-prometheus.sh and test-alerts.sh (promtool)
+  postgresql                                # the PostgreSQL ledger's tests start their own cluster (initdb, pg_ctl)
   # tests/test-kernel.sh boots Debian's stock kernel (it has nbd.ko) under qemu: tests/vm/run.sh
   qemu-system-x86 busybox-static kmod xz-utils e2fsprogs util-linux
 )

@@ -1,8 +1,10 @@
 package dev.dmp.controller;
 
 import dev.dmp.controller.metrics.HistogramScope;
+import dev.dmp.controller.store.StoreKind;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.util.Optional;
 
 /** The controller's settings, under {@code dmp.controller}. {@link DataDirectory} checks them at start-up. */
 @ConfigMapping(prefix = "dmp.controller")
@@ -23,4 +25,30 @@ public interface ControllerConfig {
      */
     @WithDefault("host")
     HistogramScope metricsHistograms();
+
+    /**
+     * Where the ledger is kept: {@code mvstore} (a file in {@link #dataDir}, one controller process) or
+     * {@code postgresql} ({@link #postgresql}, shared by replicas). See docs/replication.md.
+     */
+    @WithDefault("mvstore")
+    StoreKind store();
+
+    /** The database of {@code dmp.controller.store=postgresql}; checked by {@code PostgresSettings}. */
+    Postgresql postgresql();
+
+    /** This replica's name in the ledger's {@code hosts.owner}; the host name when unset. */
+    Optional<String> replicaId();
+
+    /** {@code dmp.controller.postgresql.*}: all unset with the default store. */
+    interface Postgresql {
+        /** {@code jdbc:postgresql://HOST:PORT/DATABASE}. */
+        Optional<String> jdbcUrl();
+
+        Optional<String> user();
+
+        Optional<String> password();
+
+        /** A file holding the password (a mounted Kubernetes Secret), instead of {@link #password}. */
+        Optional<String> passwordFile();
+    }
 }

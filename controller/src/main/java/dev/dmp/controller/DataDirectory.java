@@ -1,5 +1,6 @@
 package dev.dmp.controller;
 
+import dev.dmp.controller.store.StoreKind;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -18,9 +19,12 @@ public class DataDirectory {
     private static final Logger LOG = Logger.getLogger(DataDirectory.class);
 
     private final Path path;
+    /** False with {@code dmp.controller.store=postgresql}: the ledger is in the database, nothing on disk. */
+    private final boolean used;
 
     public DataDirectory(ControllerConfig config) {
         this.path = resolve(config.dataDir());
+        this.used = config.store() == StoreKind.MVSTORE;
     }
 
     /** The checked, absolute, normalized path. */
@@ -29,6 +33,9 @@ public class DataDirectory {
     }
 
     void start(@Observes StartupEvent event) {
+        if (!used) {
+            return;
+        }
         try {
             Files.createDirectories(path);
         } catch (IOException e) {

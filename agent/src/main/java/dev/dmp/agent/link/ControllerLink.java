@@ -9,6 +9,8 @@ import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
+import dev.dmp.proto.v1.VolumeState;
+import dev.dmp.proto.v1.VolumeTotals;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
@@ -165,8 +167,16 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
                 .setHostId(hostId)
                 .setRunId(deltas.runId())
                 .setAgentVersion(AgentVersion.get())
-                .setLastSeq(deltas.lastSeq());
+                .setLastSeq(deltas.lastSeq())
+                .setAckedSeq(deltas.ackedSeq());
         registry.list().forEach(v -> hello.addVolumes(describer.describe(v)));
+        for (VolumeState v : reporter.countsAsOfLastSeq().getVolumesList()) {
+            hello.addTotals(VolumeTotals.newBuilder()
+                    .setVolume(v.getSpec().getName())
+                    .setGeneration(v.getGeneration())
+                    .addAllCumulative(v.getCumulativeList())
+                    .addAllBaseline(v.getBaselineList()));
+        }
         return hello.build();
     }
 

@@ -140,6 +140,11 @@ public final class DeltaStream {
         return true;
     }
 
+    /** The highest sequence number the controller acknowledged in this run (0 if none): all before the first kept. */
+    public synchronized long ackedSeq() {
+        return unacked.isEmpty() ? lastSeq : unacked.firstEntry().getKey() - 1;
+    }
+
     /** Every unacknowledged delta, for a checkpoint. */
     public synchronized List<StatsDelta> unacked() {
         return unacked.values().stream().map(e -> e.delta).toList();

@@ -38,6 +38,8 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
     private volatile Runnable sender = () -> {};
     private volatile boolean running = true;
     private boolean volumesChanged = true;
+    /** The checkpoint of the last tick that numbered deltas (saved or not), or null before the first. */
+    private AgentCheckpoint lastBuilt;
 
     /** {@code kernel} tells which volumes asked for a kernel device, so that the next start attaches them again. */
     public StatsReporter(
@@ -124,6 +126,19 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
         }
     }
 
+    /**
+     * The volumes' counts as the deltas up to {@link DeltaStream#lastSeq} add up to, for a Hello; the
+     * caller holds the lock ({@link #exclusively}, {@link #tickThen}). Taken from the last tick's
+     * checkpoint, not from the journal now: between ticks a reset has already moved the journal's
+     * counts past its closing delta, which has no number yet.
+     */
+    AgentCheckpoint countsAsOfLastSeq() {
+        if (lastBuilt == null) {
+            lastBuilt = build(); // before the first tick: the journal is as the checkpoint restored it
+        }
+        return lastBuilt;
+    }
+
     /** Drains the journal, checkpoints, and lets the link send; the caller holds the lock. */
     private void tickLocked() {
         List<StatsJournal.Delta> drained = journal.drain();
@@ -131,7 +146,8 @@ public final class StatsReporter implements VolumeRegistry.Listener, AutoCloseab
         deltas.append(drained);
         if (volumesChanged || !drained.isEmpty() || deltas.lastSeq() != before) {
             try {
-                checkpoint.save(build());
+                lastBuilt = build();
+                checkpoint.save(lastBuilt);
                 volumesChanged = false;
             } catch (IOException e) {
                 // Not sending what is not saved keeps the controller from ever being ahead of us.

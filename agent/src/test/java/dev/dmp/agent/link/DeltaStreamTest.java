@@ -129,6 +129,23 @@ class DeltaStreamTest {
     }
 
     @Test
+    void theAckedSeqIsTheLastNumberBeforeTheFirstKept() {
+        assertEquals(0, stream.ackedSeq());
+        stream.append(List.of(j("a", 0, counts(WRITE, 1, 1), 0)));
+        assertEquals(0, stream.ackedSeq(), "1 is kept");
+        stream.takeUnsent();
+        stream.append(List.of(j("a", 0, counts(WRITE, 1, 2), 0)));
+        stream.takeUnsent();
+        stream.append(List.of(j("a", 0, counts(WRITE, 1, 3), 0)));
+        stream.ack(1);
+        assertEquals(1, stream.ackedSeq());
+        stream.ack(3);
+        assertEquals(3, stream.ackedSeq(), "none kept: every number handed out");
+        stream.ack(2); // an old ack changes nothing
+        assertEquals(3, stream.ackedSeq());
+    }
+
+    @Test
     void aRestoredRunGoesOnWithItsNumberingAndNeverMergesIntoWhatItMayHaveSent() {
         // The checkpoint is saved before a delta leaves: seq 7 may have reached the controller.
         StatsDelta six = d(6, v("a", 0, counts(WRITE, 1, 4096), 0));

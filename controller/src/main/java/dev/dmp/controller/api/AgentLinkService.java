@@ -1,6 +1,5 @@
 package dev.dmp.controller.api;
 
-import dev.dmp.controller.fleet.AgentSession;
 import dev.dmp.controller.fleet.Fleet;
 import dev.dmp.proto.v1.AgentLinkGrpc;
 import dev.dmp.proto.v1.AgentMessage;
@@ -9,12 +8,12 @@ import dev.dmp.proto.v1.ControllerMessage;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
-import io.grpc.Status;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import org.jboss.logging.Logger;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 
 /**
  * The controller's end of the agents' AgentLink streams. See docs/stats-protocol.md. The agents'
@@ -23,9 +22,9 @@ import org.jboss.logging.Logger;
  */
 @GrpcService
 public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
-    private static final Logger LOG = Logger.getLogger(AgentLinkService.class);
-
     private final Fleet fleet;
+    /** Where Hellos claim their host when that waits on the network (see {@link AgentStream}). */
+    private final Executor claims = Executors.newVirtualThreadPerTaskExecutor();
 
     public AgentLinkService(Fleet fleet) {
         this.fleet = fleet;
@@ -55,63 +54,6 @@ public class AgentLinkService extends AgentLinkGrpc.AgentLinkImplBase {
     }
 
     StreamObserver<AgentMessageIn> connectIn(StreamObserver<ControllerMessage> outbound) {
-        return new StreamObserver<>() {
-            private AgentSession session;
-
-            @Override
-            public void onNext(AgentMessageIn message) {
-                if (session == null) {
-                    if (!message.hasHello()
-                            || message.getHello().getHostId().isEmpty()
-                            || message.getHello().getRunId().isEmpty()) {
-                        outbound.onError(Status.INVALID_ARGUMENT
-                                .withDescription("the first AgentLink message must be a Hello with host_id and run_id")
-                                .asException());
-                        return;
-                    }
-                    session = new AgentSession(
-                            message.getHello().getHostId(), message.getHello().getRunId(), outbound);
-                    fleet.connected(session, message.getHello());
-                    return;
-                }
-                fleet.seen(session);
-                switch (message.getBodyCase()) {
-                    case HELLO -> fleet.announced(session, message.getHello());
-                    case DELTA -> {
-                        try {
-                            fleet.delta(session, message.getDelta());
-                        } catch (IllegalArgumentException e) {
-                            // As if the message had not parsed: nothing of it was applied; the stream ends.
-                            fleet.disconnected(session);
-                            outbound.onError(Status.INVALID_ARGUMENT
-                                    .withDescription(
-                                            "delta " + message.getDelta().getSeq() + ": " + e.getMessage())
-                                    .asException());
-                        }
-                    }
-                    case RESULT -> fleet.result(session, message.getResult());
-                    case VOLUME_CHANGED -> fleet.volumeChanged(session, message.getVolumeChanged());
-                    case BODY_NOT_SET -> {} // the agent's heartbeat: being seen is all it says
-                    default -> LOG.debugf("host %s: ignoring %s", session.hostId(), message.getBodyCase());
-                }
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                if (session != null) {
-                    fleet.disconnected(session);
-                }
-            }
-
-            @Override
-            public void onCompleted() {
-                if (session != null) {
-                    fleet.disconnected(session);
-                    session.end();
-                } else {
-                    outbound.onCompleted();
-                }
-            }
-        };
+        return new AgentStream(fleet, outbound, claims);
     }
 }

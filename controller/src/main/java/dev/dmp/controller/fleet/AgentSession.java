@@ -26,6 +26,8 @@ public final class AgentSession {
     private final StreamObserver<ControllerMessage> outbound;
     private final ConcurrentHashMap<Long, CompletableFuture<CommandResult>> pending = new ConcurrentHashMap<>();
     private volatile boolean open = true;
+    /** The epoch of the ledger's claim this stream made at its Hello; 0 until it is made. */
+    private volatile long epoch;
     /** Guarded by outbound. */
     private boolean ended;
 
@@ -41,6 +43,14 @@ public final class AgentSession {
 
     public String runId() {
         return runId;
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    void claimed(long epoch) {
+        this.epoch = epoch;
     }
 
     /** Sends a command; the future completes with the agent's result, or fails with a gRPC status. */
@@ -98,6 +108,21 @@ public final class AgentSession {
                     outbound.onCompleted();
                 } catch (IllegalStateException e) {
                     // The call was already cancelled or closed by the peer: nothing left to end.
+                }
+            }
+        }
+    }
+
+    /** Ends the controller's half of the stream with an error status, once (see {@link #end}). */
+    void abort(Status status) {
+        synchronized (outbound) {
+            open = false;
+            if (!ended) {
+                ended = true;
+                try {
+                    outbound.onError(status.asException());
+                } catch (IllegalStateException e) {
+                    // already cancelled or closed by the peer
                 }
             }
         }

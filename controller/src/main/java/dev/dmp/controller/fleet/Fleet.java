@@ -1,7 +1,9 @@
 package dev.dmp.controller.fleet;
 
 import dev.dmp.controller.ControllerConfig;
+import dev.dmp.controller.store.HostWrite;
 import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.controller.store.LedgerStores;
 import dev.dmp.proto.VolumeAttachment;
 import dev.dmp.proto.v1.Ack;
 import dev.dmp.proto.v1.AttachmentState;
@@ -10,14 +12,12 @@ import dev.dmp.proto.v1.ControllerMessage;
 import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDeltaIn;
 import dev.dmp.proto.v1.Volume;
+import io.grpc.Status;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +49,8 @@ public class Fleet {
     private long waitingSince;
 
     private final AtomicLong commitFailures = new AtomicLong();
+    /** Only the commit thread uses it. */
+    private final CommitFailureLog failureLog = new CommitFailureLog();
 
     /** An acknowledgement that goes out after the next commit, and when its delta arrived. */
     private record PendingAck(long receivedNanos, Runnable send) {}
@@ -64,17 +66,17 @@ public class Fleet {
 
     @PostConstruct
     void open() {
-        Path dir = Path.of(config.dataDir());
-        try {
-            store = LedgerStore.open(dir);
-        } catch (IOException | RuntimeException e) {
-            throw new UncheckedIOException(
-                    "dmp.controller.data-dir: cannot open the ledger in " + dir + ": " + e.getMessage(),
-                    e instanceof IOException io ? io : new IOException(e));
-        }
-        ledger = new FleetLedger(store);
-        LOG.infof("ledger %s open: %d hosts known", store.file(), ledger.hosts().size());
+        openLedger();
         committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
+    }
+
+    /** The ledger without the thread that commits it: tests call {@link #commit} themselves. */
+    void openLedger() {
+        store = LedgerStores.open(config);
+        ledger = new FleetLedger(store);
+        LOG.infof(
+                "ledger %s open: %d hosts known",
+                store.location(), ledger.hosts().size());
     }
 
     private void commitLoop() {
@@ -90,23 +92,50 @@ public class Fleet {
     }
 
     /** Makes the ledger durable, then sends the acknowledgements that were waiting for it. */
-    private void commit() {
+    void commit() {
         List<PendingAck> acks;
         synchronized (acksAfterCommit) {
             acks = new ArrayList<>(acksAfterCommit);
             acksAfterCommit.clear();
         }
+        List<HostWrite> refused;
         try {
-            ledger.commit();
+            refused = ledger.commit();
         } catch (RuntimeException e) {
             commitFailures.incrementAndGet();
-            LOG.errorf("ledger commit failed: %s; acknowledgements held back, agents will resend", e.getMessage());
+            failureLog.failed(e);
             return;
         }
+        failureLog.succeeded();
+        refused.forEach(this::fenced); // before the acks: a fenced host's session sends none
         acks.forEach(a -> a.send().run());
         synchronized (acksAfterCommit) {
             waitingSince =
                     acksAfterCommit.isEmpty() ? 0 : acksAfterCommit.get(0).receivedNanos();
+        }
+    }
+
+    /**
+     * The store refused a write of the host: another replica claimed it after this one did. Whatever
+     * this replica applied since its last commit of the host is not in the ledger, so none of it may be
+     * acknowledged: the session is closed (its waiting acks go nowhere) and ended, and the host
+     * forgotten. The agent dials again and resends its unacknowledged deltas to whoever holds it now.
+     */
+    private void fenced(HostWrite refused) {
+        String host = refused.hostId();
+        if (!ledger.fenced(host, refused.epoch())) {
+            return; // this replica claimed the host again meanwhile: the newer claim stands
+        }
+        LOG.warnf(
+                "host %s: fenced: epoch %d is no longer current (another replica claimed it); ending its stream"
+                        + " and forgetting the host",
+                host, refused.epoch());
+        // Only the stream of the refused claim: a newer Hello here may have put its own meanwhile.
+        AgentSession session = sessions.get(host);
+        if (session != null && session.epoch() == refused.epoch() && sessions.remove(host, session)) {
+            session.close();
+            session.abort(Status.ABORTED.withDescription(
+                    "host " + host + " was claimed by another controller replica; dial again"));
         }
     }
 
@@ -143,7 +172,13 @@ public class Fleet {
         return ledger;
     }
 
-    /** An agent said Hello on a new stream; an older stream of the same host is ended. */
+    /**
+     * An agent said Hello on a new stream; an older stream of the same host is ended, before the claim,
+     * so that nothing it applies after the claim read the store is acknowledged on it.
+     *
+     * @throws dev.dmp.controller.store.LedgerUnavailableException when the host cannot be claimed (the
+     *     session is not kept)
+     */
     public void connected(AgentSession session, Hello hello) {
         AgentSession previous = sessions.put(session.hostId(), session);
         if (previous != null) {
@@ -151,7 +186,13 @@ public class Fleet {
             previous.close();
             previous.end();
         }
-        ledger.hello(hello, Instant.now());
+        try {
+            session.claimed(ledger.connect(hello, Instant.now()));
+        } catch (RuntimeException e) {
+            sessions.remove(session.hostId(), session);
+            session.close();
+            throw e;
+        }
         LOG.infof(
                 "agent connected: host %s (agent %s, run %s, %d volumes)",
                 session.hostId(), hello.getAgentVersion(), hello.getRunId(), hello.getVolumesCount());
@@ -169,6 +210,16 @@ public class Fleet {
             ledger.hello(hello, Instant.now());
             LOG.infof("host %s announced its volumes again (%d volumes)", session.hostId(), hello.getVolumesCount());
         }
+    }
+
+    /** Whether {@link #connected} waits on the ledger's database (see {@link LedgerStore#claimsWaitOnNetwork}). */
+    public boolean claimsWaitOnNetwork() {
+        return store.claimsWaitOnNetwork();
+    }
+
+    /** Whether the ledger's store answers now (see {@link LedgerStore#reachable}). */
+    public boolean ledgerReachable() {
+        return store.reachable();
     }
 
     /** Any message from the agent: it is alive now. */

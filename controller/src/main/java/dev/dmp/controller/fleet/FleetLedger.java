@@ -1,6 +1,9 @@
 package dev.dmp.controller.fleet;
 
+import dev.dmp.controller.store.HostClaim;
+import dev.dmp.controller.store.HostWrite;
 import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.controller.store.LedgerUnavailableException;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.OpCountersCodec;
 import dev.dmp.proto.v1.Hello;
@@ -11,12 +14,12 @@ import dev.dmp.proto.v1.VolumeDeltaIn;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
 
 /**
  * The fleet's counts per host and volume, built from the agents' numbered deltas, with what the
@@ -24,11 +27,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * is applied at most once per agent run (by sequence number); a delta of a newer reset generation
  * closes the volume's current generation first. Changes are written to the {@link LedgerStore} by
  * {@link #commit()}, one {@link HostRecordCodec host record} per changed host; see docs/stats-protocol.md.
+ * With a shared store each host is written under the epoch of its last {@link #connect claim}; a
+ * write the store refuses (a newer claim elsewhere) makes the ledger forget the host (docs/replication.md).
  */
 public final class FleetLedger {
+    private static final Logger LOG = Logger.getLogger(FleetLedger.class);
 
     private final TreeMap<String, HostEntry> hosts = new TreeMap<>();
-    /** The same entries by id, for {@link #seen} without the lock; added to under the lock, never removed. */
+    /** The same entries by id, for {@link #seen} without the lock; changed under the lock. */
     private final ConcurrentHashMap<String, HostEntry> byId = new ConcurrentHashMap<>();
     /**
      * The sum of every volume's since-reset counts, kept as deltas, resets and removals are applied, so
@@ -47,6 +53,80 @@ public final class FleetLedger {
         if (store != null) {
             store.loadAll().forEach(this::load);
         }
+    }
+
+    /**
+     * An agent opened a stream: claims its host in the store (raising its epoch, which fences every
+     * earlier claim), starts from what the store committed of the host, then applies the Hello. Returns
+     * the claim's epoch (0 with a store of one process).
+     *
+     * @throws LedgerUnavailableException when the store cannot be reached, or a newer claim of the host
+     *     by this process came first (nothing changed; the agent dials again)
+     */
+    public long connect(Hello hello, Instant now) {
+        String id = hello.getHostId();
+        HostClaim claim = store == null ? HostClaim.LOCAL : store.claim(id);
+        synchronized (this) {
+            HostEntry h = hosts.get(id);
+            if (h != null && claim.epoch() < h.epoch) {
+                throw new LedgerUnavailableException(
+                        "host " + id + ": claimed again meanwhile (epoch " + h.epoch + " > " + claim.epoch() + ")",
+                        null);
+            }
+            claim.committed().ifPresent(r -> {
+                if (h != null) {
+                    h.volumes.values().forEach(this::removed);
+                }
+                load(r);
+            });
+            rebuildIfLost(hello);
+            hello(hello, now);
+            hosts.get(id).epoch = claim.epoch();
+            return claim.epoch();
+        }
+    }
+
+    /** See {@link HostRebuild}; the caller holds the lock. */
+    private void rebuildIfLost(Hello hello) {
+        String id = hello.getHostId();
+        HostEntry h = hosts.get(id);
+        if (!HostRebuild.needed(h, hello)) {
+            return;
+        }
+        LOG.warnf(
+                "host %s: the ledger holds %s but the agent was acknowledged up to delta %d of run %s;"
+                        + " rebuilding its %d volumes from the counts its Hello carries (as of delta %d)",
+                id,
+                h == null ? "nothing of it" : "delta " + h.appliedSeq + " of run " + h.runId,
+                hello.getAckedSeq(),
+                hello.getRunId(),
+                hello.getVolumesCount(),
+                hello.getLastSeq());
+        HostEntry rebuilt = HostRebuild.from(hello);
+        if (h != null) {
+            h.volumes.values().forEach(this::removed);
+            rebuilt.epoch = h.epoch;
+        }
+        rebuilt.volumes.values().forEach(this::addToFleet);
+        hosts.put(id, rebuilt);
+        byId.put(id, rebuilt);
+        changed(id);
+    }
+
+    /**
+     * The store refused a write of the host at {@code epoch}: another replica claimed it since. Forgets
+     * the host, unless a newer claim by this process came meanwhile; returns whether it did.
+     */
+    public synchronized boolean fenced(String host, long epoch) {
+        HostEntry h = hosts.get(host);
+        if (h == null || h.epoch != epoch) {
+            return false;
+        }
+        h.volumes.values().forEach(this::removed);
+        hosts.remove(host);
+        byId.remove(host);
+        dirty.remove(host);
+        return true;
     }
 
     /**
@@ -219,38 +299,40 @@ public final class FleetLedger {
     }
 
     /**
-     * Writes what changed since the last commit; returns once it is durable. Each host's record is
+     * Writes what changed since the last commit; returns once it is durable, with the writes the store
+     * refused (see {@link #fenced}): what those hold is not durable. Each host's record is
      * built under the lock on its own, so deltas and queries wait for one host's encoding, not for all
      * of them (a thousand hosts a second at 1,000 agents). Whatever was applied before this call is in
      * the records: its host was dirty when the set was taken, and its record is built after that.
      */
-    public void commit() {
+    public List<HostWrite> commit() {
         List<String> changed;
         synchronized (this) {
             if (dirty.isEmpty()) {
-                return;
+                return List.of();
             }
             changed = new ArrayList<>(dirty);
             dirty.clear();
         }
-        Map<String, byte[]> records = new LinkedHashMap<>();
+        List<HostWrite> records = new ArrayList<>(changed.size());
         for (String host : changed) {
             synchronized (this) {
                 HostEntry h = hosts.get(host);
                 if (h != null) {
-                    records.put(host, HostRecordCodec.encode(host, h));
+                    records.add(new HostWrite(host, h.epoch, h.online, HostRecordCodec.encode(host, h)));
                 }
             }
         }
-        if (store != null) {
-            try {
-                store.write(records);
-            } catch (RuntimeException e) {
-                synchronized (this) {
-                    dirty.addAll(changed); // written again by the next commit
-                }
-                throw e;
+        if (store == null) {
+            return List.of();
+        }
+        try {
+            return store.write(records);
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                dirty.addAll(changed); // written again by the next commit
             }
+            throw e;
         }
     }
 

@@ -9,8 +9,9 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * /q/health/ready: the controller is ready once it has started (its fleet state is in memory; when a
- * persistent store comes, once that store is open).
+ * /q/health/ready: the controller is ready once it has started (its ledger open) and, with the ledger
+ * in PostgreSQL, while it reaches the database: a replica that cannot can neither claim a host nor
+ * acknowledge a delta, so the Service should send agents to the others.
  */
 @Readiness
 @ApplicationScoped
@@ -28,8 +29,10 @@ public class ControllerReadiness implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
+        boolean ledger = fleet.ledgerReachable();
         return HealthCheckResponse.named("dmp controller")
-                .status(started)
+                .status(started && ledger)
+                .withData("ledger", ledger ? "reachable" : "unreachable")
                 .withData("hosts", fleet.hosts().size())
                 .build();
     }

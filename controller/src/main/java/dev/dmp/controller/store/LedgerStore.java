@@ -1,74 +1,53 @@
 package dev.dmp.controller.store;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.dmp.proto.v1.HostRecord;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.h2.mvstore.MVMap;
-import org.h2.mvstore.MVStore;
-import org.jboss.logging.Logger;
 
 /**
- * The ledger on disk: one {@link HostRecord} per host in an MVStore file under the data dir. A
- * {@link #write} returns once the records are committed and synced, so whatever the controller
- * acknowledges after it survives a crash.
+ * Where the ledger is kept: one {@link HostRecord} per host. Two kinds ({@link StoreKind}): the MVStore
+ * file of one controller process, and PostgreSQL, shared by replicas, where each host is written only by
+ * the replica that claimed it last (docs/replication.md). Whatever the controller acknowledges after a
+ * {@link #write} returns survives a crash.
  */
-public final class LedgerStore implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(LedgerStore.class);
-    static final String FILE = "ledger.mv.db";
+public interface LedgerStore extends AutoCloseable {
 
-    private final MVStore store;
-    private final MVMap<String, byte[]> hosts;
-    private final Path file;
+    /** Where the ledger is, for log lines: a file or a JDBC URL. */
+    String location();
 
-    private LedgerStore(Path file, MVStore store) {
-        this.file = file;
-        this.store = store;
-        this.hosts = store.openMap("hosts");
+    /** Whether {@link #claim} waits on the network (then no event-loop thread may make it). */
+    default boolean claimsWaitOnNetwork() {
+        return false;
     }
 
-    public static LedgerStore open(Path dataDir) throws IOException {
-        Files.createDirectories(dataDir);
-        Path file = dataDir.resolve(FILE);
-        // Commits are ours (after each batch of deltas), not MVStore's background ones.
-        MVStore store = new MVStore.Builder()
-                .fileName(file.toString())
-                .autoCommitDisabled()
-                .open();
-        return new LedgerStore(file, store);
+    /**
+     * Whether the store answers now (readiness: a replica that cannot reach its database can neither
+     * claim a host nor acknowledge a delta).
+     */
+    default boolean reachable() {
+        return true;
     }
 
-    public Path file() {
-        return file;
-    }
+    /** Every host's committed record, at start-up. A record that does not parse is logged and skipped. */
+    List<HostRecord> loadAll();
 
-    public List<HostRecord> loadAll() {
-        List<HostRecord> out = new ArrayList<>();
-        for (var e : hosts.entrySet()) {
-            try {
-                out.add(HostRecord.parseFrom(e.getValue()));
-            } catch (InvalidProtocolBufferException ex) {
-                LOG.errorf(
-                        "ledger %s: record of host %s does not parse (%s); skipping it",
-                        file, e.getKey(), ex.getMessage());
-            }
-        }
-        return out;
-    }
+    /**
+     * Claims the host for this process, at its agent's Hello: the host's epoch goes up by one and the
+     * writes of any earlier claim, here or in another replica, are refused from then on.
+     *
+     * @throws LedgerUnavailableException when the store cannot be reached
+     */
+    HostClaim claim(String hostId);
 
-    /** Writes the records (encoded {@link HostRecord}s by host id), commits and syncs. */
-    public void write(Map<String, byte[]> records) {
-        records.forEach(hosts::put);
-        store.commit();
-        store.sync();
-    }
+    /**
+     * Writes the records (each with the epoch its host was claimed at) and returns once they are
+     * durable. A record whose epoch is no longer current is not written: it comes back in the list, and
+     * the caller MUST NOT acknowledge anything it holds.
+     *
+     * @return the writes refused because a newer claim fenced them; empty when every one was written
+     * @throws LedgerUnavailableException when nothing could be written (nothing was)
+     */
+    List<HostWrite> write(List<HostWrite> writes);
 
     @Override
-    public void close() {
-        store.close();
-    }
+    void close();
 }

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmp.controller.fleet.FleetLedgerTest.Old;
-import dev.dmp.controller.store.LedgerStore;
+import dev.dmp.controller.store.MvStoreLedgerStore;
 import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.HostRecord;
 import java.nio.file.Files;
@@ -45,7 +45,7 @@ class FleetLedgerPersistenceTest {
         Instant seen = T0.plusSeconds(5);
         List<VolumeCounts> before;
         CounterSet total;
-        try (LedgerStore store = LedgerStore.open(dir.resolve("data"))) {
+        try (MvStoreLedgerStore store = MvStoreLedgerStore.open(dir.resolve("data"))) {
             assertTrue(Files.exists(store.file()));
             FleetLedger ledger = new FleetLedger(store);
             ledger.hello(hello("node-a", "run-1", "dmp1", "dmp2"), T0);
@@ -65,7 +65,7 @@ class FleetLedgerPersistenceTest {
             assertEquals(3, before.size());
         }
 
-        try (LedgerStore store = LedgerStore.open(dir.resolve("data"))) {
+        try (MvStoreLedgerStore store = MvStoreLedgerStore.open(dir.resolve("data"))) {
             List<HostRecord> records = store.loadAll();
             assertEquals(
                     List.of("node-a", "node-b"),
@@ -112,7 +112,7 @@ class FleetLedgerPersistenceTest {
 
     @Test
     void whatWasNotCommittedIsNotThere() throws Exception {
-        try (LedgerStore store = LedgerStore.open(dir)) {
+        try (MvStoreLedgerStore store = MvStoreLedgerStore.open(dir)) {
             FleetLedger ledger = new FleetLedger(store);
             ledger.hello(hello("node-a", "run-1", "dmp1"), T0);
             ledger.apply("node-a", "run-1", delta(1, writes("dmp1", 0, 1, 4096)), T0);
@@ -120,7 +120,7 @@ class FleetLedgerPersistenceTest {
             ledger.apply("node-a", "run-1", delta(2, writes("dmp1", 0, 1, 4096)), T0);
             // no commit: an acknowledgement for seq 2 was never sent, so the agent still holds it
         }
-        try (LedgerStore store = LedgerStore.open(dir)) {
+        try (MvStoreLedgerStore store = MvStoreLedgerStore.open(dir)) {
             FleetLedger reopened = new FleetLedger(store);
             assertEquals(
                     new Old(0, 0, 1, 4096),

@@ -101,6 +101,11 @@ public class FleetLedgerTest {
      */
     @AfterEach
     void theRunningFleetTotalIsTheSumOfTheVolumes() {
+        assertTotalIsTheSum(ledger);
+    }
+
+    /** The fleet total {@code ledger} keeps as it goes is the sum of its volumes, exactly. */
+    static void assertTotalIsTheSum(FleetLedger ledger) {
         CounterSet sum = CounterSet.empty();
         long inFlight = 0;
         for (VolumeCounts v : ledger.volumeCounts()) {
