@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# A client that sends READs and never reads the replies (dmp.agent.nbd-write-timeout, 3 s here): the
-# agent's reply writes block on the full socket, and 3 s later it disconnects that client, with a log
+# A client that sends READs and never reads the replies (dmp.agent.nbd-write-timeout, 5 s here): the
+# agent's reply writes block on the full socket, and 5 s later it disconnects that client, with a log
 # line naming the setting, and frees its workers. Meanwhile and after, another volume is served; the
 # volume the deaf client read is intact (its backing file's checksum unchanged).
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/lib-nbd.sh"
 requires nbdcopy jq buf
 MiB=1048576
-nbd_setup -Ddmp.agent.nbd-write-timeout=3s
+nbd_setup -Ddmp.agent.nbd-write-timeout=5s
 
 head -c $((64 * MiB)) /dev/urandom > "$STATE/deaf.img"
 want=$(sha256sum < "$STATE/deaf.img")
@@ -56,12 +56,12 @@ _PIDS+=("$DEAF_PID")
 read -r -t 30 -u "${DEAF[0]}" sent && [ "$sent" = sent ] || fail "the deaf client did not get its requests out"
 log "the deaf client sent 64 READs of 1 MiB and reads nothing"
 stuck_on_replies() { [ "$(in_replies)" -ge 1 ]; }
-wait_until 3 stuck_on_replies
+wait_until 4 stuck_on_replies
 log "workers stuck on its replies: $(in_replies)"
 
 # Another volume is served while the deaf client's replies are stuck.
 timeout 60 nbdcopy "$WORK/in.img" "$(uri other)" || fail "nbdcopy to another volume stalled"
-wait_until 20 grep -q "connection [0-9]* to deaf: the client has not read its replies for 3000 ms (dmp.agent.nbd-write-timeout); disconnecting it" \
+wait_until 20 grep -q "connection [0-9]* to deaf: the client has not read its replies for 5000 ms (dmp.agent.nbd-write-timeout); disconnecting it" \
   "$WORK/agent-node-a.log"
 log "ok: the agent disconnected the deaf client after the write timeout"
 wait_for_text 10 "NBD connections open once it is gone" 0 metric dmp_agent_nbd_connections
