@@ -2,6 +2,8 @@ package dev.dmp.agent.nbd;
 
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -41,11 +43,6 @@ final class Connection {
 
     void named(String who) {
         this.who = who;
-    }
-
-    /** True once the handshake is over (the loop serves it, or it ended). */
-    synchronized boolean negotiated() {
-        return loop != null;
     }
 
     /** The loop serving it, or null while the handshake runs. */
@@ -123,6 +120,24 @@ final class Connection {
         } catch (IOException e) {
             LOG.debugf("%s: close: %s", who, e);
         }
+    }
+
+    /** How long a stop lets requests in flight finish before it closes their connections. */
+    static final long STOP_SECONDS = 5;
+
+    /**
+     * Stops {@code connections} together (each {@link #stop}, then each {@link #finish} within one
+     * deadline of {@link #STOP_SECONDS}); returns how many had to be closed with requests still running.
+     */
+    static int stopAll(Collection<Connection> connections, String why) {
+        List<Connection> stopping = List.copyOf(connections);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_SECONDS);
+        stopping.forEach(c -> c.stop(why));
+        int unanswered = 0;
+        for (Connection c : stopping) {
+            unanswered += c.finish(deadline) ? 0 : 1;
+        }
+        return unanswered;
     }
 
     /** Called once by the connection's thread when it is done with the connection. */

@@ -1,9 +1,7 @@
 package dev.dmp.agent.nbd;
 
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The NBD connections serving one volume, on every listener: counted against
@@ -11,9 +9,6 @@ import java.util.concurrent.TimeUnit;
  * flight answered first) before the volume's backend closes on a delete.
  */
 public final class ExportConnections {
-    /** How long a delete lets requests in flight finish before it closes their connections. */
-    static final long STOP_SECONDS = 5;
-
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
 
     /** Counts {@code c} in, unless the volume already has {@code limit} connections. */
@@ -37,13 +32,10 @@ public final class ExportConnections {
 
     /**
      * Stops every connection: requests already running are answered, new ones get NBD_ESHUTDOWN, then
-     * the sockets close. Waits at most {@link #STOP_SECONDS}; returns the connections it stopped.
+     * the sockets close. Waits at most {@link Connection#STOP_SECONDS}; returns how many it had to close
+     * with requests still running.
      */
     public int stopAll(String why) {
-        List<Connection> stopping = List.copyOf(open);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_SECONDS);
-        stopping.forEach(c -> c.stop(why));
-        stopping.forEach(c -> c.finish(deadline));
-        return stopping.size();
+        return Connection.stopAll(open, why);
     }
 }

@@ -15,7 +15,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -57,8 +56,6 @@ public final class NbdServer implements AutoCloseable {
      */
     private final ExecutorService workers = Executors.newCachedThreadPool(
             Thread.ofPlatform().name("nbd-io-", 0).daemon().factory());
-    /** How long {@link #close} lets requests in flight finish before it closes their connections. */
-    private static final long DRAIN_SECONDS = 5;
     /** At most one line per this many seconds about connections refused at the agent's limit. */
     private static final long REFUSAL_LOG_SECONDS = 10;
 
@@ -307,18 +304,12 @@ public final class NbdServer implements AutoCloseable {
         // the sockets close and requests still running are interrupted, so a stop never waits for ever
         // on a backend that stopped answering (an upstream NBD server going down at the same time waits
         // for us to close our connection to it: neither would move).
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_SECONDS);
-        List<Connection> open = List.copyOf(connections);
-        open.forEach(c -> c.stop("the agent is stopping"));
-        int unanswered = 0;
-        for (Connection c : open) {
-            unanswered += c.finish(deadline) ? 0 : 1;
-        }
+        int unanswered = Connection.stopAll(connections, "the agent is stopping");
         if (unanswered > 0) {
             LOG.warnf(
                     "NBD server on %s: requests still running after %d s on %d connection%s; closed them, "
                             + "interrupting the requests",
-                    where, DRAIN_SECONDS, unanswered, unanswered == 1 ? "" : "s");
+                    where, Connection.STOP_SECONDS, unanswered, unanswered == 1 ? "" : "s");
         }
         watchdog.close();
         workers.shutdown();

@@ -47,6 +47,9 @@ final class PayloadBudget {
      * waiting for them; a connection closed meanwhile ends the wait with ClosedChannelException.
      */
     void take(int n, Channel connection) throws IOException {
+        if (n == 0) {
+            return; // FLUSH, TRIM, BLOCK_STATUS...: no payload, no shared semaphore touched
+        }
         acquire(n, connection);
         if (parent != null) {
             try {
@@ -59,6 +62,9 @@ final class PayloadBudget {
     }
 
     void give(int n) {
+        if (n == 0) {
+            return;
+        }
         if (parent != null) {
             parent.give(n);
         }

@@ -36,10 +36,12 @@ final class Replies {
     /** The most one write call sends, so that a large reply to a slow reader still shows progress. */
     static final int WRITE_SLICE = 4 << 20;
 
-    /** True while a write blocks; {@link #writingSince} is when the current one began. */
-    private volatile boolean writing;
+    /** {@link #writingSince} when no write is under way. */
+    private static final long IDLE = Long.MIN_VALUE;
 
-    private volatile long writingSince;
+    /** When the write under way began (the clock's nanoseconds), or {@link #IDLE}. */
+    private volatile long writingSince = IDLE;
+
     private final LongSupplier clock;
 
     Replies(ByteChannel ch, boolean structured) {
@@ -160,7 +162,7 @@ final class Replies {
                 return false;
             }
         } finally {
-            writing = false;
+            writingSince = IDLE;
             lock.unlock();
         }
     }
@@ -171,12 +173,11 @@ final class Replies {
      */
     long blockedFor(long now) {
         long since = writingSince;
-        return writing ? Math.max(0, now - since) : 0;
+        return since == IDLE ? 0 : Math.max(0, now - since);
     }
 
     private void began() {
         writingSince = clock.getAsLong();
-        writing = true;
     }
 
     /** Writes all of {@code buf} (under {@link #lock}), a slice at a time, each slice's start noted for the watchdog. */
@@ -193,7 +194,7 @@ final class Replies {
             }
         } finally {
             buf.limit(end);
-            writing = false;
+            writingSince = IDLE;
         }
     }
 
