@@ -88,33 +88,33 @@ fi
 grep -q 'server error message: TLS is required on this server (dmp.agent.nbd-tls=require): send NBD_OPT_STARTTLS first' \
   "$WORK/plain-nbdinfo.out" || fail "nbdinfo in the clear: no TLS_REQD message: $(tail -n 5 "$WORK/plain-nbdinfo.out")"
 log "ok: nbdinfo in the clear is refused with dmp's message"
-# NBD_OPT_EXPORT_NAME has no error reply: the connection is closed, and the agent says why.
-/usr/bin/python3 - "$SOCK_A" <<'PY' || fail "NBD_OPT_EXPORT_NAME in the clear was not answered by a close"
+# closed_after OPTION DATA REPLY_BYTES: on node-a's socket, the greeting, the client flags, then one
+# option (its number and its data), REPLY_BYTES of answer read; true when the server then closes.
+closed_after() {
+  /usr/bin/python3 - "$SOCK_A" "$@" <<'PY'
 import socket, struct, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
-greeting = b""
-while len(greeting) < 18:
-    greeting += s.recv(18 - len(greeting))
-s.sendall(struct.pack(">I", 1) + struct.pack(">QII", 0x49484156454F5054, 1, 2) + b"p2")
+sock, option, data, reply = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4])
+s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sock)
+def exactly(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c: sys.exit(1)
+        b += c
+exactly(18)
+s.sendall(struct.pack(">I", 1) + struct.pack(">QII", 0x49484156454F5054, option, len(data)) + data)
+exactly(reply)
 sys.exit(0 if s.recv(1) == b"" else 1)
 PY
+}
+# NBD_OPT_EXPORT_NAME has no error reply: the connection is closed, and the agent says why.
+closed_after 1 p2 0 || fail "NBD_OPT_EXPORT_NAME in the clear was not answered by a close"
 wait_until 5 grep -q 'protocol error, closing it: NBD_OPT_EXPORT_NAME before NBD_OPT_STARTTLS: TLS is required' \
   "$WORK/agent-node-a.log"
 log "ok: NBD_OPT_EXPORT_NAME in the clear closes the connection, logged"
-# A client that asks for TLS and then says nothing (no ClientHello) is dropped at the handshake
-# deadline (5 s here), which covers the TLS handshake too.
-/usr/bin/python3 - "$SOCK_A" <<'PY' || fail "a client stalled in the TLS handshake was not dropped"
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sys.argv[1])
-greeting = b""
-while len(greeting) < 18:
-    greeting += s.recv(18 - len(greeting))
-s.sendall(struct.pack(">I", 1) + struct.pack(">QII", 0x49484156454F5054, 5, 0))  # NBD_OPT_STARTTLS
-ack = b""
-while len(ack) < 20:
-    ack += s.recv(20 - len(ack))
-sys.exit(0 if s.recv(1) == b"" else 1)  # then silence, until the server closes
-PY
+# A client that asks for TLS (NBD_OPT_STARTTLS, its 20-byte ACK read) and then says nothing (no
+# ClientHello) is dropped at the handshake deadline (5 s here), which covers the TLS handshake too.
+closed_after 5 "" 20 || fail "a client stalled in the TLS handshake was not dropped"
 wait_until 5 grep -q 'handshake not finished within 5000 ms (dmp.agent.nbd-handshake-timeout); dropping it' \
   "$WORK/agent-node-a.log"
 log "ok: a client silent after NBD_OPT_STARTTLS is dropped at the handshake deadline"
