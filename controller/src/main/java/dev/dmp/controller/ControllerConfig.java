@@ -39,6 +39,13 @@ public interface ControllerConfig {
     /** This replica's name in the ledger's {@code hosts.owner}; the host name when unset. */
     Optional<String> replicaId();
 
+    /**
+     * Where the other replicas reach this one ({@code host:port} of its gRPC port), for the commands
+     * they forward to the replica holding a host's stream; with a shared store only. The host name
+     * and {@code quarkus.http.port} when unset; the pod's IP on Kubernetes (deploy/replicated).
+     */
+    Optional<String> replicaAddress();
+
     /** {@code dmp.controller.postgresql.*}: all unset with the default store. */
     interface Postgresql {
         /** {@code jdbc:postgresql://HOST:PORT/DATABASE}. */

@@ -20,6 +20,12 @@ public record TestConfig(String dataDir, StoreKind store, Postgres postgresql, O
         return new TestConfig("/nonexistent", StoreKind.POSTGRESQL, settings, Optional.of(replicaId));
     }
 
+    /** Tests forward nothing between replicas' processes: the address is only written down. */
+    @Override
+    public Optional<String> replicaAddress() {
+        return replicaId.map(id -> id + ":8080");
+    }
+
     @Override
     public HistogramScope metricsHistograms() {
         return HistogramScope.HOST;

@@ -88,13 +88,14 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void resetStats(ResetStatsRequest request, StreamObserver<ResetStatsResponse> response) {
-        answer(
-                ops.resetStats(request),
-                response,
-                before -> ResetStatsResponse.newBuilder()
-                        .setVolumesReset(before.size())
-                        .addAllBefore(before)
-                        .build());
+        answer(ops.resetStats(request), response, ControllerService::resetAnswer);
+    }
+
+    static ResetStatsResponse resetAnswer(java.util.List<dev.dmp.proto.v1.StatsRow> before) {
+        return ResetStatsResponse.newBuilder()
+                .setVolumesReset(before.size())
+                .addAllBefore(before)
+                .build();
     }
 
     @Override
@@ -150,8 +151,7 @@ public class ControllerService extends ControllerGrpc.ControllerImplBase {
     }
 
     /** Completes the call when the operation does: its answer, or its status. */
-    private static <R, T> void answer(
-            CompletableFuture<R> result, StreamObserver<T> response, Function<R, T> toMessage) {
+    static <R, T> void answer(CompletableFuture<R> result, StreamObserver<T> response, Function<R, T> toMessage) {
         result.whenComplete((r, e) -> {
             if (e == null) {
                 reply(response, toMessage.apply(r));

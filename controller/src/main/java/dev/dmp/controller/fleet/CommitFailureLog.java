@@ -17,14 +17,33 @@ final class CommitFailureLog {
     private long unlogged; // of those, failures since the last line
     private long lastLineNanos;
 
+    private final String what;
+    private final String consequence;
+    private final String again;
+
+    /** The ledger's commits. */
+    CommitFailureLog() {
+        this("ledger commit", "acknowledgements held back, agents will resend", "ledger commits succeed again");
+    }
+
+    /** Another task tried again and again: its name, what its failure means, and the line when it works again. */
+    CommitFailureLog(String what, String consequence, String again) {
+        this.what = what;
+        this.consequence = consequence;
+        this.again = again;
+    }
+
     void failed(RuntimeException e) {
         failing++;
         unlogged++;
         long now = System.nanoTime();
         if (failing == 1 || now - lastLineNanos >= EVERY_SECONDS * 1_000_000_000L) {
             LOG.errorf(
-                    "ledger commit failed: %s; acknowledgements held back, agents will resend%s",
-                    e.getMessage(), unlogged > 1 ? " (" + unlogged + " commits failed since the last line)" : "");
+                    "%s failed: %s; %s%s",
+                    what,
+                    e.getMessage(),
+                    consequence,
+                    unlogged > 1 ? " (" + unlogged + " failed since the last line)" : "");
             unlogged = 0;
             lastLineNanos = now;
         }
@@ -32,7 +51,7 @@ final class CommitFailureLog {
 
     void succeeded() {
         if (failing > 0) {
-            LOG.infof("ledger commits succeed again, after %d failed", failing);
+            LOG.infof("%s, after %d failed", again, failing);
             failing = 0;
             unlogged = 0;
         }

@@ -57,7 +57,11 @@ public class Fleet {
 
     private LedgerStore store;
     private FleetLedger ledger;
+    /** With a shared store: the view of the hosts other replicas hold; null otherwise. */
+    private LedgerMirror mirror;
+
     private Thread committer;
+    private Thread mirrorThread;
     private volatile boolean running = true;
 
     public Fleet(ControllerConfig config) {
@@ -68,12 +72,35 @@ public class Fleet {
     void open() {
         openLedger();
         committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
+        if (mirror != null) {
+            mirrorThread = Thread.ofPlatform().name("ledger-mirror").daemon().start(this::mirrorLoop);
+        }
     }
+
+    private void mirrorLoop() {
+        while (running) {
+            LockSupport.parkNanos(MIRROR_INTERVAL_MS * 1_000_000L);
+            if (running) {
+                mirror.refreshQuietly();
+            }
+        }
+    }
+
+    /** How often a replica beats and reads the hosts other replicas wrote. */
+    static final long MIRROR_INTERVAL_MS = 1000;
 
     /** The ledger without the thread that commits it: tests call {@link #commit} themselves. */
     void openLedger() {
         store = LedgerStores.open(config);
         ledger = new FleetLedger(store);
+        store.shared().ifPresent(shared -> {
+            String address = config.replicaAddress().orElseGet(Fleet::defaultAddress);
+            mirror = new LedgerMirror(shared, ledger, address);
+            mirror.refreshQuietly()
+                    .ifPresent(r -> LOG.infof(
+                            "replica %s (reached at %s) shares the ledger with %d live replicas; %d hosts read",
+                            shared.replicaId(), address, r.replicas() - 1, r.read()));
+        });
         LOG.infof(
                 "ledger %s open: %d hosts known",
                 store.location(), ledger.hosts().size());
@@ -156,8 +183,49 @@ public class Fleet {
         return commitFailures.get();
     }
 
+    /** This machine's name and the gRPC port: {@code dmp.controller.replica-address} when unset. */
+    private static String defaultAddress() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        return host + ":"
+                + org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                        .getOptionalValue("quarkus.http.port", Integer.class)
+                        .orElse(8080);
+    }
+
+    /** The view of other replicas' hosts, with a shared store. */
+    public Optional<LedgerMirror> mirror() {
+        return Optional.ofNullable(mirror);
+    }
+
+    /**
+     * Whether this process exports the ledger's metrics ({@code dmp_volume_*}, {@code dmp_host_*}):
+     * always alone, and the one replica {@link LedgerMirror#exportsLedgerMetrics} picks when shared.
+     */
+    public boolean exportsLedgerMetrics() {
+        return mirror == null || mirror.exportsLedgerMetrics();
+    }
+
+    /**
+     * Where to forward a command for a host this process does not hold: the address of the live
+     * replica that holds its stream. Empty when this process holds it, nobody does, or it is unknown.
+     */
+    public Optional<String> ownerAddress(String host) {
+        if (mirror == null || sessions.containsKey(host)) {
+            return Optional.empty();
+        }
+        return ledger.owner(host).filter(FleetLedger.Owner::online).flatMap(o -> mirror.address(o.replicaId()));
+    }
+
     void close(@Observes ShutdownEvent event) {
         running = false;
+        if (mirrorThread != null) {
+            LockSupport.unpark(mirrorThread);
+        }
         LockSupport.unpark(committer);
         try {
             committer.join(COMMIT_INTERVAL_MS * 100);

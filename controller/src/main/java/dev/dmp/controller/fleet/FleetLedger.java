@@ -46,12 +46,25 @@ public final class FleetLedger {
 
     private final Set<String> dirty = new HashSet<>();
     private final LedgerStore store;
+    /** Whether other replicas share the store: then hosts held elsewhere are mirrored here. */
+    private final boolean shared;
 
-    /** @param store where to keep the ledger, or null to keep it in memory only (tests) */
+    /**
+     * @param store where to keep the ledger, or null to keep it in memory only (tests). A shared store's
+     *     hosts are loaded as mirrored, unread: {@link #mirror} reads them again with their owners.
+     */
     public FleetLedger(LedgerStore store) {
         this.store = store;
+        this.shared = store != null && store.shared().isPresent();
         if (store != null) {
-            store.loadAll().forEach(this::load);
+            for (HostRecord r : store.loadAll()) {
+                load(r);
+                if (shared) {
+                    HostEntry h = hosts.get(r.getHostId());
+                    h.owner = ""; // not known yet: no command is forwarded before the first read
+                    h.version = HostEntry.UNREAD;
+                }
+            }
         }
     }
 
@@ -80,8 +93,14 @@ public final class FleetLedger {
                 load(r);
             });
             rebuildIfLost(hello);
+            HostEntry mine = hosts.get(id);
+            if (mine != null && mine.mirrored()) {
+                mine.owner = null; // held here from now on: written by this process, never mirrored
+            }
             hello(hello, now);
-            hosts.get(id).epoch = claim.epoch();
+            mine = hosts.get(id);
+            mine.epoch = claim.epoch();
+            mine.released = false;
             return claim.epoch();
         }
     }
@@ -183,9 +202,10 @@ public final class FleetLedger {
 
     public synchronized void offline(String host, Instant now) {
         HostEntry h = hosts.get(host);
-        if (h != null) {
+        if (h != null && !h.mirrored()) {
             h.online = false;
             h.lastSeen = now;
+            h.released = shared;
             changed(host);
         }
     }
@@ -210,8 +230,8 @@ public final class FleetLedger {
 
     private synchronized boolean apply(String host, String runId, StatsDeltaIn delta, int[][] ops, Instant now) {
         HostEntry h = hosts.get(host);
-        if (h == null || !h.runId.equals(runId)) {
-            return false;
+        if (h == null || h.mirrored() || !h.runId.equals(runId)) {
+            return false; // a mirrored host counts at its owner: a late delta of a stream ended here
         }
         h.lastSeen = now;
         if (delta.getSeq() <= h.appliedSeq) {
@@ -246,7 +266,7 @@ public final class FleetLedger {
 
     public synchronized void addVolume(Volume volume) {
         HostEntry h = hosts.get(volume.getHost());
-        if (h != null) {
+        if (h != null && !h.mirrored()) {
             h.volumes
                     .computeIfAbsent(volume.getName(), k -> new VolumeEntry(volume))
                     .setVolume(volume);
@@ -257,7 +277,7 @@ public final class FleetLedger {
     /** Replaces a volume the host has; returns false (nothing changed) when it has no such volume. */
     public synchronized boolean updateVolume(Volume volume) {
         HostEntry h = hosts.get(volume.getHost());
-        VolumeEntry e = h == null ? null : h.volumes.get(volume.getName());
+        VolumeEntry e = h == null || h.mirrored() ? null : h.volumes.get(volume.getName());
         if (e == null) {
             return false;
         }
@@ -268,7 +288,7 @@ public final class FleetLedger {
 
     public synchronized void removeVolume(String host, String volume) {
         HostEntry h = hosts.get(host);
-        VolumeEntry removed = h == null ? null : h.volumes.remove(volume);
+        VolumeEntry removed = h == null || h.mirrored() ? null : h.volumes.remove(volume);
         if (removed != null) {
             removed(removed);
             changed(host);
@@ -318,7 +338,7 @@ public final class FleetLedger {
         for (String host : changed) {
             synchronized (this) {
                 HostEntry h = hosts.get(host);
-                if (h != null) {
+                if (h != null && !h.mirrored()) {
                     records.add(new HostWrite(host, h.epoch, h.online, HostRecordCodec.encode(host, h)));
                 }
             }
@@ -326,15 +346,99 @@ public final class FleetLedger {
         if (store == null) {
             return List.of();
         }
+        List<HostWrite> refused;
         try {
-            return store.write(records);
+            refused = store.write(records);
         } catch (RuntimeException e) {
             synchronized (this) {
                 dirty.addAll(changed); // written again by the next commit
             }
             throw e;
         }
+        if (shared) {
+            released(records, refused);
+        }
+        return refused;
     }
+
+    /**
+     * Hosts whose stream ended here and whose offline state is now written become mirrored: from now
+     * on another replica may hold them, and this one reads them from the store (at once: their version
+     * is unread). A host claimed here again since the write stays held.
+     */
+    private synchronized void released(List<HostWrite> written, List<HostWrite> refused) {
+        Set<String> notWritten = new HashSet<>();
+        refused.forEach(r -> notWritten.add(r.hostId()));
+        for (HostWrite w : written) {
+            HostEntry h = hosts.get(w.hostId());
+            if (h != null && h.released && !h.mirrored() && h.epoch == w.epoch() && !notWritten.contains(w.hostId())) {
+                h.owner = store.shared().orElseThrow().replicaId();
+                h.version = HostEntry.UNREAD;
+                h.epoch = 0;
+                h.released = false;
+            }
+        }
+    }
+
+    /**
+     * Each host's version as this replica last read it, {@link #HELD} for the hosts it holds (never
+     * read from the store), for the mirror to see which hosts to read again; a host not in the map is
+     * not known here at all.
+     */
+    public synchronized Map<String, Long> mirrorVersions() {
+        Map<String, Long> out = new java.util.HashMap<>(hosts.size() * 2);
+        hosts.forEach((id, h) -> out.put(id, h.mirrored() ? h.version : HELD));
+        return out;
+    }
+
+    /** In {@link #mirrorVersions}: a host this replica holds. */
+    public static final long HELD = Long.MAX_VALUE;
+
+    /**
+     * A host held by another replica, as committed at {@code version}: replaces what this replica
+     * knew of it, unless this replica holds the host (its own counts are newer than any committed).
+     */
+    public synchronized void mirror(HostRecord record, long version, String owner, boolean online) {
+        String id = record.getHostId();
+        HostEntry h = hosts.get(id);
+        if (h != null && !h.mirrored()) {
+            return;
+        }
+        if (h != null) {
+            h.volumes.values().forEach(this::removed);
+        }
+        load(record);
+        HostEntry m = hosts.get(id);
+        m.owner = owner;
+        m.version = version;
+        m.online = online;
+    }
+
+    /**
+     * A mirrored host's owner and whether readers count it online (its owner's heartbeat is fresh),
+     * which change without a write of the host.
+     */
+    public synchronized void mirrorOwner(String host, String owner, boolean online) {
+        HostEntry h = hosts.get(host);
+        if (h != null && h.mirrored()) {
+            h.owner = owner;
+            h.online = online;
+        }
+    }
+
+    /**
+     * Who holds the host's stream: empty when it is unknown or this process holds it; else the owner
+     * replica's id, and whether it is online there.
+     */
+    public synchronized java.util.Optional<Owner> owner(String host) {
+        HostEntry h = hosts.get(host);
+        return h == null || !h.mirrored()
+                ? java.util.Optional.empty()
+                : java.util.Optional.of(new Owner(h.owner, h.online));
+    }
+
+    /** See {@link #owner}. */
+    public record Owner(String replicaId, boolean online) {}
 
     public synchronized boolean known(String host) {
         return hosts.containsKey(host);

@@ -8,6 +8,22 @@ final class HostEntry {
     /** The store's epoch of this process's claim of the host (0 with a store of one process). */
     long epoch;
 
+    /**
+     * With a shared store: the replica that holds the host's stream, when it is not this process (a
+     * <em>mirrored</em> host, read from the store, never written here); null when this process holds it.
+     */
+    String owner;
+    /** A mirrored host's version as last read from the store ({@link #UNREAD}: read it again). */
+    long version;
+    /** This process's stream of the host ended: once its offline state is written, the host is mirrored. */
+    boolean released;
+
+    static final long UNREAD = Long.MIN_VALUE;
+
+    boolean mirrored() {
+        return owner != null;
+    }
+
     String runId = "";
     long appliedSeq;
     /** Written without the ledger's lock by {@link FleetLedger#seen}, which every message from the agent calls. */

@@ -52,7 +52,10 @@ public class FleetMetrics {
     void start(@Observes StartupEvent event) {
         Optional<PrometheusMeterRegistry> prometheus = prometheus(registry);
         if (prometheus.isPresent()) {
-            prometheus.get().getPrometheusRegistry().register(new VolumeCollector(fleet.ledger(), histograms));
+            prometheus
+                    .get()
+                    .getPrometheusRegistry()
+                    .register(new VolumeCollector(fleet.ledger(), histograms, fleet::exportsLedgerMetrics));
         } else {
             LOG.warn("no Prometheus registry: per-volume metrics are not exported");
         }
@@ -88,8 +91,17 @@ public class FleetMetrics {
         }
     }
 
-    /** Adds the gauges of hosts seen for the first time. */
+    /**
+     * Adds the gauges of hosts seen for the first time; removes them all while another replica exports
+     * the ledger's metrics (docs/replication.md, "/q/metrics").
+     */
     synchronized void sync() {
+        if (!fleet.exportsLedgerMetrics()) {
+            hostMeters.values().forEach(registry::remove);
+            hostMeters.clear();
+            hosts.clear();
+            return;
+        }
         for (FleetLedger.HostInfo h : fleet.ledger().hosts()) {
             if (hosts.put(h.id(), h) == null) {
                 Tags tags = Tags.of("host", h.id());

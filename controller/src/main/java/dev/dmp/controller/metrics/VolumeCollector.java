@@ -9,6 +9,7 @@ import dev.dmp.proto.v1.AttachmentState;
 import io.prometheus.client.Collector;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * The per-volume series of the controller, read from the ledger at each scrape (names and help in
@@ -25,14 +26,24 @@ final class VolumeCollector extends Collector implements Collector.Describable {
 
     private final FleetLedger ledger;
     private final HistogramScope histograms;
+    /** False on every replica but one when replicas share the ledger: the fleet is exported once. */
+    private final BooleanSupplier exporting;
 
     VolumeCollector(FleetLedger ledger, HistogramScope histograms) {
+        this(ledger, histograms, () -> true);
+    }
+
+    VolumeCollector(FleetLedger ledger, HistogramScope histograms, BooleanSupplier exporting) {
         this.ledger = ledger;
         this.histograms = histograms;
+        this.exporting = exporting;
     }
 
     @Override
     public List<MetricFamilySamples> collect() {
+        if (!exporting.getAsBoolean()) {
+            return List.of();
+        }
         VolumeFamilies volumes = new VolumeFamilies(LABELS, false, histograms == HistogramScope.VOLUME, false);
         HistogramFamilies hosts =
                 histograms == HistogramScope.OFF ? null : new HistogramFamilies("dmp_host", HOST_LABELS);

@@ -9,12 +9,14 @@ import dev.dmp.proto.v1.Command;
 import dev.dmp.proto.v1.CommandResult;
 import dev.dmp.proto.v1.CreateVolume;
 import dev.dmp.proto.v1.CreateVolumeRequest;
+import dev.dmp.proto.v1.CreateVolumeResponse;
 import dev.dmp.proto.v1.DeleteVolume;
 import dev.dmp.proto.v1.DeleteVolumeRequest;
 import dev.dmp.proto.v1.Host;
 import dev.dmp.proto.v1.QueryStatsRequest;
 import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.ResetStatsRequest;
+import dev.dmp.proto.v1.ResetStatsResponse;
 import dev.dmp.proto.v1.ResetVolumes;
 import dev.dmp.proto.v1.Scope;
 import dev.dmp.proto.v1.StatsRow;
@@ -23,7 +25,11 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
 
@@ -38,9 +44,11 @@ public class FleetOperations {
     private static final Logger LOG = Logger.getLogger(FleetOperations.class);
 
     private final Fleet fleet;
+    private final ReplicaForwarder forwarder;
 
-    public FleetOperations(Fleet fleet) {
+    public FleetOperations(Fleet fleet, ReplicaForwarder forwarder) {
         this.fleet = fleet;
+        this.forwarder = forwarder;
     }
 
     public Fleet fleet() {
@@ -48,10 +56,22 @@ public class FleetOperations {
     }
 
     public CompletableFuture<Volume> createVolume(CreateVolumeRequest request) {
+        return createVolume(request, true);
+    }
+
+    /**
+     * @param forward whether a host held by another replica is forwarded to it (false: the request came
+     *     from a replica, and this one answers as if the host were offline)
+     */
+    public CompletableFuture<Volume> createVolume(CreateVolumeRequest request, boolean forward) {
         try {
             RequestChecks.required("host", request.getHost());
             RequestChecks.volumeName(request.getName());
             Backend backend = BackendSpecs.of(request);
+            Optional<String> owner = forward ? fleet.ownerAddress(request.getHost()) : Optional.empty();
+            if (owner.isPresent()) {
+                return forwarder.createVolume(owner.get(), request).thenApply(CreateVolumeResponse::getVolume);
+            }
             AgentSession agent = online(request.getHost());
             Command.Builder command = Command.newBuilder()
                     .setCreate(CreateVolume.newBuilder()
@@ -73,9 +93,18 @@ public class FleetOperations {
     }
 
     public CompletableFuture<Void> deleteVolume(DeleteVolumeRequest request) {
+        return deleteVolume(request, true);
+    }
+
+    /** See {@link #createVolume(CreateVolumeRequest, boolean)} for {@code forward}. */
+    public CompletableFuture<Void> deleteVolume(DeleteVolumeRequest request, boolean forward) {
         try {
             RequestChecks.required("host", request.getHost());
             RequestChecks.volumeName(request.getName());
+            Optional<String> owner = forward ? fleet.ownerAddress(request.getHost()) : Optional.empty();
+            if (owner.isPresent()) {
+                return forwarder.deleteVolume(owner.get(), request).thenApply(r -> null);
+            }
             AgentSession agent = online(request.getHost());
             Command.Builder command =
                     Command.newBuilder().setDelete(DeleteVolume.newBuilder().setName(request.getName()));
@@ -120,14 +149,39 @@ public class FleetOperations {
      * its reset (the generation it closed).
      */
     public CompletableFuture<List<StatsRow>> resetStats(ResetStatsRequest request) {
+        return resetStats(request, true);
+    }
+
+    /**
+     * See {@link #createVolume(CreateVolumeRequest, boolean)} for {@code forward}. A FLEET reset resets
+     * the hosts held here at their agents and sends one HOST reset per host held by another replica to
+     * that replica; when any known host is offline nothing is reset, as with one controller.
+     */
+    public CompletableFuture<List<StatsRow>> resetStats(ResetStatsRequest request, boolean forward) {
         try {
             RequestChecks.scope(request.getScope(), request.getHost(), request.getVolume(), true);
             List<AgentSession> agents = new ArrayList<>();
+            /** Host id -> the address of the replica holding it, for hosts held elsewhere. */
+            Map<String, String> elsewhere = new TreeMap<>();
             ResetVolumes.Builder reset = ResetVolumes.newBuilder();
             if (request.getScope() == Scope.FLEET) {
+                if (!forward) {
+                    throw Status.INVALID_ARGUMENT
+                            .withDescription(
+                                    "a replica forwards HOST and VOLUME resets only; send FLEET to the Controller service")
+                            .asException();
+                }
                 List<String> offline = new ArrayList<>();
                 for (Host host : fleet.hosts()) {
-                    fleet.session(host.getId()).ifPresentOrElse(agents::add, () -> offline.add(host.getId()));
+                    Optional<AgentSession> here = fleet.session(host.getId());
+                    Optional<String> owner = here.isPresent() ? Optional.empty() : fleet.ownerAddress(host.getId());
+                    if (here.isPresent()) {
+                        agents.add(here.get());
+                    } else if (owner.isPresent()) {
+                        elsewhere.put(host.getId(), owner.get());
+                    } else {
+                        offline.add(host.getId());
+                    }
                 }
                 if (!offline.isEmpty()) {
                     throw Status.FAILED_PRECONDITION
@@ -136,7 +190,10 @@ public class FleetOperations {
                             .asException();
                 }
             } else {
-                agents.add(online(request.getHost()));
+                Optional<String> owner = forward ? fleet.ownerAddress(request.getHost()) : Optional.empty();
+                if (owner.isEmpty()) {
+                    agents.add(online(request.getHost()));
+                }
                 if (request.getScope() == Scope.VOLUME) {
                     if (!fleet.hasVolume(request.getHost(), request.getVolume())) {
                         throw Status.NOT_FOUND
@@ -146,11 +203,23 @@ public class FleetOperations {
                     }
                     reset.addNames(request.getVolume());
                 }
+                if (owner.isPresent()) {
+                    return forwarder.resetStats(owner.get(), request).thenApply(ResetStatsResponse::getBeforeList);
+                }
             }
             List<CompletableFuture<CommandResult>> results = agents.stream()
                     .map(a -> succeeded(a.send(Command.newBuilder().setReset(reset))))
                     .toList();
-            return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+            List<CompletableFuture<ResetStatsResponse>> forwarded = new ArrayList<>();
+            elsewhere.forEach((host, owner) -> forwarded.add(forwarder.resetStats(
+                    owner,
+                    ResetStatsRequest.newBuilder()
+                            .setScope(Scope.HOST)
+                            .setHost(host)
+                            .build())));
+            List<CompletableFuture<?>> all = new ArrayList<>(results);
+            all.addAll(forwarded);
+            return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
                     .thenApply(v -> {
                         // The agents sent each reset's closing delta before their result, so the ledger
                         // already holds the closed generations.
@@ -167,6 +236,8 @@ public class FleetOperations {
                                 }
                             }
                         }
+                        forwarded.forEach(f -> before.addAll(f.join().getBeforeList()));
+                        before.sort(BY_HOST_AND_VOLUME);
                         LOG.infof(
                                 "stats reset: scope %s%s%s, %d volumes",
                                 request.getScope(),
@@ -183,6 +254,9 @@ public class FleetOperations {
     public QueryStatsResponse queryStats(QueryStatsRequest request) throws StatusException {
         return StatsQuery.run(fleet, request);
     }
+
+    private static final Comparator<StatsRow> BY_HOST_AND_VOLUME =
+            Comparator.comparing(StatsRow::getHost).thenComparing(StatsRow::getVolume);
 
     private AgentSession online(String host) throws StatusException {
         if (!fleet.known(host)) {

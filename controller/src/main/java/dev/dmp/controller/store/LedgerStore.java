@@ -27,6 +27,14 @@ public interface LedgerStore extends AutoCloseable {
         return true;
     }
 
+    /**
+     * The ledger as shared with other replicas, when it is (PostgreSQL): then this process holds only
+     * the hosts whose streams reached it, and reads the others' from the store.
+     */
+    default java.util.Optional<SharedLedger> shared() {
+        return java.util.Optional.empty();
+    }
+
     /** Every host's committed record, at start-up. A record that does not parse is logged and skipped. */
     List<HostRecord> loadAll();
 

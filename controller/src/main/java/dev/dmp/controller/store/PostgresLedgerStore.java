@@ -48,7 +48,7 @@ public final class PostgresLedgerStore implements LedgerStore {
             ON CONFLICT (host_id, name) DO UPDATE SET volume = EXCLUDED.volume, generation = EXCLUDED.generation,
               lifetime = EXCLUDED.lifetime, since_reset = EXCLUDED.since_reset,
               before_reset = EXCLUDED.before_reset, in_flight = EXCLUDED.in_flight""";
-    private static final String SELECT_VOLUMES =
+    static final String SELECT_VOLUMES =
             "SELECT host_id, volume, generation, lifetime, since_reset, before_reset, in_flight FROM volumes";
 
     private final PostgresSettings settings;
@@ -57,10 +57,13 @@ public final class PostgresLedgerStore implements LedgerStore {
 
     private final LedgerConnection claims;
 
+    private final PostgresReplicas replicas;
+
     private PostgresLedgerStore(PostgresSettings settings, PGSimpleDataSource source) {
         this.settings = settings;
         this.commits = new LedgerConnection(source, settings.jdbcUrl());
         this.claims = new LedgerConnection(source, settings.jdbcUrl());
+        this.replicas = new PostgresReplicas(settings.replicaId(), new LedgerConnection(source, settings.jdbcUrl()));
     }
 
     /**
@@ -105,6 +108,11 @@ public final class PostgresLedgerStore implements LedgerStore {
     @Override
     public String location() {
         return settings.jdbcUrl();
+    }
+
+    @Override
+    public Optional<SharedLedger> shared() {
+        return Optional.of(replicas);
     }
 
     @Override
@@ -261,7 +269,7 @@ public final class PostgresLedgerStore implements LedgerStore {
     }
 
     /** A host's record from a row's columns run_id, applied_seq, agent_version, last_seen, from {@code at}. */
-    private static HostRecord.Builder host(String hostId, ResultSet rs, int at) throws SQLException {
+    static HostRecord.Builder host(String hostId, ResultSet rs, int at) throws SQLException {
         Instant lastSeen = rs.getTimestamp(at + 3).toInstant();
         return HostRecord.newBuilder()
                 .setHostId(hostId)
@@ -274,7 +282,7 @@ public final class PostgresLedgerStore implements LedgerStore {
     }
 
     /** A volume's record from a row of {@link #SELECT_VOLUMES}. */
-    private static VolumeRecord volume(ResultSet rs) throws SQLException {
+    static VolumeRecord volume(ResultSet rs) throws SQLException {
         try {
             return VolumeRecord.newBuilder()
                     .setVolume(Volume.parseFrom(rs.getBytes(2)))
@@ -297,5 +305,6 @@ public final class PostgresLedgerStore implements LedgerStore {
     public void close() {
         commits.close();
         claims.close();
+        replicas.close();
     }
 }

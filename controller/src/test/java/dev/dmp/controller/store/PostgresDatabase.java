@@ -45,6 +45,13 @@ public final class PostgresDatabase implements BeforeAllCallback, BeforeEachCall
         return new PostgresSettings(url, PostgresServer.USER, "", replicaId);
     }
 
+    /** Runs {@code sql} (an UPDATE, say) in the current test's database; returns the rows it changed. */
+    public int execute(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, PostgresServer.USER, "")) {
+            return c.createStatement().executeUpdate(sql);
+        }
+    }
+
     /** What {@code sql} answers in the current test's database, each row's columns joined by '|'. */
     public List<String> rows(String sql) throws Exception {
         List<String> out = new ArrayList<>();

@@ -63,14 +63,16 @@ class PostgresLedgerStoreTest {
     void migrationsApplyOnAnEmptyDatabaseOnce() throws Exception {
         replica("replica-a").close();
         assertEquals(
-                List.of("flyway_schema_history", "hosts", "volumes"),
+                List.of("flyway_schema_history", "hosts", "replicas", "volumes"),
                 rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"));
-        assertEquals(List.of("1|ledger|true"), rows("SELECT version, description, success FROM flyway_schema_history"));
+        assertEquals(
+                List.of("1|ledger|true", "2|replicas|true"),
+                rows("SELECT version, description, success FROM flyway_schema_history ORDER BY installed_rank"));
 
         try (PostgresLedgerStore again = replica("replica-b")) {
             assertEquals(List.of(), again.loadAll());
         }
-        assertEquals(1, rows("SELECT * FROM flyway_schema_history").size(), "applied once, not twice");
+        assertEquals(2, rows("SELECT * FROM flyway_schema_history").size(), "applied once, not twice");
     }
 
     @Test
