@@ -16,7 +16,7 @@ PG_OPTS=(-Ddmp.controller.store=postgresql -Ddmp.controller.postgresql.jdbc-url=
   -Ddmp.controller.replica-id=replica-1)
 start_controller "${PG_OPTS[@]}"
 grep -q "ledger $PG_URL open: 0 hosts known" "$WORK/controller.log" || fail "the controller did not open the PostgreSQL ledger"
-expect_eq "tables Flyway made" "flyway_schema_history hosts volumes" \
+expect_eq "tables Flyway made" "flyway_schema_history hosts replicas volumes" \
   "$(psql_ledger "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'public'")"
 start_agent node-a
 rpc CreateVolume '{"host":"node-a","name":"zero1","zero":{"sizeBytes":"67108864"}}' >/dev/null

@@ -85,6 +85,11 @@ public final class PostgresLedgerStore implements LedgerStore {
         source.setConnectTimeout(5);
         source.setSocketTimeout(30);
         source.setTcpKeepAlive(true);
+        // A replica paused (SIGSTOP, a VM stall) in the middle of a commit holds its hosts' row locks,
+        // and every claim of those hosts would wait for it: the server ends such a session after 5 s
+        // idle in its transaction, which frees them (the paused replica's write then fails, and is
+        // refused when tried again: it has been fenced). A claim waits at most 10 s for a lock.
+        source.setOptions("-c idle_in_transaction_session_timeout=5s -c lock_timeout=10s");
         try {
             var result = Flyway.configure()
                     .dataSource(source)
