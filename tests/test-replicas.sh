@@ -125,13 +125,16 @@ one_exporter() {
 for h in $HOSTS; do load_start "k-$h" "$(uri "$h")" 1200 150; done
 wait_until 30 agent_writes_above node-a 150
 victim=$(replica_of node-a)
-log "kill -9 of r$victim, which holds node-a"
+seq_at_kill=$(psql_ledger "SELECT applied_seq FROM hosts WHERE host_id = 'node-a'")
+log "kill -9 of r$victim, which holds node-a (its last committed delta: $seq_at_kill)"
 kill -9 "${PID[$victim]}"; wait "${PID[$victim]}" 2>/dev/null || true
 killed_at=$(date +%s%N)
 LIVE=$(for i in 1 2 3; do [ "$i" != "$victim" ] && printf '%s ' "$i"; done); LIVE=${LIVE% }
-held_elsewhere() { local o; o=$(replica_of node-a); [ -n "$o" ] && [ "$o" != "$victim" ]; }
-wait_until 10 held_elsewhere
-log "ok: node-a claimed by r$(replica_of node-a) $((($(date +%s%N) - killed_at) / 1000000)) ms after the kill (bound: 10 s)"
+# Acknowledged again: another replica holds node-a and has committed a delta after the last one r$victim did.
+acked_elsewhere() { local o; o=$(replica_of node-a); [ -n "$o" ] && [ "$o" != "$victim" ] &&
+  [ "$(psql_ledger "SELECT applied_seq FROM hosts WHERE host_id = 'node-a'")" -gt "$seq_at_kill" ]; }
+wait_until 10 acked_elsewhere
+log "ok: node-a's deltas committed (so acknowledged) by r$(replica_of node-a) $((($(date +%s%N) - killed_at) / 1000000)) ms after the kill (bound: 10 s)"
 wait_until 10 grep -q "connected to controller" "$WORK/agent-node-a.log"
 for h in $HOSTS; do add_load "k-$h" "$h"; done
 exact "after kill -9 of r$victim"
