@@ -7,6 +7,7 @@ set -euo pipefail
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$TESTS_DIR/.." && pwd)
 . "$ROOT/scripts/jdk.sh"
+. "$ROOT/scripts/postgresql.sh"
 dmp_pick_jdk
 AGENT_JAR=$ROOT/agent/target/quarkus-app/quarkus-run.jar
 CONTROLLER_JAR=$ROOT/controller/target/quarkus-app/quarkus-run.jar
@@ -153,36 +154,20 @@ start_agent() {
 # PG_URL (JDBC, database postgres). PostgreSQL refuses to run as root, so as root it runs as nobody.
 # Stopped by the EXIT trap like every process the script starts.
 start_postgresql() {
-  local d
-  PG_BIN=
-  # initdb on PATH may be a link (to /usr/lib/postgresql/VERSION/bin, where psql is too)
-  for d in "$(dirname "$(readlink -f "$(command -v initdb || echo /none/initdb)")")" \
-    $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
-    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/psql" ]; then PG_BIN=$d; break; fi
-  done
-  [ -n "$PG_BIN" ] || skip "needs PostgreSQL's initdb and pg_ctl (Debian's postgresql; scripts/tools.sh lists it)"
-  PG_DIR=$WORK/pg PG_PORT=$(free_port) PG_USER=dmp PG_PASSWORD_FILE=$WORK/pg-password
-  mkdir -p "$PG_DIR"
-  echo "dmp-$RANDOM$RANDOM" > "$PG_PASSWORD_FILE"
-  _PG_AS=()
-  if [ "$(id -u)" = 0 ]; then
-    touch "$WORK/postgresql.log"
-    chmod o+x "$WORK"; chown nobody "$PG_DIR" "$PG_PASSWORD_FILE" "$WORK/postgresql.log"; _PG_AS=(runuser -u nobody --)
-  fi
-  "${_PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U "$PG_USER" --pwfile="$PG_PASSWORD_FILE" --auth-local=trust \
-    --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync > "$WORK/initdb.log" 2>&1 \
-    || fail "initdb failed: $(tail -n 5 "$WORK/initdb.log")"
+  dmp_find_postgresql || skip "needs PostgreSQL's initdb and pg_ctl (Debian's postgresql; scripts/tools.sh lists it)"
+  PG_PORT=$(free_port) PG_USER=dmp
+  dmp_initdb "$WORK" "$PG_USER" || fail "initdb failed: $(tail -n 5 "$WORK/initdb.log")"
   PG_URL=jdbc:postgresql://127.0.0.1:$PG_PORT/postgres
   pg_start
 }
 # pg_start / pg_stop: start_postgresql's cluster started again, or stopped (fast: sessions are cut).
 pg_start() {
-  "${_PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$WORK/postgresql.log" -w -t 60 \
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$WORK/postgresql.log" -w -t 60 \
     -o "-k $PG_DIR -c listen_addresses=127.0.0.1 -p $PG_PORT" start > /dev/null \
     || fail "PostgreSQL did not start: $(tail -n 5 "$WORK/postgresql.log")"
   _PIDS+=("$(head -n 1 "$PG_DIR/data/postmaster.pid")")
 }
-pg_stop() { "${_PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop > /dev/null; }
+pg_stop() { "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop > /dev/null; }
 # psql_ledger SQL: runs SQL in start_postgresql's database (over its socket, as PG_USER); prints the
 # rows unaligned, columns joined by '|'.
 psql_ledger() { "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U "$PG_USER" -d postgres -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
