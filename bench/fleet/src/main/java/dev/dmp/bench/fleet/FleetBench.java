@@ -1,14 +1,10 @@
 package dev.dmp.bench.fleet;
 
 import dev.dmp.proto.CounterSet;
-import dev.dmp.proto.v1.ControllerGrpc;
 import dev.dmp.proto.v1.QueryStatsRequest;
-import dev.dmp.proto.v1.QueryStatsResponse;
 import dev.dmp.proto.v1.ResetStatsRequest;
 import dev.dmp.proto.v1.ResetStatsResponse;
 import dev.dmp.proto.v1.Scope;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,11 +22,15 @@ import java.util.function.Supplier;
 
 /**
  * The controller at fleet scale: N simulated agents with M volumes each, one delta per second each,
- * against one controller over real gRPC; measures the controller's CPU and heap, QueryStats and
- * WatchStats latency over a steady window, then checks that the fleet totals equal what was sent.
+ * against one controller, or a set of replicas on one database, over real gRPC (agent i dials replica
+ * i mod R); measures each controller's CPU and heap, QueryStats and WatchStats latency over a steady
+ * window (and PostgreSQL's CPU, given its postmaster), then checks that the fleet totals equal what
+ * was sent.
  *
- * <p>Usage: {@code java -jar dmp-bench-fleet.jar --target 127.0.0.1:PORT --pid CONTROLLER_PID
- * --agents 1000 [--volumes 16] [--warmup 15] [--window 30] [--streams-per-channel 50] [--out results.tsv]}
+ * <p>Usage: {@code java -jar dmp-bench-fleet.jar --target 127.0.0.1:PORT[,127.0.0.1:PORT2...]
+ * --pid CONTROLLER_PID[,PID2...] --agents 1000 [--volumes 16] [--warmup 15] [--window 30]
+ * [--streams-per-channel 50] [--pg-pid POSTMASTER_PID] [--settle 15] [--out results.tsv]
+ * [--out-replicas replicas.tsv]}
  */
 public final class FleetBench {
     private final Map<String, String> args;
@@ -48,8 +48,9 @@ public final class FleetBench {
             args.put(argv[i].substring(2), argv[i + 1]);
         }
         if (!args.containsKey("target") || !args.containsKey("pid") || !args.containsKey("agents")) {
-            System.err.println("usage: --target HOST:PORT --pid CONTROLLER_PID --agents N [--volumes M] [--warmup S] "
-                    + "[--window S] [--streams-per-channel K] [--jcmd PATH] [--out FILE]");
+            System.err.println("usage: --target HOST:PORT[,HOST:PORT...] --pid CONTROLLER_PID[,PID...] --agents N"
+                    + " [--volumes M] [--warmup S] [--window S] [--streams-per-channel K] [--jcmd PATH]"
+                    + " [--pg-pid POSTMASTER_PID] [--settle S] [--out FILE] [--out-replicas FILE]");
             System.exit(2);
         }
         boolean ok = false;
@@ -66,11 +67,19 @@ public final class FleetBench {
     }
 
     private boolean run() throws Exception {
-        String target = args.get("target");
-        long pid = Long.parseLong(args.get("pid"));
+        String[] targets = args.get("target").split(",");
+        String[] pids = args.get("pid").split(",");
+        if (targets.length != pids.length) {
+            throw new IllegalArgumentException("--target and --pid need as many entries each, one per replica");
+        }
         int agents = num("agents", 100), volumes = num("volumes", 16);
         int warmup = num("warmup", 15), window = num("window", 30), perChannel = num("streams-per-channel", 50);
-        HeapProbe heap = new HeapProbe(args.getOrDefault("jcmd", "jcmd"), pid);
+        long pgPid = Long.parseLong(args.getOrDefault("pg-pid", "0"));
+        List<Replica> replicas = new ArrayList<>();
+        for (int i = 0; i < targets.length; i++) {
+            replicas.add(new Replica(i, targets[i], Long.parseLong(pids[i]), args.getOrDefault("jcmd", "jcmd")));
+        }
+        int n = replicas.size();
 
         List<String> names = new ArrayList<>();
         for (int v = 0; v < volumes; v++) {
@@ -82,20 +91,20 @@ public final class FleetBench {
         for (int a = 0; a < agents; a++) {
             fleet.add(new SimAgent(String.format("bench-%05d", a), names, pool, stats));
         }
-        // The controller (Vert.x HTTP/2) allows 100 concurrent streams per connection by default.
-        List<ManagedChannel> channels = new ArrayList<>();
-        for (int c = 0; c < (agents + perChannel - 1) / perChannel; c++) {
-            channels.add(NettyChannelBuilder.forTarget(target).usePlaintext().build());
-        }
-        ManagedChannel queries =
-                NettyChannelBuilder.forTarget(target).usePlaintext().build();
         ScheduledExecutorService ticks = Executors.newScheduledThreadPool(2);
 
-        log("ramp: %d agents x %d volumes over %d channels", agents, volumes, channels.size());
+        // Agent a dials replica a mod n. The controller (Vert.x HTTP/2) allows 100 concurrent streams
+        // per connection by default: perChannel streams share one.
+        log("ramp: %d agents x %d volumes over %d replica(s)", agents, volumes, n);
         long rampStart = System.nanoTime();
         for (int a = 0; a < agents; a++) {
+            Replica r = replicas.get(a % n);
+            if (r.hosts % perChannel == 0) {
+                r.agentChannels.add(r.channel());
+            }
+            r.hosts++;
             SimAgent agent = fleet.get(a);
-            agent.connect(channels.get(a / perChannel));
+            agent.connect(r.agentChannels.getLast());
             // Spread the agents' ticks evenly over the second, like a real fleet.
             ticks.scheduleAtFixedRate(
                     agent::tick, ThreadLocalRandom.current().nextLong(1000), 1000, TimeUnit.MILLISECONDS);
@@ -106,57 +115,50 @@ public final class FleetBench {
         waitFor("every agent's first Ack", 180, () -> fleet.stream().allMatch(a -> a.acked() || a.broken()));
         log("ramp done in %.1f s", (System.nanoTime() - rampStart) / 1e9);
 
-        var controller = ControllerGrpc.newBlockingStub(queries);
-        if (agents > 1) {
-            // Exercise the command path under load: one host's reset, answered by its simulated agent.
-            // A failure is reported and makes the run not exact, but the measurements go on.
-            try {
-                ResetStatsResponse reset = controller
-                        .withDeadlineAfter(60, TimeUnit.SECONDS)
-                        .resetStats(ResetStatsRequest.newBuilder()
-                                .setScope(Scope.HOST)
-                                .setHost(fleet.get(1).hostId())
-                                .build());
-                log("ResetStats HOST %s: %d volumes reset", fleet.get(1).hostId(), reset.getVolumesReset());
-            } catch (io.grpc.StatusRuntimeException e) {
-                log("ResetStats HOST %s failed: %s", fleet.get(1).hostId(), e.getStatus());
-            }
-        }
+        String reset = agents > 1 ? resetOneHost(replicas, fleet.get(1).hostId(), 1 % n) : "-";
         log("warm-up %d s", warmup);
         Thread.sleep(warmup * 1000L);
 
-        // Steady window.
+        // Steady window. The watch is on the last replica: with several, not the one the probe agent
+        // (agent 0) dials, so its delay includes the way from the owner to the other replicas.
         WatchProbe watch = new WatchProbe();
-        watch.start(queries);
-        Samples fleetLatency = new Samples(), hostLatency = new Samples();
-        fleetLatency.recording(true);
-        hostLatency.recording(true);
+        Replica watched = replicas.getLast();
+        watch.start(watched.queries);
         stats.ackLatency.recording(true);
         long deltasBefore = stats.deltasSent.sum();
         String loadBefore = ProcCpu.loadAverage();
-        double ctlCpu0 = ProcCpu.seconds(pid),
-                selfCpu0 = ProcCpu.seconds(ProcessHandle.current().pid());
+        for (Replica r : replicas) {
+            r.startWindow();
+        }
+        double selfCpu0 = ProcCpu.seconds(ProcessHandle.current().pid());
+        double pgCpu0 = pgPid > 0 ? ProcCpu.treeSeconds(pgPid) : 0;
         long t0 = System.nanoTime();
-        double heapDuring = 0;
         long end = t0 + window * 1_000_000_000L;
-        Thread fleetQ = queryLoop(
-                () -> controller
-                        .withDeadlineAfter(30, TimeUnit.SECONDS)
-                        .queryStats(QueryStatsRequest.newBuilder()
-                                .setScope(Scope.FLEET)
-                                .build()),
-                fleetLatency,
-                end);
-        Thread hostQ = queryLoop(
-                () -> controller
-                        .withDeadlineAfter(30, TimeUnit.SECONDS)
-                        .queryStats(QueryStatsRequest.newBuilder()
-                                .setScope(Scope.HOST)
-                                .setHost(fleet.get(ThreadLocalRandom.current().nextInt(agents))
-                                        .hostId())
-                                .build()),
-                hostLatency,
-                end);
+        List<Thread> loops = new ArrayList<>();
+        for (Replica r : replicas) {
+            var controller = r.controller();
+            loops.add(queryLoop(
+                    r,
+                    () -> controller
+                            .withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .queryStats(QueryStatsRequest.newBuilder()
+                                    .setScope(Scope.FLEET)
+                                    .build()),
+                    r.fleetLatency,
+                    end));
+            loops.add(queryLoop(
+                    r,
+                    () -> controller
+                            .withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .queryStats(QueryStatsRequest.newBuilder()
+                                    .setScope(Scope.HOST)
+                                    .setHost(fleet.get(
+                                                    ThreadLocalRandom.current().nextInt(agents))
+                                            .hostId())
+                                    .build()),
+                    r.hostLatency,
+                    end));
+        }
         int probes = 0;
         while (System.nanoTime() < end - 2_000_000_000L) {
             Thread.sleep(1500 + ThreadLocalRandom.current().nextInt(500));
@@ -164,16 +166,22 @@ public final class FleetBench {
             fleet.get(0).probe();
             probes++;
         }
-        fleetQ.join();
-        hostQ.join();
+        for (Thread t : loops) {
+            t.join();
+        }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        double ctlCpu = (ProcCpu.seconds(pid) - ctlCpu0) / seconds * 100;
+        for (Replica r : replicas) {
+            r.endWindow(seconds);
+        }
         double selfCpu = (ProcCpu.seconds(ProcessHandle.current().pid()) - selfCpu0) / seconds * 100;
+        double pgCpu = pgPid > 0 ? (ProcCpu.treeSeconds(pgPid) - pgCpu0) / seconds * 100 : Double.NaN;
         double deltasPerSecond = (stats.deltasSent.sum() - deltasBefore) / seconds;
         String loadAfter = ProcCpu.loadAverage();
         Thread.sleep(1500); // the last probe's watch update
         watch.stop();
-        heapDuring = heap.usedMiB();
+        for (Replica r : replicas) {
+            r.heapMiB = r.heap.usedMiB();
+        }
         stats.ackLatency.recording(false);
 
         // Drain: no more deltas; every one sent must be acknowledged; then the totals must be exact.
@@ -187,71 +195,73 @@ public final class FleetBench {
             probeFlushes += a.probeFlushes();
         }
         CounterSet expected = pool.total(uses, probeFlushes);
-        QueryStatsResponse fleetRow = controller.queryStats(
-                QueryStatsRequest.newBuilder().setScope(Scope.FLEET).build());
-        CounterSet got = CounterSet.fromProto(fleetRow.getRows(0).getOpsList());
+        String[] perReplica = new String[n];
+        String counts = Exactness.check(replicas, expected, num("settle", 15), perReplica);
         int broken = (int) fleet.stream().filter(SimAgent::broken).count();
-        boolean exact = got.equals(expected) && broken == 0 && stats.resetsDone.get() == (agents > 1 ? 1 : 0);
-        double heapAfterGc = heap.usedAfterGcMiB();
+        String exact = broken == 0 ? counts : "NO";
+        for (Replica r : replicas) {
+            r.heapAfterGcMiB = r.heap.usedAfterGcMiB();
+        }
 
-        log("steady window %.1f s, load average %s -> %s", seconds, loadBefore, loadAfter);
-        log(
-                "deltas/s %.0f; ack latency p50 %.1f ms p99 %.1f ms",
-                deltasPerSecond, stats.ackLatency.quantileMs(0.5), stats.ackLatency.quantileMs(0.99));
-        log("controller CPU %.1f %% of one core; generator CPU %.1f %%", ctlCpu, selfCpu);
-        log("heap used %.0f MiB at the end of the window, %.0f MiB after a full GC", heapDuring, heapAfterGc);
-        log(
-                "QueryStats FLEET p50 %.1f ms p99 %.1f ms (%d calls); HOST p50 %.1f ms p99 %.1f ms (%d calls)",
-                fleetLatency.quantileMs(0.5),
-                fleetLatency.quantileMs(0.99),
-                fleetLatency.count(),
-                hostLatency.quantileMs(0.5),
-                hostLatency.quantileMs(0.99),
-                hostLatency.count());
-        log(
-                "WatchStats FLEET delay p50 %.0f ms max %.0f ms (%d probes of %d)",
-                watch.delay().quantileMs(0.5),
-                watch.delay().quantileMs(1.0),
-                watch.delay().count(),
-                probes);
-        log(
-                "exact: %s (fleet READ reqs %d expected %d, WRITE reqs %d expected %d; broken streams %d)",
-                exact ? "yes" : "NO",
-                got.requests(CounterSet.READ),
-                expected.requests(CounterSet.READ),
-                got.requests(CounterSet.WRITE),
-                expected.requests(CounterSet.WRITE),
-                broken);
-
-        String row = String.format(
-                Locale.ROOT,
-                "%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.1f\t%s\t%s%n",
+        Report report = new Report(
+                replicas,
                 agents,
                 volumes,
+                seconds,
                 deltasPerSecond,
-                ctlCpu,
                 selfCpu,
-                heapDuring,
-                heapAfterGc,
-                fleetLatency.quantileMs(0.5),
-                fleetLatency.quantileMs(0.99),
-                hostLatency.quantileMs(0.99),
-                watch.delay().quantileMs(0.5),
-                watch.delay().quantileMs(1.0),
-                stats.ackLatency.quantileMs(0.99),
-                exact ? "yes" : "NO",
-                loadBefore.split(" ")[0] + "/" + loadAfter.split(" ")[0]);
-        if (args.containsKey("out")) {
-            Files.writeString(Path.of(args.get("out")), row, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+                pgCpu,
+                loadBefore.split(" ")[0] + "/" + loadAfter.split(" ")[0],
+                stats.ackLatency,
+                watch.delay(),
+                watched.id,
+                probes,
+                reset,
+                exact,
+                broken,
+                perReplica);
+        report.log();
+        append("out", report.row());
+        append("out-replicas", report.replicaRows());
         fleet.forEach(SimAgent::close);
-        channels.forEach(ManagedChannel::shutdownNow);
-        queries.shutdownNow();
-        return exact;
+        replicas.forEach(Replica::close);
+        return "yes".equals(exact);
     }
 
-    /** Calls {@code call} 10 times a second until {@code end}, recording each call's latency. */
-    private static Thread queryLoop(Supplier<?> call, Samples latency, long end) {
+    /**
+     * Exercises the command path under load: ResetStats HOST of one host, answered by its simulated
+     * agent. With several replicas it is sent to one that does not hold the host's stream, so that
+     * replica must forward it to the owner. A failure is reported ("FAILED" in the table) and the
+     * measurements go on; the counts stay comparable (the agent then resets nothing).
+     */
+    private static String resetOneHost(List<Replica> replicas, String host, int owner) {
+        Replica via = replicas.get((owner + 1) % replicas.size());
+        try {
+            ResetStatsResponse reset = via.controller()
+                    .withDeadlineAfter(60, TimeUnit.SECONDS)
+                    .resetStats(ResetStatsRequest.newBuilder()
+                            .setScope(Scope.HOST)
+                            .setHost(host)
+                            .build());
+            log("ResetStats HOST %s via %s: %d volumes reset", host, via.id, reset.getVolumesReset());
+            return "ok";
+        } catch (io.grpc.StatusRuntimeException e) {
+            log("ResetStats HOST %s via %s failed: %s", host, via.id, e.getStatus());
+            return "FAILED";
+        }
+    }
+
+    private void append(String arg, String line) throws IOException {
+        if (args.containsKey(arg)) {
+            Files.writeString(Path.of(args.get(arg)), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+    }
+
+    /**
+     * Calls {@code call} on replica {@code r} 10 times a second until {@code end}, recording each
+     * call's latency; a failure is counted, and only the first of each replica is logged.
+     */
+    private static Thread queryLoop(Replica r, Supplier<?> call, Samples latency, long end) {
         return Thread.ofPlatform().start(() -> {
             long next = System.nanoTime();
             while (next < end) {
@@ -260,7 +270,9 @@ public final class FleetBench {
                     call.get();
                     latency.add(System.nanoTime() - t);
                 } catch (RuntimeException e) {
-                    log("query failed: %s", e);
+                    if (r.queryFailures.getAndIncrement() == 0) {
+                        log("%s: query failed (further failures only counted): %s", r.id, e);
+                    }
                 }
                 next += 100_000_000L;
                 long sleep = next - System.nanoTime();
@@ -288,7 +300,7 @@ public final class FleetBench {
         }
     }
 
-    private static void log(String format, Object... a) {
+    static void log(String format, Object... a) {
         System.out.printf(Locale.ROOT, "[fleet-bench] " + format + "%n", a);
     }
 }
