@@ -172,6 +172,7 @@ for n in $AGENTS; do
           [ "$REPLICA_ADDRESS" = no ] || echo "(this controller does not know dmp.controller.replica-address: started without it)"
           REPLICA_ADDRESS=no
           wait "${CONTROLLER_PIDS[$i]}" 2>/dev/null || true
+          mv "$WORK/controller-$ROW-r$i.log" "$WORK/controller-$ROW-r$i.refused.log"
           start_replica "$i" "$store" "$db"
           CONTROLLER_PIDS[i]=$PID_I ports[i]=$PORT_I
           wait_replica "$PID_I" "$PORT_I" && continue
