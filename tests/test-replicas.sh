@@ -4,11 +4,11 @@
 # load beside them. Each real volume's ground truth is what its NBD client got answered, and the
 # agent's own detailed counters (histograms included). Under I/O:
 #   1. volumes are created through a replica that does not hold their host (forwarded to its owner);
-#   2. kill -9 of the replica holding node-a: its agent is acknowledged by another within a bound;
-#   3. SIGSTOP of the replica holding node-b past the agents' keepalive, then SIGCONT: its late write
+#   2. ResetStats of a VOLUME and of the FLEET through a replica that does not hold the hosts;
+#   3. kill -9 of the replica holding node-a: its agent is acknowledged by another within a bound;
+#   4. SIGSTOP of the replica holding node-b past the agents' keepalive, then SIGCONT: its late write
 #      is refused (fenced), in its log;
-#   4. PostgreSQL stopped for 20 s and started again: nothing lost;
-#   5. ResetStats of a VOLUME and of the FLEET through a replica that does not hold the hosts;
+#   5. PostgreSQL stopped for 20 s and started again: nothing lost;
 #   6. every replica stopped, the database emptied, the replicas started again: the hosts come back
 #      exact from their agents' Hellos.
 # After each step every volume's counters, histograms and in-flight level are compared, exactly, on
@@ -59,17 +59,15 @@ all_online() { local i h; for i in $LIVE; do for h in $HOSTS; do on "$i" host_on
 wait_until 30 all_online
 log "every replica sees node-a node-b node-c online; owners: $(psql_ledger "SELECT string_agg(host_id || '=' || owner, ' ' ORDER BY host_id) FROM hosts")"
 
-# The fleet generator: 60 simulated agents x 4 volumes on the three replicas, a delta a second each.
-if [ -f "$ROOT/bench/fleet/target/dmp-bench-fleet.jar" ]; then
-  "$JAVA" -jar "$ROOT/bench/fleet/target/dmp-bench-fleet.jar" --help 2>&1 | grep -q -- --targets \
-    || fail "bench/fleet's generator does not take --targets"
-  "$JAVA" -jar "$ROOT/bench/fleet/target/dmp-bench-fleet.jar" --targets "$TARGETS" --agents 60 --volumes 4 \
-    --seconds 3600 > "$WORK/generator.log" 2>&1 &
-  _PIDS+=("$!")
-  log "fleet generator: 60 agents x 4 volumes"
-else
-  fail "bench/fleet/target/dmp-bench-fleet.jar missing: mvn package builds it"
-fi
+# The fleet generator (bench/fleet, load only): 60 simulated agents x 4 volumes on the three
+# replicas, a delta a second each (its agents do not redial: those of a killed replica stop).
+GENERATOR_JAR=$ROOT/bench/fleet/target/dmp-bench-fleet.jar
+[ -f "$GENERATOR_JAR" ] || fail "bench/fleet/target/dmp-bench-fleet.jar missing: mvn package builds it"
+"$JAVA" -jar "$GENERATOR_JAR" --target "$TARGETS" --pid "${PID[1]},${PID[2]},${PID[3]}" --agents 60 --volumes 4 \
+  --load 3600 > "$WORK/generator.log" 2>&1 &
+_PIDS+=("$!")
+wait_until 60 grep -q "ramp done" "$WORK/generator.log"
+log "fleet generator: 60 agents x 4 volumes, $(grep -o "ramp done.*" "$WORK/generator.log")"
 
 # 1. Volumes created through a replica that does not hold the host.
 for h in $HOSTS; do
@@ -121,7 +119,25 @@ one_exporter() {
   [ "$exporters" = 1 ]
 }
 
-# 2. kill -9 of the replica holding node-a, under I/O on every volume.
+# 2. Resets through a replica that does not hold the host (the FLEET reset reaches the generator's
+#    agents on every replica too), each after some I/O.
+for h in $HOSTS; do load_start "v-$h" "$(uri "$h")" 400 400; done
+for h in $HOSTS; do add_load "v-$h" "$h"; done
+exact "after 400 requests on each volume"
+via=$(not_holding node-c)
+before=$(on "$via" rpc ResetStats '{"scope":"VOLUME","host":"node-c","volume":"zero1"}' | jq -r '.volumesReset, (.before[0] | "\(.read.requests) \(.read.bytes) \(.write.requests) \(.write.bytes)")' | paste -sd' ')
+expect_eq "ResetStats VOLUME node-c/zero1 through r$via: volumes reset and the counts it closed" "1 $TRUTH_node_c" "$before"
+TRUTH_node_c="0 0 0 0"
+exact "after a VOLUME reset through r$via"
+via=$(not_holding node-a)
+n=$(on "$via" rpc ResetStats '{"scope":"FLEET"}' | jq -r '"\(.volumesReset) \([.before[] | select(.volume == "zero1")] | length)"')
+expect_eq "ResetStats FLEET through r$via: volumes reset (60 x 4 generated, 3 real), of them zero1" "243 3" "$n"
+TRUTH_node_a="0 0 0 0"; TRUTH_node_b="0 0 0 0"
+for h in $HOSTS; do load_start "r-$h" "$(uri "$h")" 200 200; done
+for h in $HOSTS; do add_load "r-$h" "$h"; done
+exact "after a FLEET reset through r$via and 200 more requests"
+
+# 3. kill -9 of the replica holding node-a, under I/O on every volume.
 for h in $HOSTS; do load_start "k-$h" "$(uri "$h")" 1200 150; done
 wait_until 30 agent_writes_above node-a 150
 victim=$(replica_of node-a)
@@ -143,7 +159,7 @@ log "ok: one replica exports the metrics of all volumes"
 launch_replica "$victim"; wait_until 60 answers "$victim"; LIVE="1 2 3"
 wait_until 30 all_online
 
-# 3. SIGSTOP of the replica holding node-b for longer than the agents' keepalive (10 s + 5 s).
+# 4. SIGSTOP of the replica holding node-b for longer than the agents' keepalive (10 s + 5 s).
 for h in $HOSTS; do load_start "s-$h" "$(uri "$h")" 1200 100; done
 wait_until 30 agent_writes_above node-b 150
 stopped=$(replica_of node-b)
@@ -160,7 +176,7 @@ LIVE="1 2 3"
 for h in $HOSTS; do add_load "s-$h" "$h"; done
 exact "after SIGSTOP and SIGCONT of r$stopped"
 
-# 4. PostgreSQL stopped for 20 s under I/O.
+# 5. PostgreSQL stopped for 20 s under I/O.
 for h in $HOSTS; do load_start "p-$h" "$(uri "$h")" 1200 50; done
 wait_until 30 agent_writes_above node-a 200
 pg_stop
@@ -176,20 +192,6 @@ for i in 1 2 3; do wait_until 30 test "$(ready "$i")" = 200; done
 for h in $HOSTS; do add_load "p-$h" "$h"; done
 wait_until 30 all_online
 exact "after PostgreSQL was down for 20 s"
-
-# 5. Resets through a replica that does not hold the host.
-via=$(not_holding node-c)
-before=$(on "$via" rpc ResetStats '{"scope":"VOLUME","host":"node-c","volume":"zero1"}' | jq -r '.volumesReset, (.before[0] | "\(.read.requests) \(.read.bytes) \(.write.requests) \(.write.bytes)")' | paste -sd' ')
-expect_eq "ResetStats VOLUME node-c/zero1 through r$via: volumes reset and the counts it closed" "1 $TRUTH_node_c" "$before"
-TRUTH_node_c="0 0 0 0"
-exact "after a VOLUME reset through r$via"
-via=$(not_holding node-a)
-n=$(on "$via" rpc ResetStats '{"scope":"FLEET"}' | jq -r '[.before[] | select(.volume == "zero1")] | length')
-expect_eq "ResetStats FLEET through r$via: zero1 of node-a node-b node-c reset" 3 "$n"
-TRUTH_node_a="0 0 0 0"; TRUTH_node_b="0 0 0 0"
-for h in $HOSTS; do load_start "r-$h" "$(uri "$h")" 200 200; done
-for h in $HOSTS; do add_load "r-$h" "$h"; done
-exact "after a FLEET reset through r$via and 200 more requests"
 
 # 6. A fresh, empty database: every replica stopped, the schema dropped, the replicas started again.
 for i in 1 2 3; do kill -TERM "${PID[$i]}"; done

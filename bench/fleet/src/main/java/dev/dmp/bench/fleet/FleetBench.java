@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * <p>Usage: {@code java -jar dmp-bench-fleet.jar --target 127.0.0.1:PORT[,127.0.0.1:PORT2...]
  * --pid CONTROLLER_PID[,PID2...] --agents 1000 [--volumes 16] [--warmup 15] [--window 30]
  * [--streams-per-channel 50] [--pg-pid POSTMASTER_PID] [--settle 15] [--out results.tsv]
- * [--out-replicas replicas.tsv]}
+ * [--out-replicas replicas.tsv]}; with {@code --load SECONDS} it only ramps and sends deltas for that long
+ * (load beside a test's real agents), measuring nothing.
  */
 public final class FleetBench {
     private final Map<String, String> args;
@@ -50,7 +51,7 @@ public final class FleetBench {
         if (!args.containsKey("target") || !args.containsKey("pid") || !args.containsKey("agents")) {
             System.err.println("usage: --target HOST:PORT[,HOST:PORT...] --pid CONTROLLER_PID[,PID...] --agents N"
                     + " [--volumes M] [--warmup S] [--window S] [--streams-per-channel K] [--jcmd PATH]"
-                    + " [--pg-pid POSTMASTER_PID] [--settle S] [--out FILE] [--out-replicas FILE]");
+                    + " [--pg-pid POSTMASTER_PID] [--settle S] [--out FILE] [--out-replicas FILE] [--load S]");
             System.exit(2);
         }
         boolean ok = false;
@@ -114,6 +115,12 @@ public final class FleetBench {
         }
         waitFor("every agent's first Ack", 180, () -> fleet.stream().allMatch(a -> a.acked() || a.broken()));
         log("ramp done in %.1f s", (System.nanoTime() - rampStart) / 1e9);
+        if (args.containsKey("load")) {
+            // Load only (tests/test-replicas.sh): the agents go on sending, nothing is measured.
+            Thread.sleep(Long.parseLong(args.get("load")) * 1000L);
+            log("load done: %d deltas sent", stats.deltasSent.sum());
+            return true;
+        }
 
         String reset = agents > 1 ? resetOneHost(replicas, fleet.get(1).hostId(), 1 % n) : "-";
         log("warm-up %d s", warmup);
