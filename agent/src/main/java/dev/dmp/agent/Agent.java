@@ -8,6 +8,7 @@ import dev.dmp.agent.kernel.KernelAttacher;
 import dev.dmp.agent.kernel.NbdSysfs;
 import dev.dmp.agent.lifecycle.Drain;
 import dev.dmp.agent.link.CommandRunner;
+import dev.dmp.agent.link.ControllerChannels;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.link.LinkCredentials;
 import dev.dmp.agent.link.StatsReporter;
@@ -36,6 +37,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
@@ -107,8 +109,8 @@ public class Agent {
         link = settings.standalone()
                 ? null
                 : new ControllerLink(
-                        settings.controller(),
-                        LinkCredentials.of(config, guard.token(), tls),
+                        ControllerChannels.startingAnywhere(
+                                List.of(settings.controller()), LinkCredentials.of(config, guard.token(), tls)),
                         settings.hostId(),
                         registry,
                         describer,
