@@ -37,7 +37,6 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
@@ -110,7 +109,7 @@ public class Agent {
                 ? null
                 : new ControllerLink(
                         ControllerChannels.startingAnywhere(
-                                List.of(settings.controller()), LinkCredentials.of(config, guard.token(), tls)),
+                                settings.controllers().targets(), LinkCredentials.of(config, guard.token(), tls)),
                         settings.hostId(),
                         registry,
                         describer,
