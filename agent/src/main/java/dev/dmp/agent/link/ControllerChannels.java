@@ -45,7 +45,7 @@ public final class ControllerChannels implements AutoCloseable {
     private boolean closed;
 
     /** One dial: the target, its place in the list (1-based) and its channel. */
-    public record Dial(String target, int number, int count, ManagedChannel channel) {
+    record Dial(String target, int number, int count, ManagedChannel channel) {
         /** How the logs name it: {@code c2:8080 (target 2 of 3)}, or just {@code c2:8080} when it is the only one. */
         @Override
         public String toString() {

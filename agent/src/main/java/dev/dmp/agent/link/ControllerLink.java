@@ -21,8 +21,9 @@ import org.jboss.logging.Logger;
 /**
  * The agent's end of the AgentLink stream: dials the controller, says Hello, sends the deltas the
  * {@link StatsReporter} hands it, runs the commands that come back, and dials again with backoff when
- * the stream breaks, the next of the controllers in turn ({@link ControllerChannels}). Unacknowledged deltas are sent again on every new stream; the controller drops
- * repeats by number. It listens to the volume registry: a volume created or deleted through the
+ * the stream breaks, each time the next of the controllers it was given ({@link ControllerChannels}).
+ * Unacknowledged deltas are sent again on every new stream; the controller drops repeats by number
+ * (whichever replica it is). It listens to the volume registry: a volume created or deleted through the
  * agent's own API is announced with the whole list again (one the controller asked for is told by the
  * command's result). See docs/stats-protocol.md.
  *
