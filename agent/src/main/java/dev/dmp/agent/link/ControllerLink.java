@@ -127,7 +127,12 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
 
             @Override
             public void onError(Throwable t) {
-                LOG.infof("controller %s: link lost: %s", target, t.getMessage());
+                // gRPC's own message is often just "UNAVAILABLE: io exception"; the cause says which
+                // (connection refused, no route to host, the name does not resolve).
+                Throwable cause = t.getCause();
+                LOG.infof(
+                        "controller %s: link lost: %s%s",
+                        target, t.getMessage(), cause == null ? "" : " (" + cause.getMessage() + ")");
                 closed.countDown();
             }
 
