@@ -194,7 +194,9 @@ class ReplicatedControllerTest {
                         "dmp.controller.store",
                         "QUARKUS_HTTP_PORT",
                         "quarkus.http.port"),
-                keys);
+                keys,
+                "null: a variable that sets no key of the ControllerConfig on the test classpath (with -pl deploy"
+                        + " alone that is the jar in ~/.m2, maybe older than the source: add -pl proto,agent,controller)");
         assertEquals("postgresql", overlay.env(controller()).get("DMP_CONTROLLER_STORE"));
     }
 
