@@ -41,13 +41,6 @@ class ReplicatedControllerTest {
     private static final String SECRET_DIR = "/var/run/secrets/dmp-postgresql";
     /** Read only by Kubernetes, to expand {@code $(POD_IP)} in the variable after it; no key of the app. */
     private static final String POD_IP = "POD_IP";
-    /**
-     * Keys the overlay sets that the controller of this branch does not read yet, because another change
-     * of issue 15 adds them (the replica's address for forwarded commands). Each is allowed to map to no
-     * key only while that holds: once ControllerConfig reads it, the test says to take it off this list.
-     */
-    private static final Map<String, String> NOT_YET_READ =
-            Map.of("DMP_CONTROLLER_REPLICA_ADDRESS", "dmp.controller.replica-address");
 
     static Manifests base;
     static Manifests overlay;
@@ -167,12 +160,7 @@ class ReplicatedControllerTest {
     void envNamesAreExactlyTheseAndKeysTheControllerReads() {
         Map<String, String> keys = new LinkedHashMap<>();
         for (String name : overlay.envNames(controller())) {
-            String key = name.equals(POD_IP) ? "(none)" : controllerApp.keyOf(name);
-            if (NOT_YET_READ.containsKey(name)) {
-                assertNull(key, name + ": ControllerConfig reads " + key + " now; take it off NOT_YET_READ");
-                key = NOT_YET_READ.get(name);
-            }
-            keys.put(name, key);
+            keys.put(name, name.equals(POD_IP) ? "(none)" : controllerApp.keyOf(name));
         }
         assertEquals(
                 Map.of(
