@@ -8,6 +8,7 @@ import dev.dmp.agent.kernel.KernelAttacher;
 import dev.dmp.agent.kernel.NbdSysfs;
 import dev.dmp.agent.lifecycle.Drain;
 import dev.dmp.agent.link.CommandRunner;
+import dev.dmp.agent.link.ControllerChannels;
 import dev.dmp.agent.link.ControllerLink;
 import dev.dmp.agent.link.LinkCredentials;
 import dev.dmp.agent.link.StatsReporter;
@@ -107,8 +108,8 @@ public class Agent {
         link = settings.standalone()
                 ? null
                 : new ControllerLink(
-                        settings.controller(),
-                        LinkCredentials.of(config, guard.token(), tls),
+                        ControllerChannels.startingAnywhere(
+                                settings.controllers().targets(), LinkCredentials.of(config, guard.token(), tls)),
                         settings.hostId(),
                         registry,
                         describer,

@@ -26,15 +26,24 @@ public record AppConfig(Properties properties, Set<String> keys) {
         }
         Set<String> keys = new TreeSet<>(properties.stringPropertyNames());
         for (Class<?> mapping : mappings) {
-            String prefix = mapping.getAnnotation(ConfigMapping.class).prefix();
-            for (Method m : mapping.getDeclaredMethods()) {
-                if (m.getParameterCount() == 0 && !m.isDefault() && !m.isSynthetic()) {
-                    WithName name = m.getAnnotation(WithName.class);
-                    keys.add(prefix + "." + (name != null ? name.value() : kebab(m.getName())));
+            addKeys(mapping, mapping.getAnnotation(ConfigMapping.class).prefix(), keys);
+        }
+        return new AppConfig(properties, Set.copyOf(keys));
+    }
+
+    /** The keys of one mapping interface under {@code prefix}; a group (a nested interface) adds its own under its name. */
+    private static void addKeys(Class<?> mapping, String prefix, Set<String> keys) {
+        for (Method m : mapping.getDeclaredMethods()) {
+            if (m.getParameterCount() == 0 && !m.isDefault() && !m.isSynthetic()) {
+                WithName name = m.getAnnotation(WithName.class);
+                String key = prefix + "." + (name != null ? name.value() : kebab(m.getName()));
+                if (m.getReturnType().isInterface() && m.getReturnType().getEnclosingClass() == mapping) {
+                    addKeys(m.getReturnType(), key, keys);
+                } else {
+                    keys.add(key);
                 }
             }
         }
-        return new AppConfig(properties, Set.copyOf(keys));
     }
 
     /** The key an environment variable sets, or null when the app reads no such key. */

@@ -13,10 +13,7 @@ import dev.dmp.agent.config.AgentConfig;
 import dev.dmp.agent.lifecycle.PreStop;
 import dev.dmp.auth.AuthConfig;
 import dev.dmp.controller.ControllerConfig;
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.EnvFromSource;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -34,7 +31,6 @@ import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -52,19 +48,13 @@ class ManifestsTest {
     static final Path BASE = ROOT.resolve("deploy/kubernetes");
     static final String NAMESPACE = "dmp";
 
-    static List<ObjectNode> rendered;
-    static Map<String, HasMetadata> objects;
+    static Manifests base;
     static AppConfig agentApp;
     static AppConfig controllerApp;
 
     @BeforeAll
     static void render() throws Exception {
-        rendered = Kustomization.load(BASE).render();
-        objects = new LinkedHashMap<>();
-        for (ObjectNode o : rendered) {
-            HasMetadata typed = StrictModel.read(o.deepCopy());
-            assertNull(objects.put(typed.getKind() + "/" + typed.getMetadata().getName(), typed), "duplicate object");
-        }
+        base = Manifests.render(BASE);
         agentApp = AppConfig.of(
                 ROOT.resolve("agent/src/main/resources/application.properties"), AgentConfig.class, AuthConfig.class);
         controllerApp = AppConfig.of(
@@ -86,8 +76,8 @@ class ManifestsTest {
                         "Deployment/dmp-controller",
                         "Service/dmp-controller",
                         "DaemonSet/dmp-agent"),
-                List.copyOf(objects.keySet()));
-        for (HasMetadata o : objects.values()) {
+                List.copyOf(base.objects().keySet()));
+        for (HasMetadata o : base.objects().values()) {
             if (!(o instanceof Namespace) && !(o instanceof PriorityClass)) {
                 assertEquals(
                         NAMESPACE,
@@ -126,8 +116,13 @@ class ManifestsTest {
     /** The renderer is only trusted because it agrees with the real kustomize where one is installed. */
     @Test
     void rendersExactlyAsKubectlKustomize() throws Exception {
+        assertRendersAsKubectl(BASE);
+    }
+
+    /** {@code dir} rendered by {@link Kustomization} equals {@code kubectl kustomize dir}, object by object. */
+    static void assertRendersAsKubectl(Path dir) throws Exception {
         assumeTrue(onPath("kubectl"), "kubectl is not installed: the comparison with real kustomize is skipped");
-        Process p = new ProcessBuilder("kubectl", "kustomize", BASE.toString())
+        Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString())
                 .redirectErrorStream(true)
                 .start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -141,7 +136,7 @@ class ManifestsTest {
             }
         }
         Map<String, JsonNode> ours = new TreeMap<>();
-        Kustomization.load(BASE).render().forEach(d -> ours.put(id(d), d));
+        Kustomization.load(dir).render().forEach(d -> ours.put(id(d), d));
         assertEquals(theirs, ours);
     }
 
@@ -433,37 +428,11 @@ class ManifestsTest {
     }
 
     private static List<String> envNames(Container c) {
-        List<String> names = new ArrayList<>();
-        if (c.getEnv() != null) {
-            c.getEnv().forEach(e -> names.add(e.getName()));
-        }
-        names.addAll(configMapEnv(c).keySet());
-        return names;
+        return base.envNames(c);
     }
 
-    /** The values of the container's literal and ConfigMap environment (not the downward API ones). */
     private static Map<String, String> env(Container c) {
-        Map<String, String> env = new TreeMap<>(configMapEnv(c));
-        if (c.getEnv() != null) {
-            for (EnvVar e : c.getEnv()) {
-                if (e.getValue() != null) {
-                    env.put(e.getName(), e.getValue());
-                }
-            }
-        }
-        return env;
-    }
-
-    private static Map<String, String> configMapEnv(Container c) {
-        Map<String, String> env = new TreeMap<>();
-        if (c.getEnvFrom() != null) {
-            for (EnvFromSource from : c.getEnvFrom()) {
-                assertNull(from.getPrefix());
-                env.putAll(
-                        get(ConfigMap.class, from.getConfigMapRef().getName()).getData());
-            }
-        }
-        return env;
+        return base.env(c);
     }
 
     private static void assertHostMount(PodSpec pod, Container c, String path) {
@@ -482,23 +451,15 @@ class ManifestsTest {
     }
 
     private static Volume volume(PodSpec pod, String name) {
-        return pod.getVolumes().stream()
-                .filter(v -> v.getName().equals(name))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no volume " + name));
+        return Manifests.volume(pod, name);
     }
 
     private static Container container(PodSpec pod, String name) {
-        return pod.getContainers().stream()
-                .filter(c -> c.getName().equals(name))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no container " + name));
+        return Manifests.container(pod, name);
     }
 
     private static <T extends HasMetadata> T get(Class<T> type, String name) {
-        HasMetadata o = objects.get(type.getSimpleName() + "/" + name);
-        assertNotNull(o, "no " + type.getSimpleName() + "/" + name);
-        return type.cast(o);
+        return base.get(type, name);
     }
 
     private static String id(JsonNode d) {

@@ -14,7 +14,10 @@ public interface AgentConfig {
     /** This host's id in the fleet; default: the machine's host name. */
     Optional<String> hostId();
 
-    /** {@code host:port} of the controller's gRPC port; absent or empty: standalone, no controller. */
+    /**
+     * {@code host:port} of the controller's gRPC port, or several separated by commas (replicas: the
+     * link dials them in turn); absent or empty: standalone, no controller.
+     */
     Optional<String> controller();
 
     /** Dial the controller over TLS (its certificate verified) instead of plaintext. */

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  */
 public record AgentSettings(
         String hostId,
-        String controller,
+        ControllerTargets controllers,
         Path stateDir,
         Path nbdSocket,
         List<Path> allowedPaths,
@@ -35,11 +35,15 @@ public record AgentSettings(
         NbdOptions nbd) {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
-    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
 
     /** True when no controller is configured. */
     public boolean standalone() {
-        return controller == null;
+        return controllers == null;
+    }
+
+    /** The controllers as configured (one host:port, or several separated by commas); null when standalone. */
+    public String controller() {
+        return standalone() ? null : controllers.toString();
     }
 
     public static AgentSettings from(AgentConfig config) {
@@ -49,16 +53,11 @@ public record AgentSettings(
                     "dmp.agent.host-id: '" + hostId
                             + "' is not a valid host id (1-63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
         }
-        String controller =
-                config.controller().map(String::trim).filter(s -> !s.isEmpty()).orElse(null);
-        if (controller != null) {
-            var m = HOST_PORT.matcher(controller);
-            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
-                throw new IllegalArgumentException(
-                        "dmp.agent.controller: '" + controller
-                                + "' is not host:port (for example controller.dmp.svc:8080); leave it empty for a standalone agent");
-            }
-        }
+        ControllerTargets controllers = config.controller()
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .map(ControllerTargets::parse)
+                .orElse(null);
         Path stateDir = absolute("dmp.agent.state-dir", config.stateDir());
         Path socket = absolute("dmp.agent.nbd-socket", config.nbdSocket());
         List<Path> allowed = new ArrayList<>();
@@ -95,7 +94,7 @@ public record AgentSettings(
         }
         return new AgentSettings(
                 hostId,
-                controller,
+                controllers,
                 stateDir,
                 socket,
                 List.copyOf(allowed),

@@ -11,9 +11,6 @@ import dev.dmp.proto.v1.Hello;
 import dev.dmp.proto.v1.StatsDelta;
 import dev.dmp.proto.v1.VolumeState;
 import dev.dmp.proto.v1.VolumeTotals;
-import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
-import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -24,8 +21,9 @@ import org.jboss.logging.Logger;
 /**
  * The agent's end of the AgentLink stream: dials the controller, says Hello, sends the deltas the
  * {@link StatsReporter} hands it, runs the commands that come back, and dials again with backoff when
- * the stream breaks. Unacknowledged deltas are sent again on every new stream; the controller drops
- * repeats by number. It listens to the volume registry: a volume created or deleted through the
+ * the stream breaks, each time the next of the controllers it was given ({@link ControllerChannels}).
+ * Unacknowledged deltas are sent again on every new stream; the controller drops repeats by number
+ * (whichever replica it is). It listens to the volume registry: a volume created or deleted through the
  * agent's own API is announced with the whole list again (one the controller asked for is told by the
  * command's result). See docs/stats-protocol.md.
  *
@@ -41,7 +39,10 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
     /** Set while a controller command runs on this thread: its volume changes go out in its result. */
     private static final ThreadLocal<Boolean> IN_COMMAND = ThreadLocal.withInitial(() -> false);
 
-    private final String target;
+    private final ControllerChannels controllers;
+    /** How the logs name the controller: the target of the last dial (the whole list before the first). */
+    private volatile String target;
+
     private final String hostId;
     private final VolumeRegistry registry;
     private final VolumeDescriber describer;
@@ -49,34 +50,27 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
     private final DeltaStream deltas;
     private final CommandRunner commands;
     private final Thread thread;
-    private final ManagedChannel channel;
     private volatile boolean running = true;
     private final Object lock = new Object();
     /** The open stream, or null between connections. Guarded by {@link #lock}. */
     private StreamObserver<AgentMessage> stream;
 
+    /** The link owns {@code controllers}: it shuts their channels down when it closes. */
     public ControllerLink(
-            String target,
-            ChannelCredentials credentials,
+            ControllerChannels controllers,
             String hostId,
             VolumeRegistry registry,
             VolumeDescriber describer,
             CommandRunner commands,
             StatsReporter reporter) {
-        this.target = target;
+        this.controllers = controllers;
+        this.target = controllers.toString();
         this.hostId = hostId;
         this.registry = registry;
         this.describer = describer;
         this.reporter = reporter;
         this.deltas = reporter.deltas();
         this.commands = commands;
-        // Keepalive pings find a link that went silent (a cut cable, a paused peer) without waiting
-        // for TCP to give up; the stream then breaks and the loop dials again.
-        this.channel = Grpc.newChannelBuilder(target, credentials)
-                .keepAliveTime(10, TimeUnit.SECONDS)
-                .keepAliveTimeout(5, TimeUnit.SECONDS)
-                .keepAliveWithoutCalls(true)
-                .build();
         this.thread = Thread.ofPlatform().name("controller-link").daemon().unstarted(this::loop);
         reporter.onCheckpoint(this::sendUnsent);
     }
@@ -109,8 +103,17 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
         return backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
     }
 
-    /** One stream's life; returns true if it stayed up long enough to be worth redialling at once. */
+    /**
+     * One stream's life, on the next controller in turn; returns true if it stayed up long enough to be
+     * worth redialling at once.
+     */
     private boolean session() {
+        ControllerChannels.Dial dial = controllers.next();
+        if (dial == null) {
+            return false; // closed meanwhile
+        }
+        String target = dial.toString();
+        this.target = target;
         CountDownLatch closed = new CountDownLatch(1);
         StreamObserver<ControllerMessage> inbound = new StreamObserver<>() {
             @Override
@@ -124,7 +127,12 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
 
             @Override
             public void onError(Throwable t) {
-                LOG.infof("controller %s: link lost: %s", target, t.getMessage());
+                // gRPC's own message is often just "UNAVAILABLE: io exception"; the cause says which
+                // (connection refused, no route to host, the name does not resolve).
+                Throwable cause = t.getCause();
+                LOG.infof(
+                        "controller %s: link lost: %s%s",
+                        target, t.getMessage(), cause == null ? "" : " (" + cause.getMessage() + ")");
                 closed.countDown();
             }
 
@@ -139,7 +147,7 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
             // The Hello, then every unacknowledged delta, with no tick in between.
             reporter.exclusively(() -> {
                 synchronized (lock) {
-                    stream = AgentLinkGrpc.newStub(channel).connect(inbound);
+                    stream = AgentLinkGrpc.newStub(dial.channel()).connect(inbound);
                     stream.onNext(AgentMessage.newBuilder().setHello(hello()).build());
                     deltas.resendAll();
                 }
@@ -295,11 +303,6 @@ public final class ControllerLink implements VolumeRegistry.Listener, AutoClosea
             }
         }
         thread.interrupt();
-        channel.shutdown();
-        try {
-            channel.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        controllers.close();
     }
 }

@@ -219,6 +219,50 @@ class AgentSettingsTest {
     }
 
     @Test
+    void aListOfControllersIsEveryTargetInItsOrder() {
+        AgentSettings s = AgentSettings.from(config("node-a", " c1.dmp.svc:8080, c2.dmp.svc:8080 ,[::1]:9000"));
+        assertEquals(
+                List.of("c1.dmp.svc:8080", "c2.dmp.svc:8080", "[::1]:9000"),
+                s.controllers().targets());
+        assertEquals("c1.dmp.svc:8080,c2.dmp.svc:8080,[::1]:9000", s.controller());
+        assertFalse(s.standalone());
+        assertEquals(
+                List.of("ctl.dmp.svc:8080"),
+                AgentSettings.from(config("node-a", "ctl.dmp.svc:8080"))
+                        .controllers()
+                        .targets(),
+                "one name is one target, however many addresses it resolves to");
+    }
+
+    @Test
+    void everyBadEntryOfAListIsNamedWithTheKey() {
+        String list = "c1:8080,,c3:0,c4,http://c5:80,c1:8080,c7:65536,c8:80:80";
+        assertEquals(
+                "dmp.agent.controller: '" + list + "' is not a list of host:port separated by commas"
+                        + " (for example c1.dmp.svc:8080,c2.dmp.svc:8080):"
+                        + " entry 2 of 8 is empty;"
+                        + " entry 3 of 8, 'c3:0', has port '0', not 1-65535;"
+                        + " entry 4 of 8, 'c4', has no port;"
+                        + " entry 5 of 8, 'http://c5:80', is not host:port;"
+                        + " entry 6 of 8, 'c1:8080', repeats entry 1;"
+                        + " entry 7 of 8, 'c7:65536', has port '65536', not 1-65535;"
+                        + " entry 8 of 8, 'c8:80:80', is not host:port",
+                problem(config("node-a", list)));
+        assertEquals(
+                "dmp.agent.controller: 'c1:8080,' is not a list of host:port separated by commas"
+                        + " (for example c1.dmp.svc:8080,c2.dmp.svc:8080): entry 2 of 2 is empty",
+                problem(config("node-a", "c1:8080,")));
+        assertEquals(
+                "dmp.agent.controller: ',' is not a list of host:port separated by commas"
+                        + " (for example c1.dmp.svc:8080,c2.dmp.svc:8080): entry 1 of 2 is empty; entry 2 of 2 is empty",
+                problem(config("node-a", ",")));
+        assertEquals(
+                "dmp.agent.controller: 'c1:8080,[::1]' is not a list of host:port separated by commas"
+                        + " (for example c1.dmp.svc:8080,c2.dmp.svc:8080): entry 2 of 2, '[::1]', has no port",
+                problem(config("node-a", "c1:8080,[::1]")));
+    }
+
+    @Test
     void relativePathsNameTheKey() {
         assertEquals(
                 "dmp.agent.state-dir: 'state' must be an absolute path",
