@@ -62,6 +62,7 @@ public class Fleet {
 
     private Thread committer;
     private Thread mirrorThread;
+    private Thread heartbeatThread;
     private volatile boolean running = true;
 
     public Fleet(ControllerConfig config) {
@@ -74,19 +75,35 @@ public class Fleet {
         committer = Thread.ofPlatform().name("ledger-commit").daemon().start(this::commitLoop);
         if (mirror != null) {
             mirrorThread = Thread.ofPlatform().name("ledger-mirror").daemon().start(this::mirrorLoop);
+            heartbeatThread =
+                    Thread.ofPlatform().name("ledger-heartbeat").daemon().start(this::heartbeatLoop);
         }
     }
 
-    private void mirrorLoop() {
+    private void heartbeatLoop() {
         while (running) {
             LockSupport.parkNanos(MIRROR_INTERVAL_MS * 1_000_000L);
             if (running) {
-                mirror.refreshQuietly();
+                mirror.beatQuietly();
             }
         }
     }
 
-    /** How often a replica beats and reads the hosts other replicas wrote. */
+    private void mirrorLoop() {
+        long pause = MIRROR_INTERVAL_MS * 1_000_000L;
+        while (running) {
+            LockSupport.parkNanos(pause);
+            if (running) {
+                long start = System.nanoTime();
+                mirror.readQuietly();
+                // At most a quarter of the time reading other replicas' hosts: with thousands of hosts
+                // all written every second, a refresh costs real CPU, and the view may lag a little more.
+                pause = Math.max(MIRROR_INTERVAL_MS * 1_000_000L, 3 * (System.nanoTime() - start));
+            }
+        }
+    }
+
+    /** How often a replica beats, and reads the hosts other replicas wrote (at most). */
     static final long MIRROR_INTERVAL_MS = 1000;
 
     /** The ledger without the thread that commits it: tests call {@link #commit} themselves. */
@@ -96,7 +113,8 @@ public class Fleet {
         store.shared().ifPresent(shared -> {
             String address = config.replicaAddress().orElseGet(Fleet::defaultAddress);
             mirror = new LedgerMirror(shared, ledger, address);
-            mirror.refreshQuietly()
+            mirror.beatQuietly();
+            mirror.readQuietly()
                     .ifPresent(r -> LOG.infof(
                             "replica %s (reached at %s) shares the ledger with %d live replicas; %d hosts read",
                             shared.replicaId(), address, r.replicas() - 1, r.read()));
@@ -225,6 +243,7 @@ public class Fleet {
         running = false;
         if (mirrorThread != null) {
             LockSupport.unpark(mirrorThread);
+            LockSupport.unpark(heartbeatThread);
         }
         LockSupport.unpark(committer);
         try {

@@ -23,10 +23,15 @@ public final class LedgerMirror {
     private final SharedLedger store;
     private final FleetLedger ledger;
     private final String address;
-    private final CommitFailureLog failures = new CommitFailureLog(
+    private final CommitFailureLog beatFailures = new CommitFailureLog(
             "replica heartbeat",
-            "other replicas' hosts are shown as last read, and this replica stops exporting the ledger's metrics",
+            "this replica stops exporting the ledger's metrics, and others see its hosts offline after "
+                    + SharedLedger.FRESH_SECONDS + " s",
             "replica heartbeats succeed again");
+    private final CommitFailureLog readFailures = new CommitFailureLog(
+            "reading other replicas' hosts",
+            "they are shown as last read",
+            "reads of other replicas' hosts succeed again");
 
     /** The replicas alive at the last heartbeat, sorted by id, and when (System.nanoTime) it was read. */
     private volatile List<Replica> alive = List.of();
@@ -42,27 +47,51 @@ public final class LedgerMirror {
         this.address = address;
     }
 
-    /** One pass; a database that does not answer is logged (rate-limited) and tried again at the next. */
-    public Optional<Refresh> refreshQuietly() {
+    /** {@link #beat}; a database that does not answer is logged (rate-limited), and tried at the next. */
+    public void beatQuietly() {
         try {
-            Refresh r = refresh();
-            failures.succeeded();
+            beat();
+            beatFailures.succeeded();
+        } catch (LedgerUnavailableException e) {
+            beatFailures.failed(e);
+        }
+    }
+
+    /** {@link #read}, likewise. */
+    public Optional<Refresh> readQuietly() {
+        try {
+            Refresh r = read();
+            readFailures.succeeded();
             return Optional.of(r);
         } catch (LedgerUnavailableException e) {
-            failures.failed(e);
+            readFailures.failed(e);
             return Optional.empty();
         }
     }
 
+    /** Beats, then reads: what a replica does at start-up, and tests. */
+    public Refresh refresh() {
+        beat();
+        return read();
+    }
+
     /**
-     * Beats, then brings every host held elsewhere up to its committed version.
+     * Writes this replica's heartbeat and learns which replicas are live.
      *
      * @throws LedgerUnavailableException when the database does not answer
      */
-    public Refresh refresh() {
-        List<Replica> replicas = store.heartbeat(address);
-        alive = replicas;
+    public void beat() {
+        alive = store.heartbeat(address);
         aliveAt = System.nanoTime();
+    }
+
+    /**
+     * Brings every host held elsewhere up to its committed version.
+     *
+     * @throws LedgerUnavailableException when the database does not answer
+     */
+    public Refresh read() {
+        List<Replica> replicas = alive;
         Map<String, Long> known = ledger.mirrorVersions();
         Map<String, HostVersion> toRead = new HashMap<>();
         List<HostVersion> versions = store.hostVersions();

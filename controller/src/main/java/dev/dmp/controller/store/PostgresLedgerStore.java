@@ -63,7 +63,10 @@ public final class PostgresLedgerStore implements LedgerStore {
         this.settings = settings;
         this.commits = new LedgerConnection(source, settings.jdbcUrl());
         this.claims = new LedgerConnection(source, settings.jdbcUrl());
-        this.replicas = new PostgresReplicas(settings.replicaId(), new LedgerConnection(source, settings.jdbcUrl()));
+        this.replicas = new PostgresReplicas(
+                settings.replicaId(),
+                new LedgerConnection(source, settings.jdbcUrl()),
+                new LedgerConnection(source, settings.jdbcUrl()));
     }
 
     /**

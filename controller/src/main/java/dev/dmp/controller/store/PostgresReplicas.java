@@ -12,9 +12,10 @@ import java.util.Map;
 
 /**
  * {@link SharedLedger} on PostgreSQL: the {@code replicas} table (V2__replicas.sql) and reads of
- * other replicas' hosts. Its own connection, so neither a commit nor a burst of claims holds up the
- * heartbeat. Reads run in REPEATABLE READ: a host's row and its volumes' rows come from one snapshot,
- * never half of one commit and half of the next.
+ * other replicas' hosts. Its own connections (one for the heartbeat, one for the reads), so neither a
+ * commit, nor a burst of claims, nor a long read holds up the heartbeat. Reads run in REPEATABLE READ:
+ * a host's row and its volumes' rows come from one snapshot, never half of one commit and half of the
+ * next.
  */
 final class PostgresReplicas implements SharedLedger {
     private static final String BEAT = """
@@ -30,10 +31,14 @@ final class PostgresReplicas implements SharedLedger {
             + "xmin::text::bigint, owner, online FROM hosts WHERE host_id = ANY (?)";
 
     private final String replicaId;
+    /** The heartbeat's own: a long read of other replicas' hosts must not make this replica look dead. */
+    private final LedgerConnection beats;
+
     private final LedgerConnection reads;
 
-    PostgresReplicas(String replicaId, LedgerConnection reads) {
+    PostgresReplicas(String replicaId, LedgerConnection beats, LedgerConnection reads) {
         this.replicaId = replicaId;
+        this.beats = beats;
         this.reads = reads;
     }
 
@@ -44,7 +49,7 @@ final class PostgresReplicas implements SharedLedger {
 
     @Override
     public List<Replica> heartbeat(String address) {
-        return reads.inTransaction("writing replica " + replicaId + "'s heartbeat", c -> {
+        return beats.inTransaction("writing replica " + replicaId + "'s heartbeat", c -> {
             try (PreparedStatement beat = c.prepareStatement(BEAT)) {
                 beat.setString(1, replicaId);
                 beat.setString(2, address);
@@ -113,6 +118,7 @@ final class PostgresReplicas implements SharedLedger {
     }
 
     void close() {
+        beats.close();
         reads.close();
     }
 
