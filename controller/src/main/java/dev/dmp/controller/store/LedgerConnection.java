@@ -21,6 +21,11 @@ final class LedgerConnection implements AutoCloseable {
     private final DataSource source;
     private final String location;
     private Connection connection;
+    /** How long the last transaction's statements and its COMMIT took (the commit-cost probe reads it). */
+    private volatile Timing last = new Timing(0, 0);
+
+    /** The statements' and the COMMIT's share of one transaction, in nanoseconds. */
+    record Timing(long statementsNanos, long commitNanos) {}
 
     LedgerConnection(DataSource source, String location) {
         this.source = source;
@@ -61,9 +66,16 @@ final class LedgerConnection implements AutoCloseable {
             connection = source.getConnection();
             connection.setAutoCommit(false);
         }
+        long start = System.nanoTime();
         T result = work.run(connection);
+        long statements = System.nanoTime();
         connection.commit();
+        last = new Timing(statements - start, System.nanoTime() - statements);
         return result;
+    }
+
+    Timing lastTiming() {
+        return last;
     }
 
     private void drop() {

@@ -309,6 +309,11 @@ public final class PostgresLedgerStore implements LedgerStore {
         return CounterRecord.newBuilder().addAllOps(ops).build().toByteArray();
     }
 
+    /** The last commit's statements and COMMIT times (the commit-cost probe reads it). */
+    LedgerConnection.Timing lastWriteTiming() {
+        return commits.lastTiming();
+    }
+
     @Override
     public void close() {
         commits.close();
