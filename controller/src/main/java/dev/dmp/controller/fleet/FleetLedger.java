@@ -101,6 +101,9 @@ public final class FleetLedger {
             mine = hosts.get(id);
             mine.epoch = claim.epoch();
             mine.released = false;
+            // The first write under a claim writes every volume: what an earlier claim's refused or
+            // failed writes left marked is no guide to what the store holds now.
+            mine.rewriteAll();
             return claim.epoch();
         }
     }
@@ -172,6 +175,9 @@ public final class FleetLedger {
         h.volumes.forEach((name, old) -> {
             if (kept.get(name) != old) {
                 removed(old); // a volume dropped, or started again by a new run
+            }
+            if (!kept.containsKey(name)) {
+                h.volumesGone = true;
             }
         });
         h.volumes.clear();
@@ -258,6 +264,7 @@ public final class FleetLedger {
             }
             fleetInFlight += d.getInFlight() - v.inFlight;
             v.inFlight = d.getInFlight();
+            v.changed = true;
         }
         h.appliedSeq = delta.getSeq();
         changed(host);
@@ -291,6 +298,7 @@ public final class FleetLedger {
         VolumeEntry removed = h == null || h.mirrored() ? null : h.volumes.remove(volume);
         if (removed != null) {
             removed(removed);
+            h.volumesGone = true;
             changed(host);
         }
     }
@@ -320,10 +328,12 @@ public final class FleetLedger {
 
     /**
      * Writes what changed since the last commit; returns once it is durable, with the writes the store
-     * refused (see {@link #fenced}): what those hold is not durable. Each host's record is
-     * built under the lock on its own, so deltas and queries wait for one host's encoding, not for all
-     * of them (a thousand hosts a second at 1,000 agents). Whatever was applied before this call is in
-     * the records: its host was dirty when the set was taken, and its record is built after that.
+     * refused (see {@link #fenced}): what those hold is not durable. Each host's write is built under
+     * the lock on its own, so deltas and queries wait for one host's encoding, not for all of them (a
+     * thousand hosts a second at 1,000 agents). Whatever was applied before this call is in the
+     * writes: its host was dirty when the set was taken, and its write is built after that. A store of
+     * rows gets each host's volumes changed since its last write ({@link HostRowsCodec}); a failed
+     * write marks every volume of its hosts changed again, so the next one writes them all.
      */
     public List<HostWrite> commit() {
         List<String> changed;
@@ -334,12 +344,16 @@ public final class FleetLedger {
             changed = new ArrayList<>(dirty);
             dirty.clear();
         }
-        List<HostWrite> records = new ArrayList<>(changed.size());
+        boolean rows = store != null && store.writesRows();
+        List<HostWrite> writes = new ArrayList<>(changed.size());
         for (String host : changed) {
             synchronized (this) {
                 HostEntry h = hosts.get(host);
                 if (h != null && !h.mirrored()) {
-                    records.add(new HostWrite(host, h.epoch, h.online, HostRecordCodec.encode(host, h)));
+                    writes.add(
+                            rows
+                                    ? new HostWrite(host, h.epoch, h.online, HostRowsCodec.take(h))
+                                    : new HostWrite(host, h.epoch, h.online, HostRecordCodec.encode(host, h)));
                 }
             }
         }
@@ -348,15 +362,21 @@ public final class FleetLedger {
         }
         List<HostWrite> refused;
         try {
-            refused = store.write(records);
+            refused = store.write(writes);
         } catch (RuntimeException e) {
             synchronized (this) {
                 dirty.addAll(changed); // written again by the next commit
+                for (String host : changed) {
+                    HostEntry h = hosts.get(host);
+                    if (h != null) {
+                        h.rewriteAll(); // what this write took of them is not in the store
+                    }
+                }
             }
             throw e;
         }
         if (shared) {
-            released(records, refused);
+            released(writes, refused);
         }
         return refused;
     }

@@ -32,4 +32,15 @@ final class HostEntry {
     String agentVersion = "";
     boolean online;
     final TreeMap<String, VolumeEntry> volumes = new TreeMap<>();
+    /**
+     * Whether a volume left the host since its last write, or what the store holds of it is not known
+     * (a new entry): its next write then deletes the rows of the volumes it no longer has.
+     */
+    boolean volumesGone = true;
+
+    /** The next write writes every volume and deletes the rows of any other: the store's rows are not known. */
+    void rewriteAll() {
+        volumesGone = true;
+        volumes.values().forEach(v -> v.changed = true);
+    }
 }

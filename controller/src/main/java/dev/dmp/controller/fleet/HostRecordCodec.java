@@ -94,8 +94,10 @@ final class HostRecordCodec {
                     ? VolumeEntry.NEVER_RESET
                     : CounterSet.fromProto(v.getBeforeResetList());
             e.inFlight = v.getInFlight();
+            e.changed = false; // the store holds it as it is
             h.volumes.put(v.getVolume().getName(), e);
         }
+        h.volumesGone = false;
         return h;
     }
 

@@ -19,6 +19,8 @@ final class VolumeEntry {
     CounterSet atReset = NEVER_RESET; // lifetime when the current generation began; replaced, never added to
     CounterSet beforeReset = NEVER_RESET; // replaced, never added to
     long inFlight;
+    /** Whether the volume changed since its host's last write (a new entry was never written). */
+    boolean changed = true;
 
     VolumeEntry(Volume volume) {
         setVolume(volume);
@@ -28,6 +30,7 @@ final class VolumeEntry {
         if (volume != this.volume) {
             this.volume = volume;
             this.volumeBytes = volume.toByteString();
+            this.changed = true;
         }
     }
 

@@ -20,6 +20,15 @@ public interface LedgerStore extends AutoCloseable {
     }
 
     /**
+     * Whether {@link #write} takes {@link HostRows} (the volumes changed since the host's last write)
+     * rather than whole records. A store of rows never reads a record it is given more than once, so
+     * writing only what changed costs it less; a store of records replaces each host's record whole.
+     */
+    default boolean writesRows() {
+        return false;
+    }
+
+    /**
      * Whether the store answers now (readiness: a replica that cannot reach its database can neither
      * claim a host nor acknowledge a delta).
      */

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 import org.jboss.logging.Logger;
@@ -71,10 +72,11 @@ public final class MvStoreLedgerStore implements LedgerStore {
         return HostClaim.LOCAL;
     }
 
-    /** Writes the records, commits and syncs; refuses none. */
+    /** Writes the records (whole: this store takes no rows), commits and syncs; refuses none. */
     @Override
     public List<HostWrite> write(List<HostWrite> writes) {
-        writes.forEach(w -> hosts.put(w.hostId(), w.record()));
+        writes.forEach(w ->
+                hosts.put(w.hostId(), Objects.requireNonNull(w.record(), "host " + w.hostId() + ": a whole record")));
         store.commit();
         store.sync();
         return List.of();

@@ -195,6 +195,11 @@ public final class PostgresLedgerStore implements LedgerStore {
     }
 
     @Override
+    public boolean writesRows() {
+        return true;
+    }
+
+    @Override
     public List<HostWrite> write(List<HostWrite> writes) {
         if (writes.isEmpty()) {
             return List.of();
@@ -203,44 +208,67 @@ public final class PostgresLedgerStore implements LedgerStore {
         // each other in a cycle (PostgreSQL would end one as a deadlock after a second).
         List<HostWrite> batch =
                 writes.stream().sorted(Comparator.comparing(HostWrite::hostId)).toList();
-        List<HostRecord> records = new ArrayList<>(batch.size());
+        List<HostRows> rows = new ArrayList<>(batch.size());
         for (HostWrite w : batch) {
-            try {
-                records.add(HostRecord.parseFrom(w.record()));
-            } catch (InvalidProtocolBufferException e) {
-                throw new IllegalArgumentException("host " + w.hostId() + ": record does not parse: " + e, e);
-            }
+            rows.add(w.rows() != null ? w.rows() : rows(w));
         }
         return commits.inTransaction("committing " + batch.size() + " hosts", c -> {
-            int[] updated = updateHosts(c, batch, records);
+            int[] updated = updateHosts(c, batch, rows);
             List<HostWrite> refused = new ArrayList<>();
-            List<HostRecord> current = new ArrayList<>();
+            List<HostWrite> current = new ArrayList<>();
+            List<HostRows> currentRows = new ArrayList<>();
             for (int i = 0; i < updated.length; i++) {
                 if (updated[i] == 0) {
                     refused.add(batch.get(i));
                 } else {
-                    current.add(records.get(i));
+                    current.add(batch.get(i));
+                    currentRows.add(rows.get(i));
                 }
             }
-            writeVolumes(c, current);
+            writeVolumes(c, current, currentRows);
             return refused;
         });
     }
 
+    /** A whole record as rows: every volume, and the rows of any other deleted. */
+    private static HostRows rows(HostWrite w) {
+        HostRecord r;
+        try {
+            r = HostRecord.parseFrom(w.record());
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException("host " + w.hostId() + ": record does not parse: " + e, e);
+        }
+        List<HostRows.VolumeRow> volumes = new ArrayList<>(r.getVolumesCount());
+        for (VolumeRecord v : r.getVolumesList()) {
+            volumes.add(new HostRows.VolumeRow(
+                    v.getVolume().getName(),
+                    v.getVolume().toByteArray(),
+                    v.getGeneration(),
+                    counters(v.getLifetimeList()),
+                    counters(v.getSinceResetList()),
+                    counters(v.getBeforeResetList()),
+                    v.getInFlight()));
+        }
+        return new HostRows(
+                r.getRunId(),
+                r.getAppliedSeq(),
+                r.getAgentVersion(),
+                Instant.ofEpochSecond(
+                        r.getLastSeen().getSeconds(), r.getLastSeen().getNanos()),
+                Optional.of(volumes.stream().map(HostRows.VolumeRow::name).toList()),
+                volumes);
+    }
+
     /** The hosts' rows, each only at its epoch: the first statement, so it takes their row locks. */
-    private static int[] updateHosts(Connection c, List<HostWrite> batch, List<HostRecord> records)
-            throws SQLException {
+    private static int[] updateHosts(Connection c, List<HostWrite> batch, List<HostRows> rows) throws SQLException {
         try (PreparedStatement update = c.prepareStatement(UPDATE_HOST)) {
             for (int i = 0; i < batch.size(); i++) {
-                HostRecord r = records.get(i);
-                update.setString(1, r.getRunId());
-                update.setLong(2, r.getAppliedSeq());
-                update.setString(3, r.getAgentVersion());
+                HostRows r = rows.get(i);
+                update.setString(1, r.runId());
+                update.setLong(2, r.appliedSeq());
+                update.setString(3, r.agentVersion());
                 update.setBoolean(4, batch.get(i).online());
-                update.setTimestamp(
-                        5,
-                        Timestamp.from(Instant.ofEpochSecond(
-                                r.getLastSeen().getSeconds(), r.getLastSeen().getNanos())));
+                update.setTimestamp(5, Timestamp.from(r.lastSeen()));
                 update.setString(6, batch.get(i).hostId());
                 update.setLong(7, batch.get(i).epoch());
                 update.addBatch();
@@ -249,29 +277,34 @@ public final class PostgresLedgerStore implements LedgerStore {
         }
     }
 
-    private static void writeVolumes(Connection c, List<HostRecord> records) throws SQLException {
+    private static void writeVolumes(Connection c, List<HostWrite> hosts, List<HostRows> rows) throws SQLException {
         try (PreparedStatement gone = c.prepareStatement(DELETE_GONE_VOLUMES);
                 PreparedStatement upsert = c.prepareStatement(UPSERT_VOLUME)) {
-            for (HostRecord r : records) {
-                String[] names = r.getVolumesList().stream()
-                        .map(v -> v.getVolume().getName())
-                        .toArray(String[]::new);
-                gone.setString(1, r.getHostId());
-                gone.setArray(2, c.createArrayOf("text", names));
-                gone.addBatch();
-                for (VolumeRecord v : r.getVolumesList()) {
-                    upsert.setString(1, r.getHostId());
-                    upsert.setString(2, v.getVolume().getName());
-                    upsert.setBytes(3, v.getVolume().toByteArray());
-                    upsert.setLong(4, v.getGeneration());
-                    upsert.setBytes(5, counters(v.getLifetimeList()));
-                    upsert.setBytes(6, counters(v.getSinceResetList()));
-                    upsert.setBytes(7, counters(v.getBeforeResetList()));
-                    upsert.setLong(8, v.getInFlight());
+            boolean deletes = false;
+            for (int i = 0; i < hosts.size(); i++) {
+                String host = hosts.get(i).hostId();
+                HostRows r = rows.get(i);
+                if (r.names().isPresent()) {
+                    gone.setString(1, host);
+                    gone.setArray(2, c.createArrayOf("text", r.names().get().toArray()));
+                    gone.addBatch();
+                    deletes = true;
+                }
+                for (HostRows.VolumeRow v : r.volumes()) {
+                    upsert.setString(1, host);
+                    upsert.setString(2, v.name());
+                    upsert.setBytes(3, v.volume());
+                    upsert.setLong(4, v.generation());
+                    upsert.setBytes(5, v.lifetime());
+                    upsert.setBytes(6, v.sinceReset());
+                    upsert.setBytes(7, v.beforeReset());
+                    upsert.setLong(8, v.inFlight());
                     upsert.addBatch();
                 }
             }
-            gone.executeBatch();
+            if (deletes) {
+                gone.executeBatch();
+            }
             upsert.executeBatch();
         }
     }

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.dmp.controller.fleet.FleetLedger;
 import dev.dmp.controller.fleet.FleetLedgerTest;
-import dev.dmp.proto.v1.ErrorCount;
-import dev.dmp.proto.v1.HostRecord;
-import dev.dmp.proto.v1.Op;
+import dev.dmp.proto.CounterSet;
 import dev.dmp.proto.v1.OpCounters;
 import dev.dmp.proto.v1.StatsDelta;
 import dev.dmp.proto.v1.StatsDeltaIn;
@@ -24,7 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * asserts only that every write went through). Fills a ledger with {@code dmp.probe.hosts} hosts of
  * {@code dmp.probe.volumes} volumes (16), commits it, then for {@code dmp.probe.rounds} rounds (7, after
  * 2 unmeasured ones) applies one delta per host that touches {@code dmp.probe.touched} of its volumes
- * (all) with READ and WRITE counts and histograms (as bench/fleet's DeltaPool makes them), and times
+ * (all) with READ and WRITE counts and both histograms (as bench/fleet's SimAgent sends), and times
  * the commit: building what the store writes, the store's preparation, its statements and the COMMIT.
  *
  * <pre>
@@ -39,28 +37,14 @@ class CommitCostProbe {
 
     private static final int POOL = 64;
 
-    /** Times {@link #write}, and the store's own split of it. */
-    private static final class TimedStore implements LedgerStore {
-        final PostgresLedgerStore store;
+    /** Times {@link #write}; the store's own split of it is {@link PostgresLedgerStore#lastWriteTiming}. */
+    private static final class TimedStore extends ForwardingLedgerStore {
+        final PostgresLedgerStore postgres;
         long writeNanos;
 
         TimedStore(PostgresLedgerStore store) {
-            this.store = store;
-        }
-
-        @Override
-        public String location() {
-            return store.location();
-        }
-
-        @Override
-        public List<HostRecord> loadAll() {
-            return store.loadAll();
-        }
-
-        @Override
-        public HostClaim claim(String hostId) {
-            return store.claim(hostId);
+            super(store);
+            this.postgres = store;
         }
 
         @Override
@@ -69,11 +53,6 @@ class CommitCostProbe {
             List<HostWrite> refused = store.write(writes);
             writeNanos = System.nanoTime() - start;
             return refused;
-        }
-
-        @Override
-        public void close() {
-            store.close();
         }
     }
 
@@ -90,8 +69,9 @@ class CommitCostProbe {
         Random r = new Random(42);
         List<List<OpCounters>> pool = new ArrayList<>();
         for (int i = 0; i < POOL; i++) {
-            pool.add(List.of(
-                    op(r, Op.OP_READ, 50 + r.nextInt(2000), 12, 20), op(r, Op.OP_WRITE, 20 + r.nextInt(800), 12, 22)));
+            List<OpCounters> ops = new ArrayList<>(op(r, CounterSet.READ, 50 + r.nextInt(2000), 12, 20));
+            ops.addAll(op(r, CounterSet.WRITE, 20 + r.nextInt(800), 12, 22));
+            pool.add(ops);
         }
         try (TimedStore store = new TimedStore(PostgresLedgerStore.open(DB.settings("probe")))) {
             FleetLedger ledger = new FleetLedger(store);
@@ -118,7 +98,7 @@ class CommitCostProbe {
                 assertEquals(List.of(), ledger.commit());
                 long committed = System.nanoTime();
                 if (round >= 0) {
-                    LedgerConnection.Timing t = store.store.lastWriteTiming();
+                    LedgerConnection.Timing t = store.postgres.lastWriteTiming();
                     samples[0][round] = applied - start;
                     samples[1][round] = committed - applied;
                     samples[2][round] = committed - applied - store.writeNanos;
@@ -176,36 +156,17 @@ class CommitCostProbe {
         }
     }
 
-    /** n requests over a few size buckets from 2^sizeLow and latency buckets from 2^latencyLow ns (DeltaPool's). */
-    private static OpCounters op(Random r, Op op, int n, int sizeLow, int latencyLow) {
-        long[] size = new long[sizeLow + 9];
-        long[] latency = new long[latencyLow + 6];
-        long bytes = 0, latencyNs = 0, requested = 0;
-        int errors = r.nextInt(20) == 0 ? 1 + r.nextInt(3) : 0;
-        for (int i = 0; i < n + errors; i++) {
-            int sb = sizeLow + Math.min(8, (int) Math.abs(r.nextGaussian() * 3));
-            int lb = latencyLow + Math.min(5, (int) Math.abs(r.nextGaussian() * 2));
-            long length = 1L << sb;
-            size[sb]++;
-            latency[lb]++;
-            latencyNs += (1L << lb) + r.nextInt(1 << lb);
-            requested += length;
-            if (i < n) {
-                bytes += length;
-            }
+    /**
+     * n requests of one operation as an agent counts them: lengths from 2^sizeLow up a few powers of two,
+     * latencies from 2^latencyLow ns up a few, now and then an EIO (5).
+     */
+    private static List<OpCounters> op(Random r, int op, int n, int sizeLow, int latencyLow) {
+        CounterSet c = CounterSet.empty();
+        for (int i = 0; i < n; i++) {
+            long length = 1L << (sizeLow + Math.min(8, (int) Math.abs(r.nextGaussian() * 3)));
+            long latency = (1L << (latencyLow + Math.min(5, (int) Math.abs(r.nextGaussian() * 2)))) + r.nextInt(1000);
+            c.record(op, length, r.nextInt(400) == 0 ? 5 : 0, latency);
         }
-        OpCounters.Builder b = OpCounters.newBuilder()
-                .setOp(op)
-                .setRequests(n)
-                .setBytes(bytes)
-                .setLatencyNs(latencyNs)
-                .setRequestedBytes(requested);
-        if (errors > 0) {
-            b.setErrors(errors)
-                    .addErrorsByCode(ErrorCount.newBuilder().setError(5).setCount(errors));
-        }
-        Arrays.stream(size).forEach(b::addSizeHistogram);
-        Arrays.stream(latency).forEach(b::addLatencyHistogram);
-        return b.build();
+        return c.toProto();
     }
 }
