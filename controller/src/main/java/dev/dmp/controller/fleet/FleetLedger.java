@@ -26,7 +26,8 @@ import org.jboss.logging.Logger;
  * controller knows of each host (its volumes, agent version, when it was last heard from). A delta
  * is applied at most once per agent run (by sequence number); a delta of a newer reset generation
  * closes the volume's current generation first. Changes are written to the {@link LedgerStore} by
- * {@link #commit()}, one {@link HostRecordCodec host record} per changed host; see docs/stats-protocol.md.
+ * {@link #commit()}: per changed host, its whole {@link HostRecordCodec record}, or to a store of rows
+ * its {@link HostRowsCodec volumes changed} since its last write; see docs/stats-protocol.md.
  * With a shared store each host is written under the epoch of its last {@link #connect claim}; a
  * write the store refuses (a newer claim elsewhere) makes the ledger forget the host (docs/replication.md).
  */
