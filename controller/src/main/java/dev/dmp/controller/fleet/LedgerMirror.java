@@ -118,6 +118,26 @@ public final class LedgerMirror {
     }
 
     /**
+     * Reads one host now: a command named a host this replica does not know, which may have connected
+     * to another replica since the last read. Returns whether the store has it; false also when the
+     * store does not answer (then the command says the host is unknown, as it would have).
+     */
+    public boolean readHost(String host) {
+        try {
+            List<SharedLedger.VersionedRecord> found = store.load(List.of(host));
+            for (SharedLedger.VersionedRecord r : found) {
+                HostVersion v = r.version();
+                boolean online = v.online() && address(v.owner()).isPresent();
+                ledger.mirror(r.record(), v.version(), v.owner(), online);
+            }
+            return !found.isEmpty();
+        } catch (LedgerUnavailableException e) {
+            LOG.warnf("reading host %s, which this replica did not know yet, failed: %s", host, e.getMessage());
+            return false;
+        }
+    }
+
+    /**
      * The live replicas as of the last heartbeat, when that heartbeat is fresh; empty when this replica
      * cannot reach the database (then it cannot tell who is alive, and acts as if alone and unsure).
      */

@@ -31,6 +31,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -56,8 +59,23 @@ public class FleetOperations {
     }
 
     public CompletableFuture<Volume> createVolume(CreateVolumeRequest request) {
-        return createVolume(request, true);
+        return afterLookup(request.getHost(), () -> createVolume(request, true));
     }
+
+    /**
+     * Runs {@code command} once this replica knows {@code host}: a host that connected to another
+     * replica since this one last read the shared ledger is read first (off the caller's thread: it is
+     * a database round trip), so a command right after an agent's first Hello is not answered NOT_FOUND.
+     */
+    private <T> CompletableFuture<T> afterLookup(String host, Supplier<CompletableFuture<T>> command) {
+        if (host.isEmpty() || fleet.known(host) || fleet.mirror().isEmpty()) {
+            return command.get();
+        }
+        return CompletableFuture.supplyAsync(() -> fleet.mirror().get().readHost(host), LOOKUPS)
+                .thenCompose(found -> command.get());
+    }
+
+    private static final Executor LOOKUPS = Executors.newVirtualThreadPerTaskExecutor();
 
     /**
      * @param forward whether a host held by another replica is forwarded to it (false: the request came
@@ -93,7 +111,7 @@ public class FleetOperations {
     }
 
     public CompletableFuture<Void> deleteVolume(DeleteVolumeRequest request) {
-        return deleteVolume(request, true);
+        return afterLookup(request.getHost(), () -> deleteVolume(request, true));
     }
 
     /** See {@link #createVolume(CreateVolumeRequest, boolean)} for {@code forward}. */
@@ -149,7 +167,7 @@ public class FleetOperations {
      * its reset (the generation it closed).
      */
     public CompletableFuture<List<StatsRow>> resetStats(ResetStatsRequest request) {
-        return resetStats(request, true);
+        return afterLookup(request.getHost(), () -> resetStats(request, true));
     }
 
     /**

@@ -114,6 +114,22 @@ class ReplicaMirrorTest {
     }
 
     @Test
+    void aHostThatConnectedElsewhereSinceTheLastReadIsReadOnDemand() throws Exception {
+        Fleet a = replica("replica-a");
+        Fleet b = replica("replica-b");
+        refresh(b);
+        AgentSession onA = connect(a, "node-c", "dmp1");
+        a.delta(onA, delta(1, writes("dmp1", 0, 2, 8192)));
+        a.commit();
+        assertFalse(b.known("node-c"), "replica-b has not read since node-c connected");
+        assertTrue(b.mirror().orElseThrow().readHost("node-c"), "a command for node-c reads it first");
+        assertEquals(Map.of("node-c/dmp1", new Old(0, 0, 2, 8192)), counts(b));
+        assertEquals(Optional.of("replica-a:8080"), b.ownerAddress("node-c"));
+        assertFalse(b.mirror().orElseThrow().readHost("node-x"), "a host nobody knows stays unknown");
+        assertFalse(b.known("node-x"));
+    }
+
+    @Test
     void aHostWhoseOwnerStoppedBeatingIsOfflineAndCommandsForItAreRefused() throws Exception {
         Fleet a = replica("replica-a");
         Fleet b = replica("replica-b");
