@@ -12,7 +12,8 @@
 #   6. every replica stopped, the database emptied, the replicas started again: the hosts come back
 #      exact from their agents' Hellos.
 # After each step every volume's counters, histograms and in-flight level are compared, exactly, on
-# every live replica against the agent's own, and /q/metrics is exported by exactly one replica.
+# every live replica against the agent's own, /stat/volumes (the old view) is the same on every
+# replica, and (after the kill) /q/metrics is exported by exactly one replica.
 . "$(dirname "$0")/lib.sh"
 requires buf jq curl
 needs_libnbd_python
@@ -98,8 +99,14 @@ exact() {
     expect_eq "$1: $h/zero1 = its client's answers" "${!truth}" \
       "$(jq -r '"\(.read.requests) \(.read.bytes) \(.write.requests) \(.write.bytes)"' <<<"$want")" > /dev/null
   done
+  # The old view (/stat/volumes, the dashboard's source) says the same on every replica.
+  local view; view=$(stat_view "${LIVE%% *}")
+  [ "$(grep -c '^node-' <<<"$view")" = 3 ] || fail "$1: /stat/volumes of r${LIVE%% *} lacks the real volumes: $view"
+  for i in $LIVE; do expect_eq "$1: /stat/volumes of r$i" "$view" "$(stat_view "$i")" > /dev/null; done
   log "ok: $1: every volume exact on r${LIVE// /, r}: $(for h in $HOSTS; do t="TRUTH_${h//-/_}"; printf '%s=[%s] ' "$h" "${!t}"; done)"
 }
+# stat_view I: replica I's /stat/volumes, the real volumes' blocks only (hosts sort after bench-*).
+stat_view() { curl -sf "http://127.0.0.1:${PORT[$1]}/stat/volumes" | awk '/^node-/ {p = 1} p'; }
 # agent_writes_above HOST N: HOST's agent has counted more than N writes of zero1 since its last reset.
 agent_writes_above() { [ "$(agent_row "$1" | jq -r .write.requests)" -gt "$2" ]; }
 TRUTH_node_a="0 0 0 0"; TRUTH_node_b="0 0 0 0"; TRUTH_node_c="0 0 0 0"

@@ -58,14 +58,23 @@ public final class PostgresLedgerStore implements LedgerStore {
     /** The commit thread's; claims have their own, so a Hello does not wait for a commit in progress. */
     private final LedgerConnection commits;
 
-    private final LedgerConnection claims;
+    /**
+     * Claims' connections, a host always on the same one (its claims stay in order): after a replica
+     * dies its agents all say Hello elsewhere at once, and one connection would serve their claims one
+     * round trip at a time.
+     */
+    private final LedgerConnection[] claims = new LedgerConnection[CLAIM_CONNECTIONS];
+
+    static final int CLAIM_CONNECTIONS = 4;
 
     private final PostgresReplicas replicas;
 
     private PostgresLedgerStore(PostgresSettings settings, PGSimpleDataSource source) {
         this.settings = settings;
         this.commits = new LedgerConnection(source, settings.jdbcUrl());
-        this.claims = new LedgerConnection(source, settings.jdbcUrl());
+        for (int i = 0; i < claims.length; i++) {
+            claims[i] = new LedgerConnection(source, settings.jdbcUrl());
+        }
         this.replicas = new PostgresReplicas(
                 settings.replicaId(),
                 new LedgerConnection(source, settings.jdbcUrl()),
@@ -135,7 +144,7 @@ public final class PostgresLedgerStore implements LedgerStore {
     @Override
     public boolean reachable() {
         try {
-            return claims.inTransaction("checking the ledger's database", c -> {
+            return claims[0].inTransaction("checking the ledger's database", c -> {
                 if (!c.isValid(2)) {
                     throw new SQLException("no answer within 2 s"); // drops the connection
                 }
@@ -170,7 +179,7 @@ public final class PostgresLedgerStore implements LedgerStore {
 
     @Override
     public HostClaim claim(String hostId) {
-        return claims.inTransaction("claiming host " + hostId, c -> {
+        return claims[Math.floorMod(hostId.hashCode(), claims.length)].inTransaction("claiming host " + hostId, c -> {
             HostRecord.Builder committed;
             long epoch;
             try (PreparedStatement claim = c.prepareStatement(CLAIM)) {
@@ -381,7 +390,9 @@ public final class PostgresLedgerStore implements LedgerStore {
     @Override
     public void close() {
         commits.close();
-        claims.close();
+        for (LedgerConnection c : claims) {
+            c.close();
+        }
         replicas.close();
     }
 }
