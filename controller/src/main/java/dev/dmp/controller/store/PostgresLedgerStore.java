@@ -3,7 +3,6 @@ package dev.dmp.controller.store;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.dmp.proto.v1.CounterRecord;
 import dev.dmp.proto.v1.HostRecord;
-import dev.dmp.proto.v1.OpCounters;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeRecord;
 import java.sql.Connection;
@@ -222,7 +221,10 @@ public final class PostgresLedgerStore implements LedgerStore {
                 writes.stream().sorted(Comparator.comparing(HostWrite::hostId)).toList();
         List<HostRows> rows = new ArrayList<>(batch.size());
         for (HostWrite w : batch) {
-            rows.add(w.rows() != null ? w.rows() : rows(w));
+            if (w.rows() == null) {
+                throw new IllegalArgumentException("host " + w.hostId() + ": a store of rows needs the host's rows");
+            }
+            rows.add(w.rows());
         }
         return commits.inTransaction("committing " + batch.size() + " hosts", c -> {
             int[] updated = updateHosts(c, batch, rows);
@@ -240,35 +242,6 @@ public final class PostgresLedgerStore implements LedgerStore {
             writeVolumes(c, current, currentRows);
             return refused;
         });
-    }
-
-    /** A whole record as rows: every volume, and the rows of any other deleted. */
-    private static HostRows rows(HostWrite w) {
-        HostRecord r;
-        try {
-            r = HostRecord.parseFrom(w.record());
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalArgumentException("host " + w.hostId() + ": record does not parse: " + e, e);
-        }
-        List<HostRows.VolumeRow> volumes = new ArrayList<>(r.getVolumesCount());
-        for (VolumeRecord v : r.getVolumesList()) {
-            volumes.add(new HostRows.VolumeRow(
-                    v.getVolume().getName(),
-                    v.getVolume().toByteArray(),
-                    v.getGeneration(),
-                    counters(v.getLifetimeList()),
-                    counters(v.getSinceResetList()),
-                    counters(v.getBeforeResetList()),
-                    v.getInFlight()));
-        }
-        return new HostRows(
-                r.getRunId(),
-                r.getAppliedSeq(),
-                r.getAgentVersion(),
-                Instant.ofEpochSecond(
-                        r.getLastSeen().getSeconds(), r.getLastSeen().getNanos()),
-                Optional.of(volumes.stream().map(HostRows.VolumeRow::name).toList()),
-                volumes);
     }
 
     /** The hosts' rows, each only at its epoch: the first statement, so it takes their row locks. */
@@ -376,10 +349,6 @@ public final class PostgresLedgerStore implements LedgerStore {
         } catch (InvalidProtocolBufferException e) {
             throw new SQLException("a volume row of host " + rs.getString(1) + " does not parse: " + e, e);
         }
-    }
-
-    private static byte[] counters(List<OpCounters> ops) {
-        return CounterRecord.newBuilder().addAllOps(ops).build().toByteArray();
     }
 
     /** The last commit's statements and COMMIT times (the commit-cost probe reads it). */

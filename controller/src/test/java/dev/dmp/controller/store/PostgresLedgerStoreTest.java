@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmp.proto.v1.CounterRecord;
 import dev.dmp.proto.v1.HostRecord;
 import dev.dmp.proto.v1.OpCounters;
 import dev.dmp.proto.v1.Volume;
 import dev.dmp.proto.v1.VolumeRecord;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -55,8 +57,31 @@ class PostgresLedgerStoreTest {
                 .build();
     }
 
+    /** The record as the rows a whole write of it makes: every volume, and any other volume's row deleted. */
     static HostWrite write(HostRecord r, long epoch) {
-        return new HostWrite(r.getHostId(), epoch, true, r.toByteArray());
+        List<HostRows.VolumeRow> volumes = r.getVolumesList().stream()
+                .map(v -> new HostRows.VolumeRow(
+                        v.getVolume().getName(),
+                        v.getVolume().toByteArray(),
+                        v.getGeneration(),
+                        counters(v.getLifetimeList()),
+                        counters(v.getSinceResetList()),
+                        counters(v.getBeforeResetList()),
+                        v.getInFlight()))
+                .toList();
+        HostRows rows = new HostRows(
+                r.getRunId(),
+                r.getAppliedSeq(),
+                r.getAgentVersion(),
+                Instant.ofEpochSecond(
+                        r.getLastSeen().getSeconds(), r.getLastSeen().getNanos()),
+                Optional.of(volumes.stream().map(HostRows.VolumeRow::name).toList()),
+                volumes);
+        return new HostWrite(r.getHostId(), epoch, true, rows);
+    }
+
+    private static byte[] counters(List<OpCounters> ops) {
+        return CounterRecord.newBuilder().addAllOps(ops).build().toByteArray();
     }
 
     @Test
