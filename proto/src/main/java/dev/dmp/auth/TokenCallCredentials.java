@@ -1,17 +1,20 @@
-package dev.dmp.agent.link;
+package dev.dmp.auth;
 
 import io.grpc.CallCredentials;
 import io.grpc.Metadata;
 import java.util.concurrent.Executor;
 
-/** Sends the shared bearer token ({@code dmp.auth.token}) as {@code authorization: Bearer ...} on every call. */
-final class TokenCallCredentials extends CallCredentials {
-    private static final Metadata.Key<String> AUTHORIZATION =
-            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+/**
+ * Sends the shared bearer token ({@code dmp.auth.token}) as {@code authorization: Bearer ...} on every
+ * call, as {@link TokenInterceptor} requires it: the agent's calls to the controller, and a controller
+ * replica's calls to another.
+ */
+public final class TokenCallCredentials extends CallCredentials {
+    private static final Metadata.Key<String> AUTHORIZATION = TokenInterceptor.AUTHORIZATION;
 
     private final String token;
 
-    TokenCallCredentials(String token) {
+    public TokenCallCredentials(String token) {
         this.token = token;
     }
 

@@ -2,6 +2,7 @@ package dev.dmp.agent.link;
 
 import dev.dmp.agent.config.AgentConfig;
 import dev.dmp.auth.BearerToken;
+import dev.dmp.auth.TokenCallCredentials;
 import io.grpc.ChannelCredentials;
 import io.grpc.CompositeChannelCredentials;
 import io.grpc.InsecureChannelCredentials;

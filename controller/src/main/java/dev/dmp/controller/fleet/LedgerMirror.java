@@ -107,7 +107,7 @@ public final class LedgerMirror {
         for (SharedLedger.VersionedRecord r : store.load(new ArrayList<>(toRead.keySet()))) {
             // Online as hostVersions judged it (its owner's heartbeat), not the row's own flag.
             HostVersion seen = toRead.get(r.version().hostId());
-            boolean online = seen != null && seen.owner().equals(r.version().owner()) ? seen.online() : false;
+            boolean online = seen != null && seen.owner().equals(r.version().owner()) && seen.online();
             ledger.mirror(r.record(), r.version().version(), r.version().owner(), online);
             read++;
         }

@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
+import dev.dmp.auth.TokenCallCredentials;
 import dev.dmp.auth.TokenGuard;
 import dev.dmp.proto.v1.CreateVolumeRequest;
 import dev.dmp.proto.v1.CreateVolumeResponse;
@@ -16,7 +17,6 @@ import io.grpc.CallCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.runtime.ShutdownEvent;
@@ -25,7 +25,6 @@ import jakarta.enterprise.event.Observes;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
@@ -43,24 +42,12 @@ public class ReplicaForwarder {
     /** As long as a command may take at the agent (a kernel attachment waits for the device). */
     static final long DEADLINE_SECONDS = 60;
 
-    private static final Metadata.Key<String> AUTHORIZATION =
-            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final CallCredentials credentials;
 
     public ReplicaForwarder(TokenGuard guard) {
         String token = guard.token().value().orElse(null);
-        this.credentials = token == null
-                ? null
-                : new CallCredentials() {
-                    @Override
-                    public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
-                        Metadata headers = new Metadata();
-                        headers.put(AUTHORIZATION, "Bearer " + token);
-                        applier.apply(headers);
-                    }
-                };
+        this.credentials = token == null ? null : new TokenCallCredentials(token);
     }
 
     public CompletableFuture<CreateVolumeResponse> createVolume(String owner, CreateVolumeRequest request) {
